@@ -1,0 +1,38 @@
+//! # ccrnn-core
+//!
+//! The connectome-constrained rate network of Beiran & Litwin-Kumar (2025), its simulation and
+//! its exact gradients (hand-written backpropagation through time).
+//!
+//! Conventions used everywhere in ccrnn:
+//!
+//! * Connectivity is `W[post, pre]`: row `i` holds the synapses *onto* neuron `i`, column `j`
+//!   the synapses *from* neuron `j`. Dale's law is a sign per presynaptic neuron (column).
+//! * Arrays over a batch of trials are `B × T × N` (trials × time steps × neurons), trial-major,
+//!   like NumPy arrays of shape `(trials, time, neurons)`. Time is in steps of `dt`.
+//! * Inputs multiply from the left, `drive = u_t @ W_in` with `W_in` of shape `n_in × N`;
+//!   readouts likewise, `y_t = a_t @ W_out` with `W_out` of shape `N × n_out`.
+//!
+//! This crate owns the maths. It reads no files, prints nothing and holds no global state.
+#![deny(missing_docs)]
+
+pub mod activation;
+pub mod coupling;
+pub mod error;
+pub mod grad;
+pub mod loss;
+pub mod model;
+pub mod neurons;
+pub mod params;
+pub mod real;
+pub mod simulate;
+
+pub use activation::Activation;
+pub use coupling::{Backend, Connectivity, Coupling, Pattern};
+pub use error::{Error, Result};
+pub use grad::{ParamGrad, bptt, loss_and_grad};
+pub use loss::{Seed, Target, loss};
+pub use model::{GainPlacement, Model};
+pub use neurons::NeuronSet;
+pub use params::{Beta, GroupSet, NeuronParams, ParamGroup};
+pub use real::Real;
+pub use simulate::{SimOptions, Stimulus, Trajectory, simulate, simulate_into};

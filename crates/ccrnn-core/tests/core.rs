@@ -1,0 +1,534 @@
+//! Integration tests of ccrnn-core: gradients against finite differences, backends, symmetry,
+//! determinism, the paper's golden fixture, and bad input.
+
+use ccrnn_core::*;
+use ndarray::{Array1, Array2, Array3, Axis, s};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+const ACTS: [Activation; 5] = [
+    Activation::Softplus,
+    Activation::Relu,
+    Activation::Tanh,
+    Activation::Linear,
+    Activation::Sigmoid,
+];
+
+fn randn(rng: &mut ChaCha8Rng) -> f64 {
+    rng.sample(StandardNormal)
+}
+
+/// A small random E/I network with mask density 0.5 and random single-neuron parameters.
+fn random_model(
+    n: usize,
+    act: Activation,
+    gain: GainPlacement,
+    backend: Backend,
+    per_neuron_beta: bool,
+    seed: u64,
+) -> Model<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let signs: Vec<i8> = (0..n)
+        .map(|j| if j < n * 7 / 10 { 1 } else { -1 })
+        .collect();
+    let scale = if act == Activation::Linear { 0.5 } else { 1.5 };
+    let w = Array2::from_shape_fn((n, n), |(_, j)| {
+        let v: f64 = (randn(&mut rng) * scale / (n as f64).sqrt()).abs();
+        v * signs[j] as f64
+    });
+    let mask = Array2::from_shape_fn((n, n), |_| rng.random_bool(0.5));
+    let conn = Connectivity::from_dense(w.view(), Some(mask.view()), signs).unwrap();
+    let mut p = NeuronParams::default_for(n);
+    p.g = Array1::from_shape_fn(n, |_| 1.0 + 0.3 * randn(&mut rng)).mapv(|g: f64| g.abs() + 0.05);
+    p.b = Array1::from_shape_fn(n, |_| 0.3 * randn(&mut rng));
+    p.tau = Array1::from_shape_fn(n, |_| rng.random_range(0.8..1.5));
+    p.h0 = Array1::from_shape_fn(n, |_| 0.5 * randn(&mut rng));
+    p.beta = if per_neuron_beta {
+        Beta::PerNeuron(Array1::from_shape_fn(n, |_| rng.random_range(0.5..2.0)))
+    } else {
+        Beta::Global(1.3)
+    };
+    let w_in = Array2::from_shape_fn((2, n), |_| randn(&mut rng));
+    let w_out = Array2::from_shape_fn((n, 2), |_| randn(&mut rng) / n as f64);
+    Model::new(&conn, backend, p, act, gain, w_in, w_out, 0.1).unwrap()
+}
+
+fn random_stimulus(b: usize, t: usize, seed: u64) -> Stimulus<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Stimulus::new(Array3::from_shape_fn((b, t, 2), |_| 0.5 * randn(&mut rng)))
+}
+
+fn all_groups() -> GroupSet {
+    GroupSet::of(&ParamGroup::ALL)
+}
+
+/// Relative error ‖analytic − FD‖ / ‖FD‖ over a sample of coordinates of one group.
+fn check_group(
+    model: &Model<f64>,
+    stim: &Stimulus<f64>,
+    target: &Target<f64>,
+    opts: &SimOptions,
+    group: ParamGroup,
+    analytic: &[f64],
+    rng: &mut ChaCha8Rng,
+) -> f64 {
+    let gs = GroupSet::of(&[group]);
+    let theta = model.theta(gs);
+    let mut coords: Vec<usize> = (0..theta.len()).collect();
+    if group == ParamGroup::W {
+        coords.retain(|&k| theta[k].abs() > 1e-3); // stay inside the sign constraint
+    }
+    let picks: Vec<usize> = (0..8.min(coords.len()))
+        .map(|_| coords[rng.random_range(0..coords.len())])
+        .collect();
+    let eval = |th: &[f64]| {
+        let mut m = model.clone();
+        m.set_theta(gs, th).unwrap();
+        let traj = simulate(&m, stim, opts).unwrap();
+        loss(&m, &traj, target).unwrap().0
+    };
+    let (mut num, mut den) = (0.0, 0.0);
+    for &k in &picks {
+        let eps = 1e-5 * theta[k].abs().max(1.0);
+        let mut tp = theta.clone();
+        tp[k] += eps;
+        let mut tm = theta.clone();
+        tm[k] -= eps;
+        let fd = (eval(&tp) - eval(&tm)) / (2.0 * eps);
+        num += (analytic[k] - fd).powi(2);
+        den += fd * fd;
+    }
+    assert!(
+        den > 0.0,
+        "{group:?}: finite differences are all zero, the check would be empty"
+    );
+    (num / den).sqrt()
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let (n, t, b) = (20, 50, 3);
+    let stim = random_stimulus(b, t, 7);
+    let opts = SimOptions::noisy(0.01, 99); // noise frozen: same seed every evaluation
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let recorded = NeuronSet::new(&[1, 4, 9, 15, 18], n, true).unwrap();
+    let mut worst = 0.0f64;
+    for act in ACTS {
+        for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
+            for per_neuron_beta in [false, true] {
+                let model = random_model(n, act, gain, Backend::Dense, per_neuron_beta, 11);
+                let traj = simulate(&model, &stim, &opts).unwrap();
+                let act_data = traj
+                    .a
+                    .select(Axis(2), recorded.indices())
+                    .mapv(|x| x * 0.9 + 0.05);
+                let out_data = traj.y.mapv(|x| x * 0.5 - 0.1);
+                let targets = [
+                    Target::Activity {
+                        recorded: &recorded,
+                        data: act_data.view(),
+                    },
+                    Target::Readout {
+                        data: out_data.view(),
+                    },
+                ];
+                for target in &targets {
+                    let (_, seed) = loss(&model, &traj, target).unwrap();
+                    let grad = bptt(&model, &traj, &seed, all_groups()).unwrap();
+                    for group in ParamGroup::ALL {
+                        if group == ParamGroup::Beta && !act.uses_beta() {
+                            assert!(grad.beta.iter().all(|&x| x == 0.0));
+                            continue;
+                        }
+                        if group == ParamGroup::WOut && matches!(target, Target::Activity { .. }) {
+                            assert!(grad.w_out.iter().all(|&x| x == 0.0));
+                            continue;
+                        }
+                        let analytic = grad.flatten(GroupSet::of(&[group]));
+                        let err =
+                            check_group(&model, &stim, target, &opts, group, &analytic, &mut rng);
+                        let kind = match target {
+                            Target::Activity { .. } => "activity",
+                            Target::Readout { .. } => "readout",
+                        };
+                        worst = worst.max(err);
+                        assert!(
+                            err <= 1e-6,
+                            "{act:?} {gain:?} β/neuron={per_neuron_beta} {kind} {group:?}: rel err {err:e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("worst relative gradient error over all checks: {worst:.2e}");
+}
+
+#[test]
+fn frozen_groups_have_zero_gradient() {
+    let model = random_model(
+        12,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        3,
+    );
+    let stim = random_stimulus(2, 30, 1);
+    let traj = simulate(&model, &stim, &SimOptions::noiseless()).unwrap();
+    let data = traj.y.mapv(|x| x + 0.1);
+    let (_, seed) = loss(&model, &traj, &Target::Readout { data: data.view() }).unwrap();
+    let only_g = GroupSet::of(&[ParamGroup::Gain]);
+    let grad = bptt(&model, &traj, &seed, only_g).unwrap();
+    assert!(grad.g.iter().any(|&x| x != 0.0));
+    assert!(
+        grad.b
+            .iter()
+            .chain(grad.tau.iter())
+            .chain(grad.h0.iter())
+            .all(|&x| x == 0.0)
+    );
+    assert!(grad.w.is_empty() && grad.w_out.iter().all(|&x| x == 0.0));
+    assert_eq!(grad.flatten(only_g).len(), 12);
+}
+
+#[test]
+fn dense_and_csr_backends_agree() {
+    for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
+        let dense = random_model(40, Activation::Softplus, gain, Backend::Dense, false, 21);
+        let csr = dense.with_backend(Backend::Csr);
+        let stim = random_stimulus(10, 80, 2);
+        let opts = SimOptions::noisy(0.01, 5);
+        let td = simulate(&dense, &stim, &opts).unwrap();
+        let tc = simulate(&csr, &stim, &opts).unwrap();
+        let max_a = td.a.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let diff = (&td.a - &tc.a).iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(diff <= 1e-12 * max_a, "activity differs by {diff}");
+        let data = td.y.mapv(|x| x * 0.3);
+        let target = Target::Readout { data: data.view() };
+        let (_, sd) = loss(&dense, &td, &target).unwrap();
+        let (_, sc) = loss(&csr, &tc, &target).unwrap();
+        let gd = bptt(&dense, &td, &sd, all_groups())
+            .unwrap()
+            .flatten(all_groups());
+        let gc = bptt(&csr, &tc, &sc, all_groups())
+            .unwrap()
+            .flatten(all_groups());
+        let norm = gd.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let dn = gd
+            .iter()
+            .zip(&gc)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(dn <= 1e-10 * norm, "gradients differ: {dn} vs norm {norm}");
+    }
+}
+
+#[test]
+fn permuting_neuron_labels_commutes_with_simulation() {
+    let model = random_model(
+        30,
+        Activation::Tanh,
+        GainPlacement::Presynaptic,
+        Backend::Csr,
+        true,
+        8,
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut perm: Vec<usize> = (0..30).collect();
+    use rand::seq::SliceRandom;
+    perm.shuffle(&mut rng);
+    let pm = model.permuted(&perm);
+    let stim = random_stimulus(3, 60, 4);
+    let t0 = simulate(&model, &stim, &SimOptions::noiseless()).unwrap();
+    let t1 = simulate(&pm, &stim, &SimOptions::noiseless()).unwrap();
+    for (i, &pi) in perm.iter().enumerate() {
+        let d = (&t0.a.slice(s![.., .., i]) - &t1.a.slice(s![.., .., pi])).mapv(f64::abs);
+        assert!(d.iter().all(|&x| x < 1e-12), "neuron {i} -> {pi}");
+    }
+    let dy = (&t0.y - &t1.y)
+        .mapv(f64::abs)
+        .iter()
+        .fold(0.0f64, |m, &x| m.max(x));
+    assert!(dy < 1e-12);
+}
+
+#[test]
+fn same_seed_same_trajectory_whatever_the_thread_count() {
+    let model = random_model(
+        50,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        2,
+    )
+    .cast::<f32>();
+    let stim = Stimulus::new(random_stimulus(45, 100, 9).u.mapv(|x| x as f32));
+    let opts = SimOptions::noisy(0.05, 1234);
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let traj = simulate(&model, &stim, &opts).unwrap();
+            let data = traj.y.mapv(|x| x * 0.5);
+            let (l, seed) = loss(&model, &traj, &Target::Readout { data: data.view() }).unwrap();
+            let g = bptt(&model, &traj, &seed, all_groups()).unwrap();
+            (traj, l, g)
+        })
+    };
+    let (t1, l1, g1) = run(1);
+    let (t3, l3, g3) = run(3);
+    assert_eq!(t1, t3);
+    assert_eq!(l1.to_bits(), l3.to_bits());
+    assert_eq!(g1, g3);
+    // and a different seed gives different noise
+    let other = simulate(&model, &stim, &SimOptions::noisy(0.05, 1235)).unwrap();
+    assert_ne!(other.h, t1.h);
+}
+
+#[test]
+fn divergence_names_step_trial_and_neuron() {
+    let mut model = random_model(
+        10,
+        Activation::Linear,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        1,
+    );
+    model.params.g.fill(1e6); // wildly unstable linear network
+    let err = simulate(
+        &model,
+        &random_stimulus(2, 400, 1),
+        &SimOptions::noiseless(),
+    )
+    .unwrap_err();
+    match err {
+        Error::Diverged {
+            step,
+            trial,
+            neuron,
+            value,
+        } => {
+            assert!(step > 0 && step < 400 && trial < 2 && neuron < 10);
+            assert!(!value.is_finite());
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("step {step}")) && msg.contains(&format!("neuron {neuron}")),
+                "{msg}"
+            );
+        }
+        e => panic!("expected divergence, got {e}"),
+    }
+}
+
+#[test]
+fn bad_input_is_an_error_naming_the_field() {
+    let model = random_model(
+        8,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        1,
+    );
+    let stim = random_stimulus(2, 10, 1);
+    let opts = SimOptions::noiseless();
+    let msg = |m: &Model<f64>, s: &Stimulus<f64>| simulate(m, s, &opts).unwrap_err().to_string();
+
+    let mut m = model.clone();
+    m.params.tau[3] = -1.0;
+    assert!(msg(&m, &stim).contains("tau[3]"));
+    let mut m = model.clone();
+    m.params.beta = Beta::Global(0.0);
+    assert!(msg(&m, &stim).contains("beta"));
+    let mut m = model.clone();
+    m.params.g[5] = f64::NAN;
+    assert!(msg(&m, &stim).contains("g[5]"));
+    let bad = Stimulus::new(Array3::zeros((2, 10, 3)));
+    assert!(msg(&model, &bad).contains("inputs"));
+    let mut bad = stim.clone();
+    bad.u[(1, 2, 0)] = f64::INFINITY;
+    assert!(msg(&model, &bad).contains("inputs"));
+    // recorded sets
+    assert!(
+        NeuronSet::new(&[], 8, true)
+            .unwrap_err()
+            .to_string()
+            .contains("empty")
+    );
+    assert!(
+        NeuronSet::new(&[8], 8, true)
+            .unwrap_err()
+            .to_string()
+            .contains("out of range")
+    );
+    // target shape
+    let traj = simulate(&model, &stim, &opts).unwrap();
+    let rec = NeuronSet::new(&[0, 1], 8, true).unwrap();
+    let data = Array3::zeros((2, 10, 3));
+    let e = loss(
+        &model,
+        &traj,
+        &Target::Activity {
+            recorded: &rec,
+            data: data.view(),
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("target.activity") && e.to_string().contains("2 × 10 × 2"),
+        "{e}"
+    );
+    // theta of the wrong length, a Dale violation
+    let mut m = model.clone();
+    assert!(
+        m.set_theta(GroupSet::of(&[ParamGroup::Gain]), &[1.0; 3])
+            .is_err()
+    );
+    let gs = GroupSet::of(&[ParamGroup::W]);
+    let mut th = m.theta(gs);
+    let k = th.iter().position(|&x| x > 0.0).unwrap();
+    th[k] = -1.0;
+    let e = m.set_theta(gs, &th).unwrap_err().to_string();
+    assert!(e.contains("Dale"), "{e}");
+    assert_eq!(
+        m.theta(GroupSet::of(&[ParamGroup::W])),
+        model.theta(gs),
+        "a rejected θ leaves the model unchanged"
+    );
+    // projection repairs it
+    m.project_theta(gs, &mut th);
+    assert_eq!(th[k], 0.0);
+    m.set_theta(gs, &th).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Golden test against the paper's own implementation.
+
+fn fixture_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/paper_teacher_fig1.npz")
+}
+
+struct Fixture {
+    model: Model<f64>,
+    inputs: Array3<f64>,
+    activity: Array3<f64>,
+    readout: Array2<f64>,
+}
+
+fn load_fixture() -> Option<Fixture> {
+    use ndarray_npy::NpzReader;
+    let path = fixture_path();
+    let Ok(file) = std::fs::File::open(&path) else {
+        eprintln!("SKIP: golden fixture {} not found", path.display());
+        return None;
+    };
+    let mut npz = NpzReader::new(file).unwrap();
+    let f32a2 = |npz: &mut NpzReader<std::fs::File>, k: &str| -> Array2<f64> {
+        npz.by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix2>(k)
+            .unwrap()
+            .mapv(f64::from)
+    };
+    let f32a1 = |npz: &mut NpzReader<std::fs::File>, k: &str| -> Array1<f64> {
+        npz.by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix1>(k)
+            .unwrap()
+            .mapv(f64::from)
+    };
+    let w = f32a2(&mut npz, "W_eff");
+    let mask: Array2<u8> = npz.by_name("mask").unwrap();
+    let sign: Array1<i8> = npz.by_name("sign").unwrap();
+    let n = w.nrows();
+    let mut p = NeuronParams::default_for(n);
+    p.g = f32a1(&mut npz, "g");
+    p.b = f32a1(&mut npz, "b");
+    p.h0 = f32a1(&mut npz, "h0");
+    let scalar = |npz: &mut NpzReader<std::fs::File>, k: &str| -> f64 {
+        if let Ok(a) = npz.by_name::<ndarray::OwnedRepr<f64>, ndarray::Ix0>(k) {
+            a.into_scalar()
+        } else {
+            f64::from(
+                npz.by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix0>(k)
+                    .unwrap()
+                    .into_scalar(),
+            )
+        }
+    };
+    let dt = scalar(&mut npz, "dt");
+    p.tau.fill(scalar(&mut npz, "tau"));
+    p.beta = Beta::Global(scalar(&mut npz, "beta"));
+    let w_in = f32a2(&mut npz, "W_in");
+    let w_out = f32a1(&mut npz, "w_out").insert_axis(Axis(1));
+    let conn =
+        Connectivity::from_dense(w.view(), Some(mask.mapv(|m| m != 0).view()), sign.to_vec())
+            .unwrap();
+    let model = Model::new(
+        &conn,
+        Backend::Dense,
+        p,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        w_in,
+        w_out,
+        dt,
+    )
+    .unwrap();
+    let inputs = npz
+        .by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix3>("inputs")
+        .unwrap()
+        .mapv(f64::from);
+    let activity = npz
+        .by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix3>("activity")
+        .unwrap()
+        .mapv(f64::from);
+    let readout = f32a2(&mut npz, "readout");
+    Some(Fixture {
+        model,
+        inputs,
+        activity,
+        readout,
+    })
+}
+
+fn rel_err(a: &Array3<f64>, b: &Array3<f64>) -> f64 {
+    let num = (a - b).iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let den = b.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    num / den
+}
+
+#[test]
+fn golden_paper_teacher_fig1() {
+    let Some(fx) = load_fixture() else { return };
+    let stim = Stimulus::new(fx.inputs.clone());
+    for backend in [Backend::Dense, Backend::Csr] {
+        let m64 = fx.model.with_backend(backend);
+        let t64 = simulate(&m64, &stim, &SimOptions::noiseless()).unwrap();
+        let e_act = rel_err(&t64.a, &fx.activity);
+        let y = t64.y.index_axis(Axis(2), 0).to_owned().insert_axis(Axis(2));
+        let e_out = rel_err(&y, &fx.readout.clone().insert_axis(Axis(2)));
+        eprintln!(
+            "golden {backend:?} f64: activity rel err {e_act:.2e}, readout rel err {e_out:.2e}"
+        );
+        assert!(
+            e_act <= 1e-5 && e_out <= 1e-5,
+            "f64 {backend:?}: {e_act:e} {e_out:e}"
+        );
+
+        let m32 = m64.cast::<f32>();
+        let t32 = simulate(
+            &m32,
+            &Stimulus::new(fx.inputs.mapv(|x| x as f32)),
+            &SimOptions::noiseless(),
+        )
+        .unwrap();
+        let e32 = rel_err(&t32.a.mapv(f64::from), &fx.activity);
+        eprintln!("golden {backend:?} f32: activity rel err {e32:.2e}");
+        assert!(e32 <= 1e-3, "f32 {backend:?}: {e32:e}");
+    }
+}
