@@ -1,14 +1,28 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # ccrnn-fit
+//!
+//! Fitting ccrnn models: the problem / solver / executor / observer split of argmin.
+//!
+//! * a [`Problem`] gives a minibatch cost and its gradient at θ ([`FitProblem`]: any model,
+//!   any trainable groups, fitted to recorded activity or to a readout);
+//! * a [`Solver`] turns one [`IterState`] into the next ([`Adam`] with gradient-norm clipping);
+//! * an [`Executor`] owns the loop: step budget, early stopping, [`Observer`]s (wrapped in
+//!   [`Every`] to run every n steps) and resumption from a saved [`IterState`];
+//! * [`student`] builds the paper's students, [`metrics`] scores them against a teacher.
+//!
+//! This crate neither parses command lines nor chooses file paths.
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod config;
+pub mod error;
+pub mod executor;
+pub mod metrics;
+pub mod problem;
+pub mod solver;
+pub mod student;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use config::{FitConfig, FitOutcome, ValidFitConfig, fit};
+pub use error::{Error, Result};
+pub use executor::{EarlyStop, Every, Executor, History, IterState, Observer, Termination};
+pub use metrics::{Scores, evaluate};
+pub use problem::{Data, FitProblem, Problem};
+pub use solver::{Adam, Solver};

@@ -1,14 +1,19 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # ccrnn-lab
+//!
+//! The paper's tasks, teachers and experiments as data and functions (SCIENCE.md §3–5, §8):
+//! the sine-generation task, the E/I task teacher (generated with a stability redraw, then
+//! trained on the task), the rank-2 limit-cycle and chaotic tanh teachers, and the
+//! teacher–student study of Figures 1–2.
+//!
+//! Nothing here prints; long loops report progress through a callback.
+#![deny(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod error;
+pub mod study;
+pub mod task;
+pub mod teacher;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::{Error, Result};
+pub use study::{StudentRow, Study, StudyResult, run_study};
+pub use task::SineTask;
+pub use teacher::{ChaoticSpec, EiSpec, LowRankSpec};

@@ -1,0 +1,184 @@
+//! Fitting configuration, validated once, and the one-call [`fit`].
+
+use crate::{
+    Adam, Data, EarlyStop, Error, Executor, FitProblem, History, IterState, Observer, Result,
+    Termination,
+};
+use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
+use serde::{Deserialize, Serialize};
+
+/// How to fit. Defaults are the paper's student recipe (SCIENCE.md §5): Adam, lr 1e-3,
+/// gradient-norm clip 2, minibatches of 32 trials, 7000 steps, σ = 0.002, train g and b.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FitConfig {
+    /// Number of optimiser steps.
+    pub steps: u64,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Gradient-norm clip (0 = no clipping).
+    pub clip: f64,
+    /// Trials per minibatch.
+    pub batch_size: usize,
+    /// Process noise σ of the rollouts during training.
+    pub noise_std: f64,
+    /// Seed of minibatches and training noise.
+    pub seed: u64,
+    /// Trainable groups, by name: `g`, `b`, `tau`, `beta`, `h0`, `w_out`, `w`.
+    pub train: Vec<String>,
+    /// Record the loss every this many steps.
+    pub report_every: u64,
+    /// Stop once the minibatch loss is at or below this.
+    pub target_loss: Option<f64>,
+    /// Stop after this many steps without a relative improvement of 1e-3.
+    pub patience: Option<u64>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            steps: 7000,
+            lr: 1e-3,
+            clip: 2.0,
+            batch_size: 32,
+            noise_std: 0.002,
+            seed: 0,
+            train: vec!["g".into(), "b".into()],
+            report_every: 10,
+            target_loss: None,
+            patience: None,
+        }
+    }
+}
+
+/// A checked [`FitConfig`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidFitConfig {
+    /// The configuration as given.
+    pub raw: FitConfig,
+    /// Trainable groups.
+    pub groups: GroupSet,
+    /// The solver.
+    pub adam: Adam,
+    /// Early stopping.
+    pub stop: EarlyStop,
+}
+
+impl FitConfig {
+    /// Checks every field; errors name it (`fit.lr = -1: must be > 0`).
+    pub fn validate(&self) -> Result<ValidFitConfig> {
+        let pos = |name: &str, v: f64| {
+            if v > 0.0 && v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::config(
+                    format!("fit.{name}"),
+                    format!("= {v}: must be > 0"),
+                ))
+            }
+        };
+        pos("lr", self.lr)?;
+        if !(self.clip >= 0.0 && self.clip.is_finite()) {
+            return Err(Error::config(
+                "fit.clip",
+                format!("= {}: must be >= 0 (0 = off)", self.clip),
+            ));
+        }
+        if !(self.noise_std >= 0.0 && self.noise_std.is_finite()) {
+            return Err(Error::config(
+                "fit.noise_std",
+                format!("= {}: must be >= 0", self.noise_std),
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::config("fit.batch_size", "= 0: must be >= 1"));
+        }
+        if self.report_every == 0 {
+            return Err(Error::config("fit.report_every", "= 0: must be >= 1"));
+        }
+        let mut groups = GroupSet::NONE;
+        for name in &self.train {
+            let g = ParamGroup::from_name(name).ok_or_else(|| {
+                let all: Vec<_> = ParamGroup::ALL.iter().map(|g| g.name()).collect();
+                Error::config(
+                    "fit.train",
+                    format!(
+                        "unknown group {name:?} (expected one of {})",
+                        all.join(", ")
+                    ),
+                )
+            })?;
+            groups = groups.with(g);
+        }
+        if groups == GroupSet::NONE {
+            return Err(Error::config("fit.train", "empty: nothing to fit"));
+        }
+        if let Some(t) = self.target_loss {
+            pos("target_loss", t)?;
+        }
+        Ok(ValidFitConfig {
+            raw: self.clone(),
+            groups,
+            adam: Adam::new(self.lr, (self.clip > 0.0).then_some(self.clip)),
+            stop: EarlyStop {
+                target_loss: self.target_loss,
+                patience: self.patience,
+                min_rel_improvement: 1e-3,
+            },
+        })
+    }
+}
+
+/// The result of [`fit`].
+#[derive(Debug, Clone)]
+pub struct FitOutcome<F: Real> {
+    /// The fitted model.
+    pub model: Model<F>,
+    /// The final state (save it to resume).
+    pub state: IterState<F>,
+    /// Why the run stopped.
+    pub termination: Termination,
+    /// Loss every `report_every` steps.
+    pub history: History,
+}
+
+/// Fits `model`'s trainable groups to `data` on `stim`, starting from `resume` if given (a
+/// state saved from an earlier run of the same problem) or from the model's current values.
+pub fn fit<F: Real>(
+    model: Model<F>,
+    stim: Stimulus<F>,
+    data: Data<F>,
+    cfg: &ValidFitConfig,
+    resume: Option<IterState<F>>,
+    observer: Option<&mut dyn Observer<F>>,
+) -> Result<FitOutcome<F>> {
+    let c = &cfg.raw;
+    let mut problem = FitProblem::new(
+        model,
+        cfg.groups,
+        stim,
+        data,
+        c.batch_size,
+        c.noise_std,
+        c.seed,
+    )?;
+    let state = resume.unwrap_or_else(|| IterState::new(problem.model.theta(cfg.groups)));
+    let mut history = crate::Every(c.report_every, History::default());
+    let (state, termination) = {
+        let mut ex = Executor::new(&mut problem, &cfg.adam, c.steps)
+            .early_stop(cfg.stop)
+            .observe(&mut history);
+        if let Some(o) = observer {
+            ex = ex.observe(o);
+        }
+        ex.run(state)?
+    };
+    let mut model = problem.model;
+    model.set_theta(cfg.groups, &state.theta)?;
+    Ok(FitOutcome {
+        model,
+        state,
+        termination,
+        history: history.1,
+    })
+}

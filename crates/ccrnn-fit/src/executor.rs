@@ -1,0 +1,176 @@
+//! The fitting loop: budget, early stopping, observers, resumption.
+
+use crate::{Problem, Result, Solver};
+use ccrnn_core::Real;
+use serde::{Deserialize, Serialize};
+
+/// Everything needed to continue a run: θ, the step count, progress and the solver's buffers.
+/// Serialisable (serde) so that callers can checkpoint it; a run resumed from a saved state
+/// continues exactly as the uninterrupted run would have.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IterState<F> {
+    /// Current parameters.
+    pub theta: Vec<F>,
+    /// Number of completed steps.
+    pub step: u64,
+    /// Minibatch loss evaluated during the last step (before its update); NaN before any step.
+    pub cost: f64,
+    /// Gradient norm of the last step (before clipping).
+    pub grad_norm: f64,
+    /// Lowest minibatch loss so far.
+    pub best_cost: f64,
+    /// Step at which `best_cost` was reached.
+    pub best_step: u64,
+    /// Solver-owned buffers (Adam: first and second moments).
+    pub moments: Vec<Vec<F>>,
+}
+
+impl<F: Real> IterState<F> {
+    /// The state before the first step.
+    pub fn new(theta: Vec<F>) -> Self {
+        Self {
+            theta,
+            step: 0,
+            cost: f64::NAN,
+            grad_norm: f64::NAN,
+            best_cost: f64::INFINITY,
+            best_step: 0,
+            moments: Vec::new(),
+        }
+    }
+}
+
+/// Watches the run; called after every step (wrap in [`Every`] to thin it out).
+pub trait Observer<F> {
+    /// Sees the state after a step. An error stops the run.
+    fn observe(&mut self, state: &IterState<F>) -> Result<()>;
+}
+
+/// Runs the inner observer every `n` steps (and on the first step).
+pub struct Every<O>(pub u64, pub O);
+
+impl<F, O: Observer<F>> Observer<F> for Every<O> {
+    fn observe(&mut self, state: &IterState<F>) -> Result<()> {
+        if state.step == 1 || state.step % self.0.max(1) == 0 {
+            self.1.observe(state)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Records `(step, minibatch loss, gradient norm)` of every observed step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Step after which the loss was recorded.
+    pub step: Vec<u64>,
+    /// Minibatch loss.
+    pub loss: Vec<f64>,
+    /// Gradient norm before clipping.
+    pub grad_norm: Vec<f64>,
+}
+
+impl<F> Observer<F> for History {
+    fn observe(&mut self, s: &IterState<F>) -> Result<()> {
+        self.step.push(s.step);
+        self.loss.push(s.cost);
+        self.grad_norm.push(s.grad_norm);
+        Ok(())
+    }
+}
+
+impl<F, T: FnMut(&IterState<F>) -> Result<()>> Observer<F> for T {
+    fn observe(&mut self, state: &IterState<F>) -> Result<()> {
+        self(state)
+    }
+}
+
+/// When to stop before the step budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct EarlyStop {
+    /// Stop once the minibatch loss is at or below this.
+    pub target_loss: Option<f64>,
+    /// Stop when the best loss has not improved by a relative `min_rel_improvement` for this
+    /// many steps.
+    pub patience: Option<u64>,
+    /// Relative improvement that counts for `patience` (e.g. 1e-3).
+    pub min_rel_improvement: f64,
+}
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Termination {
+    /// The step budget was spent.
+    MaxSteps,
+    /// The loss reached the target.
+    TargetReached,
+    /// No improvement for `patience` steps.
+    NoImprovement,
+}
+
+/// Owns the loop around a solver and a problem.
+pub struct Executor<'a, F: Real> {
+    problem: &'a mut dyn Problem<F>,
+    solver: &'a dyn Solver<F>,
+    max_steps: u64,
+    stop: EarlyStop,
+    observers: Vec<&'a mut dyn Observer<F>>,
+}
+
+impl<'a, F: Real> Executor<'a, F> {
+    /// A loop of `max_steps` total steps (counted from step 0, so a resumed state runs only
+    /// the remaining ones).
+    pub fn new(problem: &'a mut dyn Problem<F>, solver: &'a dyn Solver<F>, max_steps: u64) -> Self {
+        Self {
+            problem,
+            solver,
+            max_steps,
+            stop: EarlyStop::default(),
+            observers: Vec::new(),
+        }
+    }
+    /// Sets the early-stopping rule.
+    pub fn early_stop(mut self, stop: EarlyStop) -> Self {
+        self.stop = stop;
+        self
+    }
+    /// Adds an observer.
+    pub fn observe(mut self, obs: &'a mut dyn Observer<F>) -> Self {
+        self.observers.push(obs);
+        self
+    }
+    /// Runs from `state` (new or resumed) until the budget or an early stop.
+    pub fn run(&mut self, mut state: IterState<F>) -> Result<(IterState<F>, Termination)> {
+        if state.theta.len() != self.problem.n_params() {
+            return Err(crate::Error::Resume(format!(
+                "saved θ has {} values, this problem has {}",
+                state.theta.len(),
+                self.problem.n_params()
+            )));
+        }
+        while state.step < self.max_steps {
+            state = self.solver.next_iter(self.problem, state)?;
+            let improved = state.cost < state.best_cost * (1.0 - self.stop.min_rel_improvement);
+            if state.cost < state.best_cost {
+                state.best_cost = state.cost;
+                if improved || state.best_step == 0 {
+                    state.best_step = state.step;
+                }
+            }
+            for o in self.observers.iter_mut() {
+                o.observe(&state)?;
+            }
+            if let Some(t) = self.stop.target_loss
+                && state.cost <= t
+            {
+                return Ok((state, Termination::TargetReached));
+            }
+            if let Some(p) = self.stop.patience
+                && state.step - state.best_step >= p
+            {
+                return Ok((state, Termination::NoImprovement));
+            }
+        }
+        Ok((state, Termination::MaxSteps))
+    }
+}

@@ -1,0 +1,178 @@
+//! Fitting problems: a cost and its gradient at θ.
+
+use crate::{Error, Result};
+use ccrnn_core::{
+    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, loss_and_grad,
+};
+use ndarray::{Array3, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// What a solver needs from a problem.
+pub trait Problem<F: Real> {
+    /// Number of parameters (length of θ).
+    fn n_params(&self) -> usize;
+    /// The cost (minibatch loss) and its gradient at θ for training step `step`. Anything random
+    /// (minibatch, noise) is derived from the problem's seed and `step`, so that a resumed run
+    /// repeats exactly what an uninterrupted one does.
+    fn cost_grad(&mut self, theta: &[F], step: u64) -> Result<(f64, Vec<F>)>;
+    /// Projects θ back onto the feasible set (sign constraints, τ and β bounds).
+    fn project(&self, theta: &mut [F]);
+}
+
+/// Owned target data, `B × T × ·` over all training trials.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data<F> {
+    /// Recorded activity: `data[b, t, m]` is neuron `recorded.indices()[m]`.
+    Activity {
+        /// The recorded neurons.
+        recorded: NeuronSet,
+        /// Their activity, `B × T × M`.
+        data: Array3<F>,
+    },
+    /// Task readout, `B × T × n_out`.
+    Readout {
+        /// Target readout.
+        data: Array3<F>,
+    },
+}
+
+impl<F: Real> Data<F> {
+    /// The same data for a subset of trials.
+    pub fn select(&self, trials: &[usize]) -> Self {
+        match self {
+            Data::Activity { recorded, data } => Data::Activity {
+                recorded: recorded.clone(),
+                data: data.select(Axis(0), trials),
+            },
+            Data::Readout { data } => Data::Readout {
+                data: data.select(Axis(0), trials),
+            },
+        }
+    }
+    /// A borrowed [`Target`] for the core's loss.
+    pub fn target(&self) -> Target<'_, F> {
+        match self {
+            Data::Activity { recorded, data } => Target::Activity {
+                recorded,
+                data: data.view(),
+            },
+            Data::Readout { data } => Target::Readout { data: data.view() },
+        }
+    }
+    /// Number of trials.
+    pub fn trials(&self) -> usize {
+        match self {
+            Data::Activity { data, .. } | Data::Readout { data } => data.shape()[0],
+        }
+    }
+}
+
+/// Random numbers for training step `step` of a run seeded `seed`.
+pub(crate) fn step_rng(seed: u64, step: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(step);
+    r
+}
+
+/// Fit a model's trainable groups to data by minibatch gradient descent on the MSE.
+#[derive(Debug, Clone)]
+pub struct FitProblem<F: Real> {
+    /// The model being fitted (its trainable groups are overwritten from θ at each step).
+    pub model: Model<F>,
+    /// Trainable groups; the others stay frozen.
+    pub groups: GroupSet,
+    /// Training stimulus, all trials.
+    pub stim: Stimulus<F>,
+    /// Training targets, all trials.
+    pub data: Data<F>,
+    /// Minibatch size (the whole batch if ≥ the number of trials).
+    pub batch_size: usize,
+    /// Process noise σ of the model's rollouts during training.
+    pub noise_std: f64,
+    /// Seed of minibatch draws and training noise.
+    pub seed: u64,
+    traj: Trajectory<F>,
+}
+
+impl<F: Real> FitProblem<F> {
+    /// Builds a problem, checking that data and stimulus agree.
+    pub fn new(
+        model: Model<F>,
+        groups: GroupSet,
+        stim: Stimulus<F>,
+        data: Data<F>,
+        batch_size: usize,
+        noise_std: f64,
+        seed: u64,
+    ) -> Result<Self> {
+        if groups == GroupSet::NONE {
+            return Err(Error::config(
+                "fit.train",
+                "no trainable group: nothing to fit",
+            ));
+        }
+        stim.validate(&model)?;
+        data.target()
+            .validate(&model, stim.trials(), stim.steps())?;
+        if batch_size == 0 {
+            return Err(Error::config("fit.batch_size", "must be >= 1"));
+        }
+        Ok(Self {
+            model,
+            groups,
+            stim,
+            data,
+            batch_size,
+            noise_std,
+            seed,
+            traj: Trajectory::default(),
+        })
+    }
+
+    /// The trials of the minibatch of step `step`.
+    pub fn batch(&self, step: u64) -> Vec<usize> {
+        let b = self.stim.trials();
+        if self.batch_size >= b {
+            return (0..b).collect();
+        }
+        let mut rng = step_rng(self.seed, step);
+        rand::seq::index::sample(&mut rng, b, self.batch_size).into_vec()
+    }
+}
+
+impl<F: Real> Problem<F> for FitProblem<F> {
+    fn n_params(&self) -> usize {
+        self.model.theta_len(self.groups)
+    }
+
+    fn cost_grad(&mut self, theta: &[F], step: u64) -> Result<(f64, Vec<F>)> {
+        let at = |source| Error::AtStep { step, source };
+        self.model.set_theta(self.groups, theta).map_err(at)?;
+        let batch = self.batch(step);
+        let noise_seed = step_rng(self.seed, step).next_u64() ^ 0x9e37_79b9_7f4a_7c15;
+        let opts = SimOptions::noisy(self.noise_std, noise_seed);
+        let (stim, data);
+        let (stim_ref, data_ref) = if batch.len() == self.stim.trials() {
+            (&self.stim, &self.data)
+        } else {
+            stim = self.stim.select(&batch);
+            data = self.data.select(&batch);
+            (&stim, &data)
+        };
+        let (l, g) = loss_and_grad(
+            &self.model,
+            stim_ref,
+            &data_ref.target(),
+            &opts,
+            self.groups,
+            &mut self.traj,
+        )
+        .map_err(at)?;
+        Ok((l.as_f64(), g.flatten(self.groups)))
+    }
+
+    fn project(&self, theta: &mut [F]) {
+        self.model.project_theta(self.groups, theta);
+    }
+}

@@ -1,0 +1,144 @@
+//! The teacher–student study of Figures 1–2: students fitted to the readout only and to M
+//! recorded neurons, scored on held-out trials against the teacher and the shuffle baseline.
+
+use crate::Result;
+use ccrnn_core::{Model, NeuronSet, Real, SimOptions, Stimulus, simulate};
+use ccrnn_fit::metrics::{Baseline, shuffle_baseline};
+use ccrnn_fit::student::{random_recorded, student_init};
+use ccrnn_fit::{Data, FitConfig, History, IterState, Scores, Termination, evaluate, fit};
+use ndarray::Axis;
+use serde::Serialize;
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Study {
+    /// Numbers of recorded neurons; 0 means a student fitted to the readout only.
+    pub ms: Vec<usize>,
+    /// The students' fitting recipe (default: the paper's, SCIENCE.md §5).
+    pub fit: FitConfig,
+    /// Initial gains are the teacher's permuted ones × this (paper: 0.5).
+    pub gain_factor: f64,
+    /// Noise σ of the teacher's recorded activity (paper: 0.002).
+    pub data_noise: f64,
+    /// Seed of the student initialisation, recorded sets and teacher recording.
+    pub seed: u64,
+    /// Permutations averaged in the shuffle baseline.
+    pub n_shuffles: usize,
+}
+
+impl Default for Study {
+    fn default() -> Self {
+        Self {
+            ms: vec![0, 1, 4, 16, 64],
+            fit: FitConfig::default(),
+            gain_factor: 0.5,
+            data_noise: 0.002,
+            seed: 0,
+            n_shuffles: 20,
+        }
+    }
+}
+
+/// One fitted student.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudentRow {
+    /// Scores on held-out trials.
+    pub heldout: Scores,
+    /// Scores on the training trials (noise-free rollouts).
+    pub train: Scores,
+    /// Recorded neurons.
+    pub recorded: Vec<usize>,
+    /// Steps run.
+    pub steps: u64,
+    /// Why fitting stopped.
+    pub termination: Termination,
+    /// Wall time of the fit, seconds.
+    pub seconds: f64,
+    /// Minibatch loss curve.
+    #[serde(skip)]
+    pub history: History,
+}
+
+/// Everything a study measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudyResult {
+    /// One row per student, in the order of `Study::ms`.
+    pub rows: Vec<StudentRow>,
+    /// Shuffled-label baseline over all neurons, held-out trials.
+    pub baseline: Baseline,
+}
+
+/// Runs the study on `teacher`: data are its noisy rollouts on `train`, scores are on noise-free
+/// rollouts of `heldout`. `progress(row, state)` is called every `fit.report_every` steps.
+pub fn run_study<F: Real>(
+    teacher: &Model<F>,
+    train: &Stimulus<F>,
+    heldout: &Stimulus<F>,
+    study: &Study,
+    progress: &mut dyn FnMut(usize, &IterState<F>),
+) -> Result<StudyResult> {
+    let cfg = study.fit.validate()?;
+    let n = teacher.n();
+    let recording = simulate(
+        teacher,
+        train,
+        &SimOptions::noisy(study.data_noise, study.seed ^ 0xda7a),
+    )?;
+    let ref_train = simulate(teacher, train, &SimOptions::noiseless())?;
+    let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
+    let init = student_init(teacher, study.gain_factor, study.seed.wrapping_add(1));
+    let mut rows = Vec::with_capacity(study.ms.len());
+    for (row, &m) in study.ms.iter().enumerate() {
+        let (recorded, data) = if m == 0 {
+            (
+                NeuronSet::default(),
+                Data::Readout {
+                    data: recording.y.clone(),
+                },
+            )
+        } else {
+            let rec = random_recorded(n, m, study.seed.wrapping_add(2))?;
+            let data = recording.a.select(Axis(2), rec.indices());
+            (
+                rec.clone(),
+                Data::Activity {
+                    recorded: rec,
+                    data,
+                },
+            )
+        };
+        let start = std::time::Instant::now();
+        let mut report = |s: &IterState<F>| -> ccrnn_fit::Result<()> {
+            progress(row, s);
+            Ok(())
+        };
+        let mut every = ccrnn_fit::Every(study.fit.report_every, &mut report);
+        let out = fit(
+            init.clone(),
+            train.clone(),
+            data,
+            &cfg,
+            None,
+            Some(&mut every),
+        )?;
+        let seconds = start.elapsed().as_secs_f64();
+        rows.push(StudentRow {
+            heldout: evaluate(teacher, &ref_held, &out.model, heldout, &recorded)?,
+            train: evaluate(teacher, &ref_train, &out.model, train, &recorded)?,
+            recorded: recorded.indices().to_vec(),
+            steps: out.state.step,
+            termination: out.termination,
+            seconds,
+            history: out.history,
+        });
+    }
+    let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
+    let baseline = shuffle_baseline(
+        teacher,
+        &ref_held,
+        &all,
+        study.n_shuffles,
+        study.seed ^ 0x5eed,
+    );
+    Ok(StudyResult { rows, baseline })
+}

@@ -1,0 +1,15 @@
+//! The paper's teachers (SCIENCE.md §4).
+
+mod ei;
+mod random_nets;
+
+pub use ei::{EiSpec, leading_eigenvalue_real};
+pub use random_nets::{ChaoticSpec, LowRankSpec};
+
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// A standard normal draw.
+pub(crate) fn randn(rng: &mut ChaCha8Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
