@@ -64,10 +64,7 @@ impl Activation {
     #[inline(always)]
     pub fn phi<F: Real>(self, x: F, beta: F) -> F {
         match self {
-            Self::Softplus => {
-                let z = beta * x;
-                (z.max(F::zero()) + (-z.abs()).exp().ln_1p()) / beta
-            }
+            Self::Softplus => F::softplus_logistic(beta * x).0 / beta,
             Self::Relu => x.max(F::zero()),
             Self::Tanh => x.tanh(),
             Self::Linear => x,
@@ -86,14 +83,8 @@ impl Activation {
     pub fn eval<F: Real>(self, x: F, beta: F) -> (F, F, F) {
         match self {
             Self::Softplus => {
-                let z = beta * x;
-                let e = (-z.abs()).exp();
-                let phi = (z.max(F::zero()) + e.ln_1p()) / beta;
-                let s = if z >= F::zero() {
-                    F::one() / (F::one() + e)
-                } else {
-                    e / (F::one() + e)
-                };
+                let (sp, s) = F::softplus_logistic(beta * x);
+                let phi = sp / beta;
                 (phi, s, (x * s - phi) / beta)
             }
             Self::Relu => {
@@ -135,12 +126,36 @@ mod tests {
         let v = a.phi(-800.0_f64, 1.0);
         assert!((0.0..1e-300).contains(&v));
         // moderate values against the naive formula
-        for &x in &[-3.0, -0.5, 0.0, 0.7, 4.0] {
-            for &b in &[0.25, 1.0, 4.0] {
-                let naive = (1.0_f64 + (b * x as f64).exp()).ln() / b;
+        for &x in &[-3.0_f64, -0.5, 0.0, 0.7, 4.0] {
+            for &b in &[0.25_f64, 1.0, 4.0] {
+                let naive = (1.0 + (b * x).exp()).ln() / b;
                 assert!((a.phi(x, b) - naive).abs() < 1e-14);
             }
         }
+    }
+
+    #[test]
+    fn f32_softplus_kernel_is_accurate() {
+        let mut worst_sp = 0.0f64;
+        let mut worst_sg = 0.0f64;
+        let mut z = -120.0f64;
+        while z < 120.0 {
+            let (sp32, sg32) = f32::softplus_logistic(z as f32);
+            let (sp64, sg64) = f64::softplus_logistic(z as f32 as f64);
+            // relative error where the value is representable in f32, absolute below that
+            let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-30);
+            if sp64 > 1e-35 {
+                worst_sp = worst_sp.max(rel(sp32 as f64, sp64));
+            }
+            if sg64 > 1e-35 {
+                worst_sg = worst_sg.max(rel(sg32 as f64, sg64));
+            }
+            z += 0.0137;
+        }
+        assert!(
+            worst_sp < 1e-6 && worst_sg < 1e-6,
+            "softplus {worst_sp:e}, logistic {worst_sg:e}"
+        );
     }
 
     #[test]
@@ -160,10 +175,7 @@ mod tests {
                     let fdx = (act.phi(x + h, b) - act.phi(x - h, b)) / (2.0 * h);
                     let fdb = (act.phi(x, b + h) - act.phi(x, b - h)) / (2.0 * h);
                     assert!((dx - fdx).abs() < 1e-7, "{act:?} dx at {x}: {dx} vs {fdx}");
-                    assert!(
-                        (db - fdb).abs() < 1e-7,
-                        "{act:?} dβ at {x},{b}: {db} vs {fdb}"
-                    );
+                    assert!((db - fdb).abs() < 1e-7, "{act:?} dβ at {x},{b}: {db} vs {fdb}");
                 }
             }
         }

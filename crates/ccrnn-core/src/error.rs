@@ -59,10 +59,7 @@ impl Error {
 
 /// Formats a shape as `a × b × c`.
 pub fn fmt_shape(s: &[usize]) -> String {
-    s.iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(" × ")
+    s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" × ")
 }
 
 /// Checks that an array has the expected shape.
@@ -75,16 +72,10 @@ pub(crate) fn check_shape(what: &str, expected: &[usize], got: &[usize]) -> Resu
 }
 
 /// Checks that every value is finite, naming the first bad element.
-pub(crate) fn check_finite<'a, F: crate::Real>(
-    what: &str,
-    values: impl IntoIterator<Item = &'a F>,
-) -> Result<()> {
+pub(crate) fn check_finite<'a, F: crate::Real>(what: &str, values: impl IntoIterator<Item = &'a F>) -> Result<()> {
     for (k, v) in values.into_iter().enumerate() {
         if !v.is_finite() {
-            return Err(Error::invalid(
-                format!("{what}[{k}]"),
-                format!("= {v}: must be finite"),
-            ));
+            return Err(Error::invalid(format!("{what}[{k}]"), format!("= {v}: must be finite")));
         }
     }
     Ok(())

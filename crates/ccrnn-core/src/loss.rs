@@ -2,8 +2,8 @@
 //! `∂L/∂a` (and `∂L/∂y`) they hand to backpropagation.
 
 use crate::error::{check_finite, check_shape};
+use crate::kernels::matmul;
 use crate::{Error, Model, NeuronSet, Real, Result, Trajectory};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array3, ArrayView3};
 
 /// What the loss compares the simulation with.
@@ -39,20 +39,14 @@ impl<F: Real> Target<'_, F> {
         match self {
             Target::Activity { recorded, data } => {
                 if recorded.is_empty() {
-                    return Err(Error::invalid(
-                        "recorded",
-                        "empty set: record at least one neuron",
-                    ));
+                    return Err(Error::invalid("recorded", "empty set: record at least one neuron"));
                 }
                 if let Some(&i) = recorded.indices().last()
                     && i >= model.n()
                 {
                     return Err(Error::invalid(
                         "recorded",
-                        format!(
-                            "neuron index {i} out of range (network has {} neurons)",
-                            model.n()
-                        ),
+                        format!("neuron index {i} out of range (network has {} neurons)", model.n()),
                     ));
                 }
                 check_shape("target.activity", &[b, t, recorded.len()], data.shape())?;
@@ -67,11 +61,7 @@ impl<F: Real> Target<'_, F> {
 }
 
 /// Mean squared error `L = mean over trials, steps and channels of (x − target)²`, and its seed.
-pub fn loss<F: Real>(
-    model: &Model<F>,
-    traj: &Trajectory<F>,
-    target: &Target<F>,
-) -> Result<(F, Seed<F>)> {
+pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>) -> Result<(F, Seed<F>)> {
     let (b, t, n) = traj.a.dim();
     target.validate(model, b, t)?;
     match target {
@@ -104,15 +94,9 @@ pub fn loss<F: Real>(
             }
             let mut a_bar = Array3::zeros((b, t, n));
             {
-                let yb = y_bar
-                    .view()
-                    .into_shape_with_order((b * t, k))
-                    .expect("contiguous");
-                let mut ab = a_bar
-                    .view_mut()
-                    .into_shape_with_order((b * t, n))
-                    .expect("contiguous");
-                general_mat_mul(F::one(), &yb, &model.w_out.t(), F::zero(), &mut ab);
+                let yb = y_bar.view().into_shape_with_order((b * t, k)).expect("contiguous");
+                let mut ab = a_bar.view_mut().into_shape_with_order((b * t, n)).expect("contiguous");
+                matmul(false, ab.view_mut(), yb, model.w_out.t());
             }
             Ok((
                 F::lit(sum * scale),

@@ -134,10 +134,7 @@ impl<F: Real> Model<F> {
         let c = |v: &Array1<F>| v.mapv(|x| G::lit(x.as_f64()));
         let p = &self.params;
         Model {
-            coupling: self
-                .connectivity()
-                .cast::<G>()
-                .build(self.coupling.backend()),
+            coupling: self.connectivity().cast::<G>().build(self.coupling.backend()),
             signs: self.signs.clone(),
             params: NeuronParams {
                 g: c(&p.g),

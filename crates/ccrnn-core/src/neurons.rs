@@ -13,10 +13,7 @@ impl NeuronSet {
     /// empty set. Duplicates are merged.
     pub fn new(indices: &[usize], n: usize, nonempty: bool) -> Result<Self> {
         if nonempty && indices.is_empty() {
-            return Err(Error::invalid(
-                "recorded",
-                "empty set: record at least one neuron",
-            ));
+            return Err(Error::invalid("recorded", "empty set: record at least one neuron"));
         }
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             return Err(Error::invalid(

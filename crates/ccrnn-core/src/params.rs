@@ -78,12 +78,7 @@ impl<F: Real> NeuronParams<F> {
 
     /// Checks lengths, finiteness, τ > 0 and β > 0, naming the first bad element.
     pub fn validate(&self, n: usize) -> Result<()> {
-        for (name, v) in [
-            ("g", &self.g),
-            ("b", &self.b),
-            ("tau", &self.tau),
-            ("h0", &self.h0),
-        ] {
+        for (name, v) in [("g", &self.g), ("b", &self.b), ("tau", &self.tau), ("h0", &self.h0)] {
             if v.len() != n {
                 return Err(Error::shape(name, &[n], &[v.len()]));
             }
@@ -214,9 +209,6 @@ impl GroupSet {
     }
     /// The groups, in θ order.
     pub fn groups(self) -> Vec<ParamGroup> {
-        ParamGroup::ALL
-            .into_iter()
-            .filter(|&g| self.contains(g))
-            .collect()
+        ParamGroup::ALL.into_iter().filter(|&g| self.contains(g)).collect()
     }
 }

@@ -6,9 +6,9 @@
 //! seed gives bit-identical trajectories whatever the thread count.
 
 use crate::error::{check_finite, check_shape};
-use crate::{Error, Model, Real, Result};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3, Axis, Zip, s};
+use crate::kernels::{activate_row, matmul};
+use crate::{Activation, Error, Model, Real, Result};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder, s};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -99,13 +99,20 @@ pub struct Trajectory<F> {
     pub a: Array3<F>,
     /// Synaptic plus external input `z_t = W a_t + u_t W_in`, `B × T × N` (last step zero).
     pub z: Array3<F>,
+    /// Rate φ(x_t) (x_t = h_t + b with presynaptic gain, h_t otherwise), `B × T × N`.
+    pub phi: Array3<F>,
+    /// Slope φ′(x_t), `B × T × N` (kept for the backward pass).
+    pub dphi: Array3<F>,
     /// Readout y, `B × T × n_out`.
     pub y: Array3<F>,
 }
 
 /// Trials per parallel chunk: a function of the batch size only (never of the thread count).
+/// Two chunks for the usual batch sizes (32–60 trials); at least 8 trials so that each matrix
+/// product has rows enough to be efficient, at most 32 so that the GEMM kernels stream `W`
+/// without repacking it.
 pub(crate) fn chunk_size(trials: usize) -> usize {
-    trials.div_ceil(4).max(8)
+    trials.div_ceil(2).clamp(8, 32)
 }
 
 /// Per-neuron constants of a model, expanded once per call.
@@ -142,11 +149,7 @@ impl<F: Real> NeuronConsts<F> {
 }
 
 /// Simulates a batch of trials.
-pub fn simulate<F: Real>(
-    model: &Model<F>,
-    stim: &Stimulus<F>,
-    opts: &SimOptions,
-) -> Result<Trajectory<F>> {
+pub fn simulate<F: Real>(model: &Model<F>, stim: &Stimulus<F>, opts: &SimOptions) -> Result<Trajectory<F>> {
     let mut traj = Trajectory::default();
     simulate_into(model, stim, opts, &mut traj)?;
     Ok(traj)
@@ -169,7 +172,7 @@ pub fn simulate_into<F: Real>(
     }
     let (b, t, _) = stim.u.dim();
     let n = model.n();
-    for arr in [&mut traj.h, &mut traj.a, &mut traj.z] {
+    for arr in [&mut traj.h, &mut traj.a, &mut traj.z, &mut traj.phi, &mut traj.dphi] {
         if arr.dim() != (b, t, n) {
             *arr = Array3::zeros((b, t, n));
         }
@@ -184,18 +187,17 @@ pub fn simulate_into<F: Real>(
         .axis_chunks_iter_mut(Axis(0), cs)
         .zip(traj.a.axis_chunks_iter_mut(Axis(0), cs))
         .zip(traj.z.axis_chunks_iter_mut(Axis(0), cs))
+        .zip(traj.phi.axis_chunks_iter_mut(Axis(0), cs))
+        .zip(traj.dphi.axis_chunks_iter_mut(Axis(0), cs))
         .zip(stim.u.axis_chunks_iter(Axis(0), cs))
         .enumerate()
         .collect();
     let results: Vec<Result<()>> = jobs
         .into_par_iter()
-        .map(|(c, (((h, a), z), u))| {
+        .map(|(c, (((((h, a), z), phi), dphi), u))| {
             let first = c * cs;
-            let h0 = stim
-                .h0
-                .as_ref()
-                .map(|h0| h0.slice(s![first..first + u.dim().0, ..]));
-            run_chunk(model, &consts, u, h0, first, opts, h, a, z)
+            let h0 = stim.h0.as_ref().map(|h0| h0.slice(s![first..first + u.dim().0, ..]));
+            run_chunk(model, &consts, u, h0, first, opts, ChunkMut { h, a, z, phi, dphi })
         })
         .collect();
     // Report the earliest divergence (smallest step, then trial), whichever chunk found it.
@@ -206,9 +208,7 @@ pub fn simulate_into<F: Real>(
                 (None, _) => true,
                 (
                     Some(Error::Diverged {
-                        step: s0,
-                        trial: t0,
-                        ..
+                        step: s0, trial: t0, ..
                     }),
                     Error::Diverged { step, trial, .. },
                 ) => (step, trial) < (s0, t0),
@@ -232,12 +232,30 @@ pub fn simulate_into<F: Real>(
         .view_mut()
         .into_shape_with_order((b * t, model.n_out()))
         .expect("y is contiguous");
-    general_mat_mul(F::one(), &a2, &model.w_out, F::zero(), &mut y2);
+    matmul(false, y2.view_mut(), a2, model.w_out.view());
     Ok(())
 }
 
+/// Mutable views of one chunk's stored trajectory (`Bc × T × N`, contiguous).
+struct ChunkMut<'a, F> {
+    h: ArrayViewMut3<'a, F>,
+    a: ArrayViewMut3<'a, F>,
+    z: ArrayViewMut3<'a, F>,
+    phi: ArrayViewMut3<'a, F>,
+    dphi: ArrayViewMut3<'a, F>,
+}
+
+/// Rows `(j, t)` for all `j` of a contiguous `Bc × T × N` block, as a `Bc × N` matrix view.
+pub(crate) fn step_rows<F>(flat: &[F], bc: usize, steps: usize, n: usize, t: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((bc, n).strides((steps * n, 1)), &flat[t * n..]).expect("row block in bounds")
+}
+
+/// Mutable version of [`step_rows`].
+pub(crate) fn step_rows_mut<F>(flat: &mut [F], bc: usize, steps: usize, n: usize, t: usize) -> ArrayViewMut2<'_, F> {
+    ArrayViewMut2::from_shape((bc, n).strides((steps * n, 1)), &mut flat[t * n..]).expect("row block in bounds")
+}
+
 /// Simulates one chunk of trials through all time steps.
-#[allow(clippy::too_many_arguments)]
 fn run_chunk<F: Real>(
     m: &Model<F>,
     k: &NeuronConsts<F>,
@@ -245,14 +263,12 @@ fn run_chunk<F: Real>(
     h0: Option<ArrayView2<F>>,
     first_trial: usize,
     opts: &SimOptions,
-    mut h: ArrayViewMut3<F>,
-    mut a: ArrayViewMut3<F>,
-    mut z: ArrayViewMut3<F>,
+    c: ChunkMut<F>,
 ) -> Result<()> {
-    let (bc, steps, _) = h.dim();
-    let act = m.activation;
-    let sigma = opts.noise_std;
-    let noisy = sigma > 0.0;
+    let (bc, steps, n) = c.h.dim();
+    let (h, a, z, phi, dphi) = (flat(c.h), flat(c.a), flat(c.z), flat(c.phi), flat(c.dphi));
+    let sigma = F::lit(opts.noise_std);
+    let noisy = opts.noise_std > 0.0;
     let mut rngs: Vec<ChaCha8Rng> = (0..bc)
         .map(|j| {
             let mut r = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -260,64 +276,112 @@ fn run_chunk<F: Real>(
             r
         })
         .collect();
-    match h0 {
-        Some(h0) => h.index_axis_mut(Axis(1), 0).assign(&h0),
-        None => h
-            .index_axis_mut(Axis(1), 0)
-            .assign(&m.params.h0.view().insert_axis(Axis(0))),
+    let (alpha, ga, gi, bx, bi, beta) = (sl(&k.alpha), sl(&k.ga), sl(&k.gi), sl(&k.bx), sl(&k.bi), sl(&k.beta));
+    for j in 0..bc {
+        let row = &mut h[j * steps * n..j * steps * n + n];
+        match &h0 {
+            Some(h0) => row.iter_mut().zip(h0.row(j)).for_each(|(x, &v)| *x = v),
+            None => row.iter_mut().zip(&m.params.h0).for_each(|(x, &v)| *x = v),
+        }
     }
-    for t in 0..steps {
-        // a_t = ga ⊙ φ(h_t + bx)
-        Zip::from(a.index_axis_mut(Axis(1), t).rows_mut())
-            .and(h.index_axis(Axis(1), t).rows())
-            .for_each(|ar, hr| {
-                Zip::from(ar)
-                    .and(hr)
-                    .and(&k.bx)
-                    .and(&k.ga)
-                    .and(&k.beta)
-                    .for_each(|a, &h, &bx, &ga, &be| *a = ga * act.phi(h + bx, be));
-            });
-        if t + 1 == steps {
-            break;
-        }
-        let mut zt = z.index_axis_mut(Axis(1), t);
-        m.coupling.forward(a.index_axis(Axis(1), t), zt.view_mut());
+    let mut noise = vec![F::zero(); n];
+    let mut zc = Array2::<F>::zeros((bc, n).f());
+    // Rates at t = 0; thereafter each step's rates are computed right after its state, while
+    // the row is still in cache.
+    for j in 0..bc {
+        let r = j * steps * n..j * steps * n + n;
+        activate(
+            m.activation,
+            ga,
+            bx,
+            beta,
+            &h[r.clone()],
+            &mut phi[r.clone()],
+            &mut dphi[r.clone()],
+            &mut a[r],
+        );
+    }
+    for t in 0..steps - 1 {
+        // The product goes to a column-major scratch (what the GEMM kernels write without
+        // transposing, so that W is never repacked), then into the trials' rows.
+        m.coupling.forward(step_rows(a, bc, steps, n, t), zc.view_mut());
         if m.n_in() > 0 {
-            general_mat_mul(
-                F::one(),
-                &u.index_axis(Axis(1), t),
-                &m.w_in,
-                F::one(),
-                &mut zt,
-            );
+            matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
         }
-        let (h_now, mut h_next) = h.multi_slice_mut((s![.., t, ..], s![.., t + 1, ..]));
+        step_rows_mut(z, bc, steps, n, t).assign(&zc);
         for j in 0..bc {
-            let mut hn = h_next.row_mut(j);
-            Zip::from(&mut hn)
-                .and(h_now.row(j))
-                .and(zt.row(j))
-                .and(&k.alpha)
-                .and(&k.gi)
-                .and(&k.bi)
-                .for_each(|hn, &h, &z, &al, &gi, &bi| *hn = h + al * (gi * z + bi - h));
+            let o = (j * steps + t) * n;
+            let (now, next) = h[o..o + 2 * n].split_at_mut(n);
+            let zr = &z[o..o + n];
+            for i in 0..n {
+                next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
+            }
             if noisy {
-                let rng = &mut rngs[j];
-                for v in hn.iter_mut() {
-                    let xi: f64 = StandardNormal.sample(rng);
-                    *v = *v + F::lit(sigma * xi);
+                fill_noise(&mut rngs[j], &mut noise);
+                for (x, &e) in next.iter_mut().zip(&noise) {
+                    *x += sigma * e;
                 }
             }
-            if let Some(i) = hn.iter().position(|v| !v.is_finite()) {
+            // vectorisable all-finite test; locate the culprit only on failure
+            if !next.iter().fold(true, |ok, v| ok & v.is_finite()) {
+                let i = next.iter().position(|v| !v.is_finite()).unwrap_or(0);
                 return Err(Error::Diverged {
                     step: t + 1,
                     trial: first_trial + j,
                     neuron: i,
-                    value: hn[i].as_f64(),
+                    value: next[i].as_f64(),
                 });
             }
+            let r = o + n..o + 2 * n;
+            activate(
+                m.activation,
+                ga,
+                bx,
+                beta,
+                next,
+                &mut phi[r.clone()],
+                &mut dphi[r.clone()],
+                &mut a[r],
+            );
         }
     }
     Ok(())
+}
+
+/// Fills `noise` with standard normal draws from one trial's stream.
+fn fill_noise<F: Real>(rng: &mut ChaCha8Rng, noise: &mut [F]) {
+    for v in noise.iter_mut() {
+        let xi: f64 = StandardNormal.sample(rng);
+        *v = F::lit(xi);
+    }
+}
+
+/// Rates, slopes and activity of one row: `phi = φ(h + bx)`, `dphi = φ′(h + bx)`, `a = ga ⊙ phi`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn activate<F: Real>(
+    act: Activation,
+    ga: &[F],
+    bx: &[F],
+    beta: &[F],
+    h: &[F],
+    phi: &mut [F],
+    dphi: &mut [F],
+    a: &mut [F],
+) {
+    activate_row(act, h, bx, beta, phi, dphi);
+    for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(ga) {
+        *ai = g * p;
+    }
+}
+
+/// A contiguous 3-D view as a flat slice (trial chunks of a standard-layout array are).
+fn flat<F>(v: ArrayViewMut3<'_, F>) -> &mut [F] {
+    v.into_slice()
+        .expect("trial chunks of a standard-layout array are contiguous")
+}
+
+/// A 1-D array as a slice (the constants are freshly built, hence contiguous).
+pub(crate) fn sl<F>(v: &Array1<F>) -> &[F] {
+    v.as_slice().expect("contiguous")
 }

@@ -29,9 +29,7 @@ fn random_model(
     seed: u64,
 ) -> Model<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let signs: Vec<i8> = (0..n)
-        .map(|j| if j < n * 7 / 10 { 1 } else { -1 })
-        .collect();
+    let signs: Vec<i8> = (0..n).map(|j| if j < n * 7 / 10 { 1 } else { -1 }).collect();
     let scale = if act == Activation::Linear { 0.5 } else { 1.5 };
     let w = Array2::from_shape_fn((n, n), |(_, j)| {
         let v: f64 = (randn(&mut rng) * scale / (n as f64).sqrt()).abs();
@@ -119,19 +117,14 @@ fn gradients_match_finite_differences() {
             for per_neuron_beta in [false, true] {
                 let model = random_model(n, act, gain, Backend::Dense, per_neuron_beta, 11);
                 let traj = simulate(&model, &stim, &opts).unwrap();
-                let act_data = traj
-                    .a
-                    .select(Axis(2), recorded.indices())
-                    .mapv(|x| x * 0.9 + 0.05);
+                let act_data = traj.a.select(Axis(2), recorded.indices()).mapv(|x| x * 0.9 + 0.05);
                 let out_data = traj.y.mapv(|x| x * 0.5 - 0.1);
                 let targets = [
                     Target::Activity {
                         recorded: &recorded,
                         data: act_data.view(),
                     },
-                    Target::Readout {
-                        data: out_data.view(),
-                    },
+                    Target::Readout { data: out_data.view() },
                 ];
                 for target in &targets {
                     let (_, seed) = loss(&model, &traj, target).unwrap();
@@ -146,8 +139,7 @@ fn gradients_match_finite_differences() {
                             continue;
                         }
                         let analytic = grad.flatten(GroupSet::of(&[group]));
-                        let err =
-                            check_group(&model, &stim, target, &opts, group, &analytic, &mut rng);
+                        let err = check_group(&model, &stim, target, &opts, group, &analytic, &mut rng);
                         let kind = match target {
                             Target::Activity { .. } => "activity",
                             Target::Readout { .. } => "readout",
@@ -209,33 +201,17 @@ fn dense_and_csr_backends_agree() {
         let target = Target::Readout { data: data.view() };
         let (_, sd) = loss(&dense, &td, &target).unwrap();
         let (_, sc) = loss(&csr, &tc, &target).unwrap();
-        let gd = bptt(&dense, &td, &sd, all_groups())
-            .unwrap()
-            .flatten(all_groups());
-        let gc = bptt(&csr, &tc, &sc, all_groups())
-            .unwrap()
-            .flatten(all_groups());
+        let gd = bptt(&dense, &td, &sd, all_groups()).unwrap().flatten(all_groups());
+        let gc = bptt(&csr, &tc, &sc, all_groups()).unwrap().flatten(all_groups());
         let norm = gd.iter().map(|x| x * x).sum::<f64>().sqrt();
-        let dn = gd
-            .iter()
-            .zip(&gc)
-            .map(|(x, y)| (x - y).powi(2))
-            .sum::<f64>()
-            .sqrt();
+        let dn = gd.iter().zip(&gc).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
         assert!(dn <= 1e-10 * norm, "gradients differ: {dn} vs norm {norm}");
     }
 }
 
 #[test]
 fn permuting_neuron_labels_commutes_with_simulation() {
-    let model = random_model(
-        30,
-        Activation::Tanh,
-        GainPlacement::Presynaptic,
-        Backend::Csr,
-        true,
-        8,
-    );
+    let model = random_model(30, Activation::Tanh, GainPlacement::Presynaptic, Backend::Csr, true, 8);
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let mut perm: Vec<usize> = (0..30).collect();
     use rand::seq::SliceRandom;
@@ -248,10 +224,7 @@ fn permuting_neuron_labels_commutes_with_simulation() {
         let d = (&t0.a.slice(s![.., .., i]) - &t1.a.slice(s![.., .., pi])).mapv(f64::abs);
         assert!(d.iter().all(|&x| x < 1e-12), "neuron {i} -> {pi}");
     }
-    let dy = (&t0.y - &t1.y)
-        .mapv(f64::abs)
-        .iter()
-        .fold(0.0f64, |m, &x| m.max(x));
+    let dy = (&t0.y - &t1.y).mapv(f64::abs).iter().fold(0.0f64, |m, &x| m.max(x));
     assert!(dy < 1e-12);
 }
 
@@ -269,10 +242,7 @@ fn same_seed_same_trajectory_whatever_the_thread_count() {
     let stim = Stimulus::new(random_stimulus(45, 100, 9).u.mapv(|x| x as f32));
     let opts = SimOptions::noisy(0.05, 1234);
     let run = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let traj = simulate(&model, &stim, &opts).unwrap();
             let data = traj.y.mapv(|x| x * 0.5);
@@ -302,12 +272,7 @@ fn divergence_names_step_trial_and_neuron() {
         1,
     );
     model.params.g.fill(1e6); // wildly unstable linear network
-    let err = simulate(
-        &model,
-        &random_stimulus(2, 400, 1),
-        &SimOptions::noiseless(),
-    )
-    .unwrap_err();
+    let err = simulate(&model, &random_stimulus(2, 400, 1), &SimOptions::noiseless()).unwrap_err();
     match err {
         Error::Diverged {
             step,
@@ -356,12 +321,7 @@ fn bad_input_is_an_error_naming_the_field() {
     bad.u[(1, 2, 0)] = f64::INFINITY;
     assert!(msg(&model, &bad).contains("inputs"));
     // recorded sets
-    assert!(
-        NeuronSet::new(&[], 8, true)
-            .unwrap_err()
-            .to_string()
-            .contains("empty")
-    );
+    assert!(NeuronSet::new(&[], 8, true).unwrap_err().to_string().contains("empty"));
     assert!(
         NeuronSet::new(&[8], 8, true)
             .unwrap_err()
@@ -387,10 +347,7 @@ fn bad_input_is_an_error_naming_the_field() {
     );
     // theta of the wrong length, a Dale violation
     let mut m = model.clone();
-    assert!(
-        m.set_theta(GroupSet::of(&[ParamGroup::Gain]), &[1.0; 3])
-            .is_err()
-    );
+    assert!(m.set_theta(GroupSet::of(&[ParamGroup::Gain]), &[1.0; 3]).is_err());
     let gs = GroupSet::of(&[ParamGroup::W]);
     let mut th = m.theta(gs);
     let k = th.iter().position(|&x| x > 0.0).unwrap();
@@ -412,8 +369,7 @@ fn bad_input_is_an_error_naming_the_field() {
 // Golden test against the paper's own implementation.
 
 fn fixture_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/paper_teacher_fig1.npz")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/paper_teacher_fig1.npz")
 }
 
 struct Fixture {
@@ -465,9 +421,7 @@ fn load_fixture() -> Option<Fixture> {
     p.beta = Beta::Global(scalar(&mut npz, "beta"));
     let w_in = f32a2(&mut npz, "W_in");
     let w_out = f32a1(&mut npz, "w_out").insert_axis(Axis(1));
-    let conn =
-        Connectivity::from_dense(w.view(), Some(mask.mapv(|m| m != 0).view()), sign.to_vec())
-            .unwrap();
+    let conn = Connectivity::from_dense(w.view(), Some(mask.mapv(|m| m != 0).view()), sign.to_vec()).unwrap();
     let model = Model::new(
         &conn,
         Backend::Dense,
@@ -512,13 +466,8 @@ fn golden_paper_teacher_fig1() {
         let e_act = rel_err(&t64.a, &fx.activity);
         let y = t64.y.index_axis(Axis(2), 0).to_owned().insert_axis(Axis(2));
         let e_out = rel_err(&y, &fx.readout.clone().insert_axis(Axis(2)));
-        eprintln!(
-            "golden {backend:?} f64: activity rel err {e_act:.2e}, readout rel err {e_out:.2e}"
-        );
-        assert!(
-            e_act <= 1e-5 && e_out <= 1e-5,
-            "f64 {backend:?}: {e_act:e} {e_out:e}"
-        );
+        eprintln!("golden {backend:?} f64: activity rel err {e_act:.2e}, readout rel err {e_out:.2e}");
+        assert!(e_act <= 1e-5 && e_out <= 1e-5, "f64 {backend:?}: {e_act:e} {e_out:e}");
 
         let m32 = m64.cast::<f32>();
         let t32 = simulate(

@@ -1,9 +1,6 @@
 //! Fitting configuration, validated once, and the one-call [`fit`].
 
-use crate::{
-    Adam, Data, EarlyStop, Error, Executor, FitProblem, History, IterState, Observer, Result,
-    Termination,
-};
+use crate::{Adam, Data, EarlyStop, Error, Executor, FitProblem, History, IterState, Observer, Result, Termination};
 use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
 use serde::{Deserialize, Serialize};
 
@@ -71,10 +68,7 @@ impl FitConfig {
             if v > 0.0 && v.is_finite() {
                 Ok(())
             } else {
-                Err(Error::config(
-                    format!("fit.{name}"),
-                    format!("= {v}: must be > 0"),
-                ))
+                Err(Error::config(format!("fit.{name}"), format!("= {v}: must be > 0")))
             }
         };
         pos("lr", self.lr)?;
@@ -102,10 +96,7 @@ impl FitConfig {
                 let all: Vec<_> = ParamGroup::ALL.iter().map(|g| g.name()).collect();
                 Error::config(
                     "fit.train",
-                    format!(
-                        "unknown group {name:?} (expected one of {})",
-                        all.join(", ")
-                    ),
+                    format!("unknown group {name:?} (expected one of {})", all.join(", ")),
                 )
             })?;
             groups = groups.with(g);
@@ -153,15 +144,7 @@ pub fn fit<F: Real>(
     observer: Option<&mut dyn Observer<F>>,
 ) -> Result<FitOutcome<F>> {
     let c = &cfg.raw;
-    let mut problem = FitProblem::new(
-        model,
-        cfg.groups,
-        stim,
-        data,
-        c.batch_size,
-        c.noise_std,
-        c.seed,
-    )?;
+    let mut problem = FitProblem::new(model, cfg.groups, stim, data, c.batch_size, c.noise_std, c.seed)?;
     let state = resume.unwrap_or_else(|| IterState::new(problem.model.theta(cfg.groups)));
     let mut history = crate::Every(c.report_every, History::default());
     let (state, termination) = {

@@ -51,7 +51,7 @@ pub struct Every<O>(pub u64, pub O);
 
 impl<F, O: Observer<F>> Observer<F> for Every<O> {
     fn observe(&mut self, state: &IterState<F>) -> Result<()> {
-        if state.step == 1 || state.step % self.0.max(1) == 0 {
+        if state.step == 1 || state.step.is_multiple_of(self.0.max(1)) {
             self.1.observe(state)
         } else {
             Ok(())

@@ -80,10 +80,7 @@ fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
 }
 
 fn trace<F: Real>(x: &Array3<F>, i: usize) -> Vec<f64> {
-    x.index_axis(Axis(2), i)
-        .iter()
-        .map(|v| v.as_f64())
-        .collect()
+    x.index_axis(Axis(2), i).iter().map(|v| v.as_f64()).collect()
 }
 
 /// 1 − mean |ρ| over pairs; pairs where either trace is constant are left out (a silent neuron
@@ -116,12 +113,7 @@ pub fn evaluate<F: Real>(
     let s = simulate(student, stim, &SimOptions::noiseless())?;
     let n = teacher.n();
     let rec: Vec<(usize, usize)> = recorded.indices().iter().map(|&i| (i, i)).collect();
-    let unrec: Vec<(usize, usize)> = recorded
-        .complement(n)
-        .indices()
-        .iter()
-        .map(|&i| (i, i))
-        .collect();
+    let unrec: Vec<(usize, usize)> = recorded.complement(n).indices().iter().map(|&i| (i, i)).collect();
     let gp = |m: &Model<F>, i: usize| m.params.g[i].max(F::zero()).as_f64();
     let ydiff = &s.y - &reference.y;
     Ok(Scores {
@@ -130,8 +122,7 @@ pub fn evaluate<F: Real>(
         unrecorded_mse: mse_pairs(&s.a, &reference.a, &unrec),
         recorded_corr_err: corr_err_pairs(&s.a, &reference.a, &rec),
         unrecorded_corr_err: corr_err_pairs(&s.a, &reference.a, &unrec),
-        readout_mse: ydiff.iter().map(|d| d.as_f64().powi(2)).sum::<f64>()
-            / ydiff.len().max(1) as f64,
+        readout_mse: ydiff.iter().map(|d| d.as_f64().powi(2)).sum::<f64>() / ydiff.len().max(1) as f64,
         gain_rmse: rms((0..n).map(|i| gp(student, i) - gp(teacher, i))),
         bias_rmse: rms((0..n).map(|i| (student.params.b[i] - teacher.params.b[i]).as_f64())),
     })

@@ -1,9 +1,7 @@
 //! Fitting problems: a cost and its gradient at θ.
 
 use crate::{Error, Result};
-use ccrnn_core::{
-    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, loss_and_grad,
-};
+use ccrnn_core::{GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, loss_and_grad};
 use ndarray::{Array3, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -107,14 +105,10 @@ impl<F: Real> FitProblem<F> {
         seed: u64,
     ) -> Result<Self> {
         if groups == GroupSet::NONE {
-            return Err(Error::config(
-                "fit.train",
-                "no trainable group: nothing to fit",
-            ));
+            return Err(Error::config("fit.train", "no trainable group: nothing to fit"));
         }
         stim.validate(&model)?;
-        data.target()
-            .validate(&model, stim.trials(), stim.steps())?;
+        data.target().validate(&model, stim.trials(), stim.steps())?;
         if batch_size == 0 {
             return Err(Error::config("fit.batch_size", "must be >= 1"));
         }

@@ -61,7 +61,7 @@ impl<F: Real> Solver<F> for Adam {
             && norm > c
         {
             let f = F::lit(c / (norm + 1e-6));
-            g.iter_mut().for_each(|x| *x = *x * f);
+            g.iter_mut().for_each(|x| *x *= f);
         }
         if s.moments.len() != 2 {
             s.moments = vec![vec![F::zero(); n], vec![F::zero(); n]];
@@ -72,18 +72,12 @@ impl<F: Real> Solver<F> for Adam {
         let bc2 = F::lit(1.0 - self.beta2.powi(t));
         let (lr, eps) = (F::lit(self.lr), F::lit(self.eps));
         let (m, v) = s.moments.split_at_mut(1);
-        for (((th, gi), mi), vi) in s
-            .theta
-            .iter_mut()
-            .zip(&g)
-            .zip(m[0].iter_mut())
-            .zip(v[0].iter_mut())
-        {
+        for (((th, gi), mi), vi) in s.theta.iter_mut().zip(&g).zip(m[0].iter_mut()).zip(v[0].iter_mut()) {
             *mi = b1 * *mi + (F::one() - b1) * *gi;
             *vi = b2 * *vi + (F::one() - b2) * *gi * *gi;
             let mh = *mi / bc1;
             let vh = *vi / bc2;
-            *th = *th - lr * mh / (vh.sqrt() + eps);
+            *th -= lr * mh / (vh.sqrt() + eps);
         }
         problem.project(&mut s.theta);
         s.step += 1;

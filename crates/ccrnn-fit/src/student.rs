@@ -7,11 +7,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 /// Permutes `v` within each population of neurons sharing a presynaptic sign.
-fn permute_within_populations<F: Real>(
-    v: &Array1<F>,
-    signs: &[i8],
-    rng: &mut ChaCha8Rng,
-) -> Array1<F> {
+fn permute_within_populations<F: Real>(v: &Array1<F>, signs: &[i8], rng: &mut ChaCha8Rng) -> Array1<F> {
     let mut out = v.clone();
     for s in [1i8, -1, 0] {
         let idx: Vec<usize> = (0..signs.len()).filter(|&i| signs[i] == s).collect();
@@ -30,8 +26,8 @@ fn permute_within_populations<F: Real>(
 pub fn student_init<F: Real>(teacher: &Model<F>, gain_factor: f64, seed: u64) -> Model<F> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut s = teacher.clone();
-    s.params.g = permute_within_populations(&teacher.params.g, &teacher.signs, &mut rng)
-        .mapv(|g| g * F::lit(gain_factor));
+    s.params.g =
+        permute_within_populations(&teacher.params.g, &teacher.signs, &mut rng).mapv(|g| g * F::lit(gain_factor));
     s.params.b = permute_within_populations(&teacher.params.b, &teacher.signs, &mut rng);
     s
 }

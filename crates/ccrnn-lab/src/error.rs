@@ -21,9 +21,7 @@ pub enum Error {
         reason: String,
     },
     /// No stable network was found.
-    #[error(
-        "no stable network after {tries} draws (largest real eigenvalue of the last: {last:.3})"
-    )]
+    #[error("no stable network after {tries} draws (largest real eigenvalue of the last: {last:.3})")]
     Unstable {
         /// Number of draws tried.
         tries: usize,

@@ -99,13 +99,7 @@ pub fn run_study<F: Real>(
         } else {
             let rec = random_recorded(n, m, study.seed.wrapping_add(2))?;
             let data = recording.a.select(Axis(2), rec.indices());
-            (
-                rec.clone(),
-                Data::Activity {
-                    recorded: rec,
-                    data,
-                },
-            )
+            (rec.clone(), Data::Activity { recorded: rec, data })
         };
         let start = std::time::Instant::now();
         let mut report = |s: &IterState<F>| -> ccrnn_fit::Result<()> {
@@ -113,14 +107,7 @@ pub fn run_study<F: Real>(
             Ok(())
         };
         let mut every = ccrnn_fit::Every(study.fit.report_every, &mut report);
-        let out = fit(
-            init.clone(),
-            train.clone(),
-            data,
-            &cfg,
-            None,
-            Some(&mut every),
-        )?;
+        let out = fit(init.clone(), train.clone(), data, &cfg, None, Some(&mut every))?;
         let seconds = start.elapsed().as_secs_f64();
         rows.push(StudentRow {
             heldout: evaluate(teacher, &ref_held, &out.model, heldout, &recorded)?,
@@ -133,12 +120,6 @@ pub fn run_study<F: Real>(
         });
     }
     let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
-    let baseline = shuffle_baseline(
-        teacher,
-        &ref_held,
-        &all,
-        study.n_shuffles,
-        study.seed ^ 0x5eed,
-    );
+    let baseline = shuffle_baseline(teacher, &ref_held, &all, study.n_shuffles, study.seed ^ 0x5eed);
     Ok(StudyResult { rows, baseline })
 }

@@ -60,18 +60,14 @@ impl<F: Real> CsrCoupling<F> {
 fn sparse_dot<F: Real>(vals: &[F], idx: &[u32], x: &[F]) -> F {
     let mut s = F::zero();
     for (v, &j) in vals.iter().zip(idx) {
-        s = s + *v * x[j as usize];
+        s += *v * x[j as usize];
     }
     s
 }
 
 /// Runs `f(row_in, row_out)` over matching rows, copying through a buffer when a row is not
 /// contiguous in memory.
-fn for_rows<F: Real>(
-    x: ArrayView2<F>,
-    mut out: ArrayViewMut2<F>,
-    mut f: impl FnMut(&[F], &mut [F]),
-) {
+fn for_rows<F: Real>(x: ArrayView2<F>, mut out: ArrayViewMut2<F>, mut f: impl FnMut(&[F], &mut [F])) {
     let n_out = out.ncols();
     let mut xbuf: Vec<F> = Vec::new();
     let mut obuf: Vec<F> = vec![F::zero(); n_out];
@@ -126,7 +122,7 @@ impl<F: Real> Coupling<F> for CsrCoupling<F> {
         for_rows(d, out, |x, o| {
             for (j, oj) in o.iter_mut().enumerate() {
                 let r = self.t_ptr[j]..self.t_ptr[j + 1];
-                *oj = *oj + sparse_dot(&self.t_values[r.clone()], &self.t_idx[r], x);
+                *oj += sparse_dot(&self.t_values[r.clone()], &self.t_idx[r], x);
             }
         });
     }
@@ -148,7 +144,7 @@ impl<F: Real> Coupling<F> for CsrCoupling<F> {
                     continue;
                 }
                 for k in rp[i]..rp[i + 1] {
-                    grad[k] = grad[k] + di * xs[col[k] as usize];
+                    grad[k] += di * xs[col[k] as usize];
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use super::{Backend, Coupling, Pattern};
 use crate::Real;
-use ndarray::linalg::general_mat_mul;
+use crate::kernels::matmul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// Dense `W[post, pre]` with its pattern; entries outside the pattern are zero.
@@ -51,20 +51,20 @@ impl<F: Real> Coupling<F> for DenseCoupling<F> {
             }
         }
     }
-    fn forward(&self, a: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
-        general_mat_mul(F::one(), &a, &self.w.t(), F::zero(), &mut out);
+    fn forward(&self, a: ArrayView2<F>, out: ArrayViewMut2<F>) {
+        matmul(false, out, a, self.w.t());
     }
-    fn backward_acc(&self, d: ArrayView2<F>, mut out: ArrayViewMut2<F>) {
-        general_mat_mul(F::one(), &d, &self.w, F::one(), &mut out);
+    fn backward_acc(&self, d: ArrayView2<F>, out: ArrayViewMut2<F>) {
+        matmul(true, out, d, self.w.view());
     }
     fn weight_grad_acc(&self, d: ArrayView2<F>, a: ArrayView2<F>, grad: &mut [F]) {
         let n = self.pattern.n();
         let mut full = Array2::<F>::zeros((n, n));
-        general_mat_mul(F::one(), &d.t(), &a, F::zero(), &mut full);
+        matmul(false, full.view_mut(), d.t(), a);
         let p = &self.pattern;
         for i in 0..n {
             for k in p.row_ptr()[i]..p.row_ptr()[i + 1] {
-                grad[k] = grad[k] + full[(i, p.col()[k] as usize)];
+                grad[k] += full[(i, p.col()[k] as usize)];
             }
         }
     }

@@ -124,10 +124,7 @@ impl Pattern {
     pub fn rows(&self) -> Vec<u32> {
         let mut r = Vec::with_capacity(self.nnz());
         for i in 0..self.n {
-            r.extend(std::iter::repeat_n(
-                i as u32,
-                self.row_ptr[i + 1] - self.row_ptr[i],
-            ));
+            r.extend(std::iter::repeat_n(i as u32, self.row_ptr[i + 1] - self.row_ptr[i]));
         }
         r
     }
@@ -176,11 +173,7 @@ pub struct Connectivity<F> {
 impl<F: Real> Connectivity<F> {
     /// Connectivity from a dense `W[post, pre]`, keeping the entries where `mask` is true
     /// (all entries if `mask` is `None`).
-    pub fn from_dense(
-        w: ArrayView2<F>,
-        mask: Option<ArrayView2<bool>>,
-        signs: Vec<i8>,
-    ) -> Result<Self> {
+    pub fn from_dense(w: ArrayView2<F>, mask: Option<ArrayView2<bool>>, signs: Vec<i8>) -> Result<Self> {
         let (r, c) = w.dim();
         if r != c {
             return Err(Error::shape("W", &[r, r], &[r, c]));
@@ -200,11 +193,7 @@ impl<F: Real> Connectivity<F> {
             .zip(pattern.col())
             .map(|(&i, &j)| w[(i as usize, j as usize)])
             .collect();
-        let c = Self {
-            pattern,
-            values,
-            signs,
-        };
+        let c = Self { pattern, values, signs };
         c.validate()?;
         Ok(c)
     }
@@ -214,11 +203,7 @@ impl<F: Real> Connectivity<F> {
     pub fn validate(&self) -> Result<()> {
         let n = self.pattern.n();
         if self.values.len() != self.pattern.nnz() {
-            return Err(Error::shape(
-                "W.values",
-                &[self.pattern.nnz()],
-                &[self.values.len()],
-            ));
+            return Err(Error::shape("W.values", &[self.pattern.nnz()], &[self.values.len()]));
         }
         if self.signs.len() != n {
             return Err(Error::shape("signs", &[n], &[self.signs.len()]));
@@ -249,13 +234,7 @@ impl<F: Real> Connectivity<F> {
     pub fn to_dense(&self) -> Array2<F> {
         let n = self.pattern.n();
         let mut w = Array2::zeros((n, n));
-        for (k, (i, &j)) in self
-            .pattern
-            .rows()
-            .into_iter()
-            .zip(self.pattern.col())
-            .enumerate()
-        {
+        for (k, (i, &j)) in self.pattern.rows().into_iter().zip(self.pattern.col()).enumerate() {
             w[(i as usize, j as usize)] = self.values[k];
         }
         w

@@ -13,13 +13,10 @@
 //! Trials are processed in the same fixed chunks as the forward pass and the partial sums are
 //! added in chunk order, so the result does not depend on the thread count.
 
-use crate::simulate::{NeuronConsts, chunk_size};
-use crate::{
-    Beta, Error, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed,
-    Trajectory,
-};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array3, ArrayView3, Axis};
+use crate::kernels::matmul;
+use crate::simulate::{NeuronConsts, chunk_size, sl};
+use crate::{Beta, Error, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
 use rayon::prelude::*;
 
 /// Per-chunk partial sums.
@@ -34,10 +31,10 @@ struct Partial<F> {
 
 /// Gradient of the loss whose seed is `seed` with respect to the groups in `groups`, given the
 /// trajectory the forward pass stored. Frozen groups are returned as zeros (W as empty).
-pub fn bptt<F: Real>(
+pub fn bptt<'a, F: Real>(
     model: &Model<F>,
-    traj: &Trajectory<F>,
-    seed: &Seed<F>,
+    traj: &'a Trajectory<F>,
+    seed: &'a Seed<F>,
     groups: GroupSet,
 ) -> Result<ParamGrad<F>> {
     let (b, t, n) = traj.a.dim();
@@ -47,16 +44,25 @@ pub fn bptt<F: Real>(
     let want_w = groups.contains(ParamGroup::W);
     let k = NeuronConsts::of(model);
     let cs = chunk_size(b);
-    let jobs: Vec<_> = traj
-        .h
-        .axis_chunks_iter(Axis(0), cs)
-        .zip(traj.a.axis_chunks_iter(Axis(0), cs))
-        .zip(traj.z.axis_chunks_iter(Axis(0), cs))
-        .zip(seed.a_bar.axis_chunks_iter(Axis(0), cs))
+    let chunks = |x: &'a Array3<F>| x.axis_chunks_iter(Axis(0), cs);
+    let jobs: Vec<_> = chunks(&traj.h)
+        .zip(chunks(&traj.a))
+        .zip(chunks(&traj.z))
+        .zip(chunks(&traj.phi))
+        .zip(chunks(&traj.dphi))
+        .zip(chunks(&seed.a_bar))
+        .map(|(((((h, a), z), phi), dphi), a_bar)| Chunk {
+            h,
+            a,
+            z,
+            phi,
+            dphi,
+            a_bar,
+        })
         .collect();
     let partials: Vec<Partial<F>> = jobs
         .into_par_iter()
-        .map(|(((h, a), z), ab)| backward_chunk(model, &k, h, a, z, ab, want_w))
+        .map(|c| backward_chunk(model, &k, c, want_w))
         .collect();
 
     let zeros = || Array1::<F>::zeros(n);
@@ -80,7 +86,7 @@ pub fn bptt<F: Real>(
         out.beta += &p.beta;
         out.h0 += &p.h0;
         for (acc, v) in out.w.iter_mut().zip(&p.w) {
-            *acc = *acc + *v;
+            *acc += *v;
         }
     }
     // d g⁺ / d g = 1 for g > 0, else 0.
@@ -95,16 +101,12 @@ pub fn bptt<F: Real>(
     if groups.contains(ParamGroup::WOut)
         && let Some(yb) = &seed.y_bar
     {
-        let a2 = traj
-            .a
-            .view()
-            .into_shape_with_order((b * t, n))
-            .expect("contiguous");
+        let a2 = traj.a.view().into_shape_with_order((b * t, n)).expect("contiguous");
         let y2 = yb
             .view()
             .into_shape_with_order((b * t, model.n_out()))
             .expect("contiguous");
-        general_mat_mul(F::one(), &a2.t(), &y2, F::zero(), &mut out.w_out);
+        matmul(false, out.w_out.view_mut(), a2.t(), y2);
     }
     for g in ParamGroup::ALL {
         if !groups.contains(g) {
@@ -122,98 +124,191 @@ pub fn bptt<F: Real>(
     Ok(out)
 }
 
+/// One chunk of the stored trajectory and the loss seed (`Bc × T × N` each, contiguous).
+struct Chunk<'a, F> {
+    h: ArrayView3<'a, F>,
+    a: ArrayView3<'a, F>,
+    z: ArrayView3<'a, F>,
+    phi: ArrayView3<'a, F>,
+    dphi: ArrayView3<'a, F>,
+    a_bar: ArrayView3<'a, F>,
+}
+
 /// Backward pass over one chunk of trials.
-fn backward_chunk<F: Real>(
-    m: &Model<F>,
-    k: &NeuronConsts<F>,
-    h: ArrayView3<F>,
-    a: ArrayView3<F>,
-    z: ArrayView3<F>,
-    a_bar: ArrayView3<F>,
-    want_w: bool,
-) -> Partial<F> {
-    let (bc, steps, n) = h.dim();
-    let act = m.activation;
+fn backward_chunk<F: Real>(m: &Model<F>, k: &NeuronConsts<F>, c: Chunk<F>, want_w: bool) -> Partial<F> {
+    let (bc, steps, n) = c.h.dim();
+    let (h, a, z, phi, dphi, a_bar) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi), fl(&c.a_bar));
     let pre = m.gain == GainPlacement::Presynaptic;
-    let tau = &m.params.tau;
-    let mut p = Partial {
-        g: Array1::zeros(n),
-        b: Array1::zeros(n),
-        tau: Array1::zeros(n),
-        beta: Array1::zeros(n),
-        h0: Array1::zeros(n),
-        w: if want_w {
-            vec![F::zero(); m.coupling.pattern().nnz()]
-        } else {
-            Vec::new()
-        },
+    let (alpha, ga, gi, bx, bi, beta) = (sl(&k.alpha), sl(&k.ga), sl(&k.gi), sl(&k.bx), sl(&k.bi), sl(&k.beta));
+    let tau = sl(&m.params.tau);
+    let beta_on = if m.activation.uses_beta() { F::one() } else { F::zero() };
+    let mut acc = Acc {
+        g: vec![F::zero(); n],
+        b: vec![F::zero(); n],
+        tau: vec![F::zero(); n],
+        beta: vec![F::zero(); n],
     };
-    let mut hbar = Array2::<F>::zeros((bc, n));
+    let mut hbar = vec![F::zero(); bc * n];
     let mut abar = Array2::<F>::zeros((bc, n));
     let mut d = Array2::<F>::zeros((bc, n));
+    let mut rec = Array2::<F>::zeros((bc, n).f());
     // d_{t+1} stored next to a_t, for the weight gradient Σ_t d_{t+1} a_tᵀ.
     let mut d_store = if want_w {
-        Array3::<F>::zeros((bc, steps, n))
+        vec![F::zero(); bc * steps * n]
     } else {
-        Array3::zeros((0, 0, 0))
+        Vec::new()
     };
 
     for t in (0..steps).rev() {
         let last = t + 1 == steps;
-        abar.assign(&a_bar.index_axis(Axis(1), t));
+        // ā_t = ∂L/∂a_t + (d_{t+1} W); the product goes to a column-major scratch (written by
+        // the GEMM kernels without transposing), then is added row by row.
         if !last {
-            m.coupling.backward_acc(d.view(), abar.view_mut());
+            rec.fill(F::zero());
+            m.coupling.backward_acc(d.view(), rec.view_mut());
         }
         for j in 0..bc {
-            for i in 0..n {
-                let hv = h[(j, t, i)];
-                let (phi, dphi, dbeta) = act.eval(hv + k.bx[i], k.beta[i]);
-                let ab = abar[(j, i)];
-                let e = ab * k.ga[i] * dphi;
-                let hb_next = hbar[(j, i)];
-                let al = k.alpha[i];
-                if pre {
-                    p.g[i] = p.g[i] + ab * phi;
-                    p.b[i] = p.b[i] + e;
-                    p.beta[i] = p.beta[i] + ab * k.ga[i] * dbeta;
-                } else {
-                    p.beta[i] = p.beta[i] + ab * dbeta;
-                }
-                if last {
-                    hbar[(j, i)] = e;
-                } else {
-                    let zv = z[(j, t, i)];
-                    if !pre {
-                        p.g[i] = p.g[i] + hb_next * al * zv;
-                        p.b[i] = p.b[i] + hb_next * al;
-                    }
-                    let incr = k.gi[i] * zv + k.bi[i] - hv;
-                    p.tau[i] = p.tau[i] - al / tau[i] * hb_next * incr;
-                    hbar[(j, i)] = e + (F::one() - al) * hb_next;
-                }
+            let o = (j * steps + t) * n;
+            let row = abar.row_mut(j).into_slice().expect("contiguous");
+            row.copy_from_slice(&a_bar[o..o + n]);
+            if !last {
+                row.iter_mut().zip(rec.row(j)).for_each(|(x, &r)| *x += r);
+            }
+        }
+        for j in 0..bc {
+            let o = (j * steps + t) * n;
+            let r = o..o + n;
+            let row = Row {
+                h: &h[r.clone()],
+                z: &z[r.clone()],
+                phi: &phi[r.clone()],
+                dphi: &dphi[r.clone()],
+                abar: abar.row(j).to_slice().expect("contiguous"),
+            };
+            let hb = &mut hbar[j * n..(j + 1) * n];
+            let consts = Consts {
+                alpha,
+                ga,
+                gi,
+                bx,
+                bi,
+                beta,
+                tau,
+                beta_on,
+            };
+            match (pre, last) {
+                (true, true) => back_row::<F, true, true>(&row, &consts, hb, &mut acc),
+                (true, false) => back_row::<F, true, false>(&row, &consts, hb, &mut acc),
+                (false, true) => back_row::<F, false, true>(&row, &consts, hb, &mut acc),
+                (false, false) => back_row::<F, false, false>(&row, &consts, hb, &mut acc),
             }
         }
         if t > 0 {
             for j in 0..bc {
+                let hb = &hbar[j * n..(j + 1) * n];
+                let dr = d.row_mut(j).into_slice().expect("contiguous");
                 for i in 0..n {
-                    d[(j, i)] = k.gi[i] * k.alpha[i] * hbar[(j, i)];
+                    dr[i] = gi[i] * alpha[i] * hb[i];
                 }
-            }
-            if want_w {
-                d_store.index_axis_mut(Axis(1), t - 1).assign(&d);
+                if want_w {
+                    let o = (j * steps + t - 1) * n;
+                    d_store[o..o + n].copy_from_slice(dr);
+                }
             }
         }
     }
-    p.h0 = hbar.sum_axis(Axis(0));
-    if want_w {
-        let d2 = d_store
-            .view()
-            .into_shape_with_order((bc * steps, n))
-            .expect("contiguous");
-        let a2 = a
-            .into_shape_with_order((bc * steps, n))
-            .expect("contiguous chunk");
-        m.coupling.weight_grad_acc(d2, a2, &mut p.w);
+    let mut h0 = Array1::zeros(n);
+    for j in 0..bc {
+        for (x, &v) in h0.iter_mut().zip(&hbar[j * n..(j + 1) * n]) {
+            *x += v;
+        }
     }
-    p
+    let mut w = if want_w {
+        vec![F::zero(); m.coupling.pattern().nnz()]
+    } else {
+        Vec::new()
+    };
+    if want_w {
+        let d2 = ArrayView2::from_shape((bc * steps, n), &d_store).expect("contiguous");
+        let a2 = ArrayView2::from_shape((bc * steps, n), a).expect("contiguous");
+        m.coupling.weight_grad_acc(d2, a2, &mut w);
+    }
+    Partial {
+        g: Array1::from(acc.g),
+        b: Array1::from(acc.b),
+        tau: Array1::from(acc.tau),
+        beta: Array1::from(acc.beta),
+        h0,
+        w,
+    }
+}
+
+/// Per-neuron gradient accumulators of a chunk.
+struct Acc<F> {
+    g: Vec<F>,
+    b: Vec<F>,
+    tau: Vec<F>,
+    beta: Vec<F>,
+}
+
+/// One trial's stored row at step t.
+struct Row<'a, F> {
+    h: &'a [F],
+    z: &'a [F],
+    phi: &'a [F],
+    dphi: &'a [F],
+    abar: &'a [F],
+}
+
+/// Per-neuron constants as slices.
+struct Consts<'a, F> {
+    alpha: &'a [F],
+    ga: &'a [F],
+    gi: &'a [F],
+    bx: &'a [F],
+    bi: &'a [F],
+    beta: &'a [F],
+    tau: &'a [F],
+    /// 1 if φ depends on β (softplus), else 0.
+    beta_on: F,
+}
+
+/// The elementwise part of one backward step for one trial: turns `hbar = h̄_{t+1}` into
+/// `h̄_t` and accumulates the local parameter gradients. `PRE`: presynaptic gain; `LAST`:
+/// t = T − 1 (no h̄_{t+1}).
+#[inline(always)]
+fn back_row<F: Real, const PRE: bool, const LAST: bool>(r: &Row<F>, k: &Consts<F>, hbar: &mut [F], acc: &mut Acc<F>) {
+    let n = hbar.len();
+    for i in 0..n {
+        let ab = r.abar[i];
+        let x = r.h[i] + k.bx[i];
+        let dbeta = k.beta_on * (x * r.dphi[i] - r.phi[i]) / k.beta[i];
+        let e = ab * k.ga[i] * r.dphi[i];
+        let hb_next = hbar[i];
+        if PRE {
+            acc.g[i] += ab * r.phi[i];
+            acc.b[i] += e;
+            acc.beta[i] += ab * k.ga[i] * dbeta;
+        } else {
+            acc.beta[i] += ab * dbeta;
+        }
+        if LAST {
+            hbar[i] = e;
+        } else {
+            let al = k.alpha[i];
+            if !PRE {
+                acc.g[i] += hb_next * al * r.z[i];
+                acc.b[i] += hb_next * al;
+            }
+            let incr = k.gi[i] * r.z[i] + k.bi[i] - r.h[i];
+            acc.tau[i] -= al / k.tau[i] * hb_next * incr;
+            hbar[i] = e + (F::one() - al) * hb_next;
+        }
+    }
+}
+
+/// A contiguous 3-D view as a flat slice.
+fn fl<'a, F>(v: &ArrayView3<'a, F>) -> &'a [F] {
+    v.to_slice()
+        .expect("trial chunks of a standard-layout array are contiguous")
 }

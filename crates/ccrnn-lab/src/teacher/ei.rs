@@ -4,8 +4,7 @@
 use super::randn;
 use crate::{Error, Result, SineTask};
 use ccrnn_core::{
-    Activation, Backend, Beta, Connectivity, GainPlacement, Model, NeuronParams, Real, SimOptions,
-    Stimulus, simulate,
+    Activation, Backend, Beta, Connectivity, GainPlacement, Model, NeuronParams, Real, SimOptions, Stimulus, simulate,
 };
 use ccrnn_fit::{Data, FitConfig, FitOutcome, Observer, fit};
 use ndarray::{Array1, Array2, Axis};
@@ -85,10 +84,7 @@ impl EiSpec {
         }
         for (f, v) in [("dt", self.dt), ("tau", self.tau), ("beta", self.beta)] {
             if !(v > 0.0 && v.is_finite()) {
-                return Err(Error::spec(
-                    format!("teacher.{f}"),
-                    format!("= {v}: must be > 0"),
-                ));
+                return Err(Error::spec(format!("teacher.{f}"), format!("= {v}: must be > 0")));
             }
         }
         Ok(())
@@ -101,8 +97,7 @@ impl EiSpec {
         let signs: Vec<i8> = (0..n).map(|j| if j < n_exc { 1 } else { -1 }).collect();
         let sq = (n as f64).sqrt();
         let mask = Array2::from_shape_fn((n, n), |_| rng.random_bool(self.p_conn));
-        let mut w =
-            Array2::from_shape_fn((n, n), |_| self.w_scale * randn(rng) / sq + 1.0 / n as f64);
+        let mut w = Array2::from_shape_fn((n, n), |_| self.w_scale * randn(rng) / sq + 1.0 / n as f64);
         for (j, mut col) in w.axis_iter_mut(Axis(1)).enumerate() {
             let s = signs[j] as f64;
             col.mapv_inplace(|x| {
@@ -129,9 +124,7 @@ impl EiSpec {
         p.tau.fill(self.tau);
         p.beta = Beta::Global(self.beta);
         let w_in = Array2::from_shape_fn((SineTask::N_IN, n), |_| randn(rng) / self.dt);
-        let w_out = Array2::from_shape_fn((n, SineTask::N_OUT), |_| {
-            self.w_out_scale * randn(rng) / n as f64
-        });
+        let w_out = Array2::from_shape_fn((n, SineTask::N_OUT), |_| self.w_out_scale * randn(rng) / n as f64);
         Ok(Model::new(
             &conn,
             Backend::Dense,
@@ -158,9 +151,7 @@ impl EiSpec {
             };
             let slope = Array1::from_shape_fn(m.n(), |i| {
                 let gp = m.params.g[i].max(0.0);
-                gp * m
-                    .activation
-                    .dphi(h_star[i] + m.params.b[i], m.params.beta.of(i))
+                gp * m.activation.dphi(h_star[i] + m.params.b[i], m.params.beta.of(i))
             });
             let lin = &m.coupling.to_dense() * &slope.view().insert_axis(Axis(0));
             last = leading_eigenvalue_real(&lin)?;

@@ -3,21 +3,14 @@
 use super::randn;
 use crate::{Error, Result};
 use ccrnn_core::{
-    Activation, Backend, Connectivity, GainPlacement, Model, NeuronParams, SimOptions, Stimulus,
-    simulate,
+    Activation, Backend, Connectivity, GainPlacement, Model, NeuronParams, SimOptions, Stimulus, simulate,
 };
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The tanh network shared by both teachers: dense, no sign constraint, b = 0, no input.
-fn tanh_net(
-    j: Array2<f64>,
-    gain_sd: f64,
-    tau: f64,
-    dt: f64,
-    rng: &mut ChaCha8Rng,
-) -> Result<Model<f64>> {
+fn tanh_net(j: Array2<f64>, gain_sd: f64, tau: f64, dt: f64, rng: &mut ChaCha8Rng) -> Result<Model<f64>> {
     let n = j.nrows();
     let conn = Connectivity::from_dense(j.view(), None, vec![0; n])?;
     let mut p = NeuronParams::default_for(n);
@@ -74,28 +67,18 @@ pub const FIG3_NOISE: f64 = 0.001;
 
 impl LowRankSpec {
     /// The teacher and a stimulus of `trials` trials of `steps` steps (no input).
-    pub fn generate(
-        &self,
-        trials: usize,
-        steps: usize,
-        seed: u64,
-    ) -> Result<(Model<f64>, Stimulus<f64>)> {
+    pub fn generate(&self, trials: usize, steps: usize, seed: u64) -> Result<(Model<f64>, Stimulus<f64>)> {
         if self.n < 2 {
             return Err(Error::spec("teacher.n", "must be >= 2"));
         }
         let n = self.n;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let m: [Array1<f64>; 2] =
-            std::array::from_fn(|_| Array1::from_shape_fn(n, |_| randn(&mut rng)));
+        let m: [Array1<f64>; 2] = std::array::from_fn(|_| Array1::from_shape_fn(n, |_| randn(&mut rng)));
         let o = self.overlap;
         let nv: [Array1<f64>; 2] = std::array::from_fn(|a| {
-            Array1::from_shape_fn(n, |i| {
-                o[a][0] * m[0][i] + o[a][1] * m[1][i] + randn(&mut rng)
-            })
+            Array1::from_shape_fn(n, |i| o[a][0] * m[0][i] + o[a][1] * m[1][i] + randn(&mut rng))
         });
-        let j = Array2::from_shape_fn((n, n), |(i, k)| {
-            (m[0][i] * nv[0][k] + m[1][i] * nv[1][k]) / n as f64
-        });
+        let j = Array2::from_shape_fn((n, n), |(i, k)| (m[0][i] * nv[0][k] + m[1][i] * nv[1][k]) / n as f64);
         let mut model = tanh_net(j, self.gain_sd, self.tau, self.dt, &mut rng)?;
         model.params.h0 = Array1::from_shape_fn(n, |_| randn(&mut rng));
         let burn = simulate(
@@ -143,12 +126,7 @@ impl Default for ChaoticSpec {
 impl ChaoticSpec {
     /// The teacher and a stimulus of `trials` trials (paper: 20) of `steps` steps (paper: 400)
     /// from random initial states h0 ~ N(0, 1).
-    pub fn generate(
-        &self,
-        trials: usize,
-        steps: usize,
-        seed: u64,
-    ) -> Result<(Model<f64>, Stimulus<f64>)> {
+    pub fn generate(&self, trials: usize, steps: usize, seed: u64) -> Result<(Model<f64>, Stimulus<f64>)> {
         if self.n < 2 {
             return Err(Error::spec("teacher.n", "must be >= 2"));
         }
@@ -207,9 +185,7 @@ mod tests {
         stim.h0.as_mut().unwrap().mapv_inplace(|x| x + 1e-6); // every neuron: a silent one (g ≤ 0) would not spread it
         let t1 = simulate(&m, &stim, &SimOptions::noiseless()).unwrap();
         assert!(late_variance(&t0) > 1e-3);
-        let d = (&t0.a.slice(ndarray::s![.., 1900.., ..])
-            - &t1.a.slice(ndarray::s![.., 1900.., ..]))
-            .mapv(f64::abs);
+        let d = (&t0.a.slice(ndarray::s![.., 1900.., ..]) - &t1.a.slice(ndarray::s![.., 1900.., ..])).mapv(f64::abs);
         let dmax = d.iter().cloned().fold(0.0, f64::max);
         assert!(
             dmax > 1e-2,
