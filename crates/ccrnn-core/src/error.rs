@@ -17,7 +17,7 @@ pub enum Error {
         got: String,
     },
     /// A value is out of its domain (non-positive τ, NaN gain, index out of range, …).
-    #[error("{field}: {reason}")]
+    #[error("{}", field_message(field, reason))]
     Invalid {
         /// The field, with the element index when there is one, e.g. `"tau[17]"`.
         field: String,
@@ -54,6 +54,16 @@ impl Error {
             expected: fmt_shape(expected),
             got: fmt_shape(got),
         }
+    }
+}
+
+/// `field = value: why` when the reason starts with the value (`"= -1: must be > 0"`), else
+/// `field: why`.
+pub fn field_message(field: &str, reason: &str) -> String {
+    if reason.starts_with("= ") {
+        format!("{field} {reason}")
+    } else {
+        format!("{field}: {reason}")
     }
 }
 

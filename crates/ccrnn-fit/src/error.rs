@@ -26,7 +26,7 @@ pub enum Error {
         what: String,
     },
     /// A configuration value is out of range.
-    #[error("{field}: {reason}")]
+    #[error("{}", ccrnn_core::error::field_message(field, reason))]
     Config {
         /// The field, e.g. `fit.lr`.
         field: String,

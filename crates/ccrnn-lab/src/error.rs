@@ -13,7 +13,7 @@ pub enum Error {
     #[error(transparent)]
     Fit(#[from] ccrnn_fit::Error),
     /// A specification value is out of range.
-    #[error("{field}: {reason}")]
+    #[error("{}", ccrnn_core::error::field_message(field, reason))]
     Spec {
         /// The field.
         field: String,

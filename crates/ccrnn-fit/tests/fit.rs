@@ -1,0 +1,392 @@
+//! Integration tests of ccrnn-fit: the optimiser, the loop (reproducibility, resumption, early
+//! stopping, frozen groups), students and metrics.
+
+use ccrnn_core::*;
+use ccrnn_fit::student::{random_recorded, recording_order, student_init};
+use ccrnn_fit::*;
+use ndarray::{Array1, Array2, Array3, Axis};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+/// A small stable E/I softplus network with two inputs and one output (f32).
+fn small_teacher(n: usize, seed: u64) -> Model<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut randn = || -> f64 { rng.sample(StandardNormal) };
+    let signs: Vec<i8> = (0..n).map(|j| if j < n * 7 / 10 { 1 } else { -1 }).collect();
+    let w = Array2::from_shape_fn((n, n), |(_, j)| {
+        (randn() * 0.8 / (n as f64).sqrt()).abs() * signs[j] as f64
+    });
+    let mut rng2 = ChaCha8Rng::seed_from_u64(seed + 1);
+    let mask = Array2::from_shape_fn((n, n), |_| rng2.random_bool(0.5));
+    let conn = Connectivity::from_dense(w.view(), Some(mask.view()), signs).unwrap();
+    let mut p = NeuronParams::default_for(n);
+    p.g = Array1::from_shape_fn(n, |_| (1.0 + 0.4 * randn()).abs());
+    p.b = Array1::from_shape_fn(n, |_| 0.3 * randn());
+    let w_in = Array2::from_shape_fn((2, n), |_| 2.0 * randn());
+    let w_out = Array2::from_shape_fn((n, 1), |_| randn() / n as f64);
+    Model::new(
+        &conn,
+        Backend::Dense,
+        p,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        w_in,
+        w_out,
+        0.1,
+    )
+    .unwrap()
+    .cast()
+}
+
+fn stimulus(b: usize, t: usize, seed: u64) -> Stimulus<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Stimulus::new(Array3::from_shape_fn((b, t, 2), |(_, k, _)| {
+        let x: f64 = rng.sample(StandardNormal);
+        if k % 10 == 0 { x as f32 } else { 0.0 }
+    }))
+}
+
+fn recorded_data(teacher: &Model<f32>, stim: &Stimulus<f32>, rec: &NeuronSet) -> Data<f32> {
+    let t = simulate(teacher, stim, &SimOptions::noisy(0.002, 77)).unwrap();
+    Data::Activity {
+        recorded: rec.clone(),
+        data: t.a.select(Axis(2), rec.indices()),
+    }
+}
+
+fn cfg(steps: u64, seed: u64) -> FitConfig {
+    FitConfig {
+        steps,
+        lr: 1e-2,
+        batch_size: 6,
+        seed,
+        report_every: 5,
+        ..FitConfig::default()
+    }
+}
+
+#[test]
+fn adam_matches_the_reference_update_on_a_quadratic() {
+    // cost(θ) = Σ c_i θ_i², gradient 2 c θ; compare with a direct transcription of PyTorch's Adam.
+    struct Quad(Vec<f64>);
+    impl Problem<f64> for Quad {
+        fn n_params(&self) -> usize {
+            self.0.len()
+        }
+        fn cost_grad(&mut self, th: &[f64], _: u64) -> ccrnn_fit::Result<(f64, Vec<f64>)> {
+            Ok((
+                th.iter().zip(&self.0).map(|(t, c)| c * t * t).sum(),
+                th.iter().zip(&self.0).map(|(t, c)| 2.0 * c * t).collect(),
+            ))
+        }
+        fn project(&self, _: &mut [f64]) {}
+    }
+    let c = vec![1.0, 10.0, 0.1];
+    let adam = Adam::new(0.05, Some(3.0));
+    let mut state = IterState::new(vec![1.0, -2.0, 3.0]);
+    let mut p = Quad(c.clone());
+    let (mut th, mut m, mut v) = (vec![1.0, -2.0, 3.0], [0.0; 3], [0.0; 3]);
+    for t in 1..=50 {
+        state = adam.next_iter(&mut p, state).unwrap();
+        let mut g: Vec<f64> = th.iter().zip(&c).map(|(x, c)| 2.0 * c * x).collect();
+        let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if norm > 3.0 {
+            g.iter_mut().for_each(|x| *x *= 3.0 / (norm + 1e-6));
+        }
+        for i in 0..3 {
+            m[i] = 0.9 * m[i] + 0.1 * g[i];
+            v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+            let mh = m[i] / (1.0 - 0.9f64.powi(t));
+            let vh = v[i] / (1.0 - 0.999f64.powi(t));
+            th[i] -= 0.05 * mh / (vh.sqrt() + 1e-8);
+        }
+    }
+    for i in 0..3 {
+        assert!((state.theta[i] - th[i]).abs() < 1e-12, "{:?} vs {:?}", state.theta, th);
+    }
+    assert_eq!(state.step, 50);
+}
+
+#[test]
+fn fitting_reduces_the_loss_and_same_seed_reproduces_exactly() {
+    let teacher = small_teacher(30, 1);
+    let stim = stimulus(12, 60, 2);
+    let rec = random_recorded(30, 8, 3).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 4);
+    let c = cfg(60, 9).validate().unwrap();
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| fit(init.clone(), stim.clone(), data.clone(), &c, None, None).unwrap())
+    };
+    let a = run(1);
+    let b = run(2);
+    assert_eq!(a.state, b.state, "same seed, different thread count: different fit");
+    assert_eq!(a.model.params, b.model.params);
+    let first = a.history.loss[0];
+    let last = *a.history.loss.last().unwrap();
+    assert!(last < 0.5 * first, "loss did not fall: {first} → {last}");
+    // a different seed gives a different run
+    let c2 = cfg(60, 10).validate().unwrap();
+    let other = fit(init.clone(), stim.clone(), data.clone(), &c2, None, None).unwrap();
+    assert_ne!(other.state.theta, a.state.theta);
+}
+
+#[test]
+fn a_resumed_run_continues_exactly_where_it_stopped() {
+    let teacher = small_teacher(20, 5);
+    let stim = stimulus(10, 40, 6);
+    let rec = random_recorded(20, 5, 7).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 8);
+    let full = fit(
+        init.clone(),
+        stim.clone(),
+        data.clone(),
+        &cfg(40, 3).validate().unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let half = fit(
+        init.clone(),
+        stim.clone(),
+        data.clone(),
+        &cfg(20, 3).validate().unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    // round-trip the state through JSON, as a checkpoint on disk would
+    let saved: IterState<f32> = serde_json::from_str(&serde_json::to_string(&half.state).unwrap()).unwrap();
+    assert_eq!(saved, half.state);
+    let resumed = fit(init, stim, data, &cfg(40, 3).validate().unwrap(), Some(saved), None).unwrap();
+    assert_eq!(resumed.state, full.state);
+    assert_eq!(
+        resumed.history.step.first(),
+        Some(&25),
+        "resumed run must not redo steps"
+    );
+}
+
+#[test]
+fn frozen_groups_do_not_move() {
+    let teacher = small_teacher(20, 11);
+    let stim = stimulus(8, 40, 12);
+    let rec = random_recorded(20, 6, 13).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 14);
+    let c = FitConfig {
+        train: vec!["g".into()],
+        ..cfg(20, 1)
+    }
+    .validate()
+    .unwrap();
+    let out = fit(init.clone(), stim, data, &c, None, None).unwrap();
+    assert_ne!(out.model.params.g, init.params.g);
+    assert_eq!(out.model.params.b, init.params.b);
+    assert_eq!(out.model.params.tau, init.params.tau);
+    assert_eq!(out.model.params.h0, init.params.h0);
+    assert_eq!(out.model.w_out, init.w_out);
+    assert_eq!(out.model.coupling.values(), init.coupling.values());
+}
+
+#[test]
+fn trained_weights_keep_mask_and_signs() {
+    let teacher = small_teacher(20, 21);
+    let stim = stimulus(8, 40, 22);
+    let t = simulate(&teacher, &stim, &SimOptions::noiseless()).unwrap();
+    let data = Data::Readout {
+        data: t.y.mapv(|y| 2.0 * y + 0.1),
+    };
+    let c = FitConfig {
+        train: vec!["w".into(), "w_out".into()],
+        lr: 0.05,
+        ..cfg(30, 2)
+    }
+    .validate()
+    .unwrap();
+    let out = fit(teacher.clone(), stim, data, &c, None, None).unwrap();
+    let (w0, w1) = (teacher.coupling.to_dense(), out.model.coupling.to_dense());
+    assert_ne!(w0, w1);
+    assert_eq!(out.model.coupling.pattern(), teacher.coupling.pattern());
+    for ((i, j), &x) in w1.indexed_iter() {
+        let s = teacher.signs[j] as f32;
+        assert!(x * s >= 0.0, "W[{i},{j}] = {x} has the wrong sign");
+        if w0[(i, j)] == 0.0
+            && !teacher.coupling.pattern().col()
+                [teacher.coupling.pattern().row_ptr()[i]..teacher.coupling.pattern().row_ptr()[i + 1]]
+                .contains(&(j as u32))
+        {
+            assert_eq!(x, 0.0, "W[{i},{j}] grew outside the mask");
+        }
+    }
+    assert!(
+        out.model.coupling.values().iter().any(|&x| x == 0.0),
+        "projection should clip some weights to 0"
+    );
+}
+
+#[test]
+fn early_stopping_and_divergence() {
+    let teacher = small_teacher(20, 31);
+    let stim = stimulus(8, 40, 32);
+    let rec = random_recorded(20, 6, 33).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 34);
+    let c = FitConfig {
+        target_loss: Some(1e9),
+        ..cfg(50, 1)
+    }
+    .validate()
+    .unwrap();
+    let out = fit(init.clone(), stim.clone(), data.clone(), &c, None, None).unwrap();
+    assert_eq!((out.termination, out.state.step), (Termination::TargetReached, 1));
+    let c = FitConfig {
+        patience: Some(3),
+        lr: 1e-9,
+        ..cfg(500, 1)
+    }
+    .validate()
+    .unwrap();
+    let out = fit(init.clone(), stim.clone(), data.clone(), &c, None, None).unwrap();
+    assert_eq!(out.termination, Termination::NoImprovement);
+    assert!(out.state.step < 500);
+    // an absurd learning rate blows the dynamics up: an error naming the step
+    let c = FitConfig {
+        lr: 1e6,
+        clip: 0.0,
+        train: vec!["g".into(), "b".into()],
+        ..cfg(50, 1)
+    }
+    .validate()
+    .unwrap();
+    match fit(init, stim, data, &c, None, None) {
+        Err(e @ (ccrnn_fit::Error::AtStep { .. } | ccrnn_fit::Error::Diverged { .. })) => {
+            assert!(e.to_string().contains("step"), "{e}")
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(o) => panic!("expected divergence, got loss {}", o.state.cost),
+    }
+}
+
+#[test]
+fn bad_configs_name_the_field() {
+    let e = |c: FitConfig| c.validate().unwrap_err().to_string();
+    assert!(
+        e(FitConfig {
+            lr: -1.0,
+            ..Default::default()
+        })
+        .contains("fit.lr = -1")
+    );
+    assert!(
+        e(FitConfig {
+            batch_size: 0,
+            ..Default::default()
+        })
+        .contains("fit.batch_size")
+    );
+    assert!(
+        e(FitConfig {
+            train: vec!["gain".into()],
+            ..Default::default()
+        })
+        .contains("unknown group \"gain\"")
+    );
+    assert!(
+        e(FitConfig {
+            train: vec![],
+            ..Default::default()
+        })
+        .contains("fit.train")
+    );
+    assert!(
+        e(FitConfig {
+            noise_std: f64::NAN,
+            ..Default::default()
+        })
+        .contains("fit.noise_std")
+    );
+    let err = toml_like_unknown_key();
+    assert!(err.contains("unknown field `learning_rate`"), "{err}");
+    // data that does not match the stimulus
+    let teacher = small_teacher(10, 1);
+    let stim = stimulus(4, 20, 2);
+    let rec = random_recorded(10, 3, 3).unwrap();
+    let bad = Data::Activity {
+        recorded: rec,
+        data: Array3::zeros((4, 20, 2)),
+    };
+    let msg = fit(
+        teacher,
+        stim,
+        bad,
+        &FitConfig::default().validate().unwrap(),
+        None,
+        None,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(msg.contains("target.activity") && msg.contains("4 × 20 × 3"), "{msg}");
+}
+
+/// Unknown keys are rejected by the config's serde derive (checked through JSON here).
+fn toml_like_unknown_key() -> String {
+    serde_json::from_str::<FitConfig>(r#"{"learning_rate": 0.1}"#)
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn students_permute_within_populations_and_halve_gains() {
+    let teacher = small_teacher(40, 41);
+    let s = student_init(&teacher, 0.5, 1);
+    for sign in [1i8, -1] {
+        let idx: Vec<usize> = (0..40).filter(|&i| teacher.signs[i] == sign).collect();
+        let mut tg: Vec<f32> = idx.iter().map(|&i| teacher.params.g[i] * 0.5).collect();
+        let mut sg: Vec<f32> = idx.iter().map(|&i| s.params.g[i]).collect();
+        tg.sort_by(f32::total_cmp);
+        sg.sort_by(f32::total_cmp);
+        assert_eq!(tg, sg, "gains must be the population's own, halved");
+        let mut tb: Vec<f32> = idx.iter().map(|&i| teacher.params.b[i]).collect();
+        let mut sb: Vec<f32> = idx.iter().map(|&i| s.params.b[i]).collect();
+        tb.sort_by(f32::total_cmp);
+        sb.sort_by(f32::total_cmp);
+        assert_eq!(tb, sb);
+    }
+    assert_ne!(s.params.b, teacher.params.b);
+    assert_eq!(s.coupling.values(), teacher.coupling.values());
+    // nested recorded sets across M for one seed
+    let order = recording_order(40, 3);
+    assert_eq!(random_recorded(40, 5, 3).unwrap().indices().len(), 5);
+    let r10 = random_recorded(40, 10, 3).unwrap();
+    assert!(order[..5].iter().all(|&i| r10.contains(i)));
+    assert!(random_recorded(40, 41, 3).is_err());
+}
+
+#[test]
+fn metrics_are_zero_for_the_teacher_itself_and_positive_for_shuffles() {
+    let teacher = small_teacher(30, 51);
+    let stim = stimulus(6, 50, 52);
+    let reference = simulate(&teacher, &stim, &SimOptions::noiseless()).unwrap();
+    let rec = random_recorded(30, 5, 1).unwrap();
+    let s = evaluate(&teacher, &reference, &teacher, &stim, &rec).unwrap();
+    assert_eq!(
+        (
+            s.recorded_mse,
+            s.unrecorded_mse,
+            s.gain_rmse,
+            s.bias_rmse,
+            s.readout_mse
+        ),
+        (0.0, 0.0, 0.0, 0.0, 0.0)
+    );
+    assert!(s.unrecorded_corr_err.abs() < 1e-6 && s.recorded_corr_err.abs() < 1e-6);
+    let b = metrics::shuffle_baseline(&teacher, &reference, &rec.complement(30), 10, 1);
+    assert!(b.shuffle_mse > 0.0 && b.shuffle_corr_err > 0.0 && b.shuffle_gain_rmse > 0.0);
+    // a readout-only score has no recorded neurons
+    let r0 = evaluate(&teacher, &reference, &teacher, &stim, &NeuronSet::default()).unwrap();
+    assert!(r0.recorded_mse.is_nan() && r0.m == 0);
+}
