@@ -223,7 +223,7 @@ fn trained_weights_keep_mask_and_signs() {
         }
     }
     assert!(
-        out.model.coupling.values().iter().any(|&x| x == 0.0),
+        out.model.coupling.values().contains(&0.0),
         "projection should clip some weights to 0"
     );
 }
