@@ -155,9 +155,14 @@ impl<F: Real> Model<F> {
     }
 
     /// The same network with neurons relabelled: new neuron `perm[i]` is old neuron `i`.
-    /// Simulating it gives the same activity with permuted columns.
-    pub fn permuted(&self, perm: &[usize]) -> Self {
+    /// Simulating it gives the same activity with permuted columns. `perm` must be a
+    /// permutation of `0..N`.
+    pub fn permuted(&self, perm: &[usize]) -> Result<Self> {
         let n = self.n();
+        let mut seen = vec![false; n];
+        if perm.len() != n || perm.iter().any(|&p| p >= n || std::mem::replace(&mut seen[p], true)) {
+            return Err(Error::invalid("perm", format!("must be a permutation of 0..{n}")));
+        }
         let conn = self.connectivity();
         let (pattern, src) = conn.pattern.permuted(perm);
         let mut signs = vec![0i8; n];
@@ -171,7 +176,7 @@ impl<F: Real> Model<F> {
             w_in.column_mut(pi).assign(&self.w_in.column(i));
             w_out.row_mut(pi).assign(&self.w_out.row(i));
         }
-        Model {
+        Ok(Model {
             coupling: Connectivity {
                 pattern,
                 values,
@@ -185,7 +190,7 @@ impl<F: Real> Model<F> {
             w_in,
             w_out,
             dt: self.dt,
-        }
+        })
     }
 
     /// Number of values group `g` contributes to θ.

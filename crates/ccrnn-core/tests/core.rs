@@ -216,7 +216,8 @@ fn permuting_neuron_labels_commutes_with_simulation() {
     let mut perm: Vec<usize> = (0..30).collect();
     use rand::seq::SliceRandom;
     perm.shuffle(&mut rng);
-    let pm = model.permuted(&perm);
+    let pm = model.permuted(&perm).unwrap();
+    assert!(model.permuted(&[0; 30]).is_err());
     let stim = random_stimulus(3, 60, 4);
     let t0 = simulate(&model, &stim, &SimOptions::noiseless()).unwrap();
     let t1 = simulate(&pm, &stim, &SimOptions::noiseless()).unwrap();
@@ -368,8 +369,12 @@ fn bad_input_is_an_error_naming_the_field() {
 // ---------------------------------------------------------------------------------------------
 // Golden test against the paper's own implementation.
 
+/// `$CCRNN_SHARED_DIR/fixtures/…`, by default the `shared/` directory beside the repository.
 fn fixture_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/paper_teacher_fig1.npz")
+    let shared = std::env::var_os("CCRNN_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    shared.join("fixtures/paper_teacher_fig1.npz")
 }
 
 struct Fixture {
@@ -383,7 +388,10 @@ fn load_fixture() -> Option<Fixture> {
     use ndarray_npy::NpzReader;
     let path = fixture_path();
     let Ok(file) = std::fs::File::open(&path) else {
-        eprintln!("SKIP: golden fixture {} not found", path.display());
+        eprintln!(
+            "SKIP: golden fixture {} not found (set CCRNN_SHARED_DIR to the shared/ directory)",
+            path.display()
+        );
         return None;
     };
     let mut npz = NpzReader::new(file).unwrap();

@@ -45,7 +45,7 @@ fn main() {
         trials,
         ..SineTask::default()
     };
-    let (stim, _) = task.generate::<f32>(2);
+    let (stim, _) = task.generate::<f32>(2).unwrap();
     let rec = random_recorded(n, 30.min(n), 3).unwrap();
     let mut traj = Trajectory::default();
     simulate_into(&teacher, &stim, &SimOptions::noisy(0.002, 4), &mut traj).unwrap();

@@ -77,7 +77,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let (raw, lam) = spec.generate(args.seed)?;
     eprintln!("  stable draw, leading eigenvalue of the linearisation {lam:.3}");
     let raw = raw.cast::<f32>();
-    let (task_stim, task_y) = task.generate::<f32>(args.seed.wrapping_add(100));
+    let (task_stim, task_y) = task.generate::<f32>(args.seed.wrapping_add(100))?;
     let tcfg = FitConfig {
         steps: args.teacher_steps,
         ..EiSpec::training_config(args.seed)
@@ -96,8 +96,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("\n  trained in {:.1} s", t0.elapsed().as_secs_f64());
 
     // Held-out task trials: how well the teacher solves the task.
-    let (train, _) = task.generate::<f32>(args.seed.wrapping_add(200));
-    let (heldout, held_y) = task.generate::<f32>(args.seed.wrapping_add(300));
+    let (train, _) = task.generate::<f32>(args.seed.wrapping_add(200))?;
+    let (heldout, held_y) = task.generate::<f32>(args.seed.wrapping_add(300))?;
     let yt = simulate(&teacher, &heldout, &SimOptions::noiseless())?.y;
     let task_mse = (&yt - &held_y).mapv(|d| (d as f64).powi(2)).mean().unwrap_or(f64::NAN);
     eprintln!("  teacher readout MSE vs task target (held-out trials): {task_mse:.5}");

@@ -1,5 +1,6 @@
 //! The sine-generation task of the paper's Figure 1 (SCIENCE.md §3).
 
+use crate::{Error, Result};
 use ccrnn_core::{Real, Stimulus};
 use ndarray::Array3;
 use rand::{RngExt, SeedableRng};
@@ -44,9 +45,38 @@ impl SineTask {
     /// Number of outputs (1).
     pub const N_OUT: usize = 1;
 
+    /// Checks the settings, naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |f: &str, r: String| Err(Error::spec(format!("task.{f}"), r));
+        if !(self.dt > 0.0 && self.dt.is_finite()) {
+            return bad("dt", format!("= {}: must be > 0", self.dt));
+        }
+        if self.steps == 0 || self.trials == 0 {
+            return bad(
+                "steps",
+                format!(
+                    "need at least one trial and one step, got {} × {}",
+                    self.trials, self.steps
+                ),
+            );
+        }
+        if !(self.omega > 0.0 && self.omega.is_finite()) {
+            return bad("omega", format!("= {}: must be > 0", self.omega));
+        }
+        let (a, b) = self.pulse_window;
+        if !(0.0 <= a && a < b && b.is_finite()) {
+            return bad("pulse_window", format!("= ({a}, {b}): need 0 <= start < end"));
+        }
+        if !(0.0..=1.0).contains(&self.catch_prob) {
+            return bad("catch_prob", format!("= {}: must be in [0, 1]", self.catch_prob));
+        }
+        Ok(())
+    }
+
     /// A batch of trials: the stimulus (`trials × steps × 2`) and the target readout
     /// (`trials × steps × 1`).
-    pub fn generate<F: Real>(&self, seed: u64) -> (Stimulus<F>, Array3<F>) {
+    pub fn generate<F: Real>(&self, seed: u64) -> Result<(Stimulus<F>, Array3<F>)> {
+        self.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut u = Array3::zeros((self.trials, self.steps, Self::N_IN));
         let mut y = Array3::zeros((self.trials, self.steps, Self::N_OUT));
@@ -66,7 +96,7 @@ impl SineTask {
                 y[(tr, k, 0)] = F::lit((self.omega * (k - k0) as f64 * self.dt).sin());
             }
         }
-        (Stimulus::new(u), y)
+        Ok((Stimulus::new(u), y))
     }
 }
 
@@ -80,7 +110,14 @@ mod tests {
             trials: 500,
             ..SineTask::default()
         };
-        let (stim, y) = task.generate::<f64>(1);
+        let (stim, y) = task.generate::<f64>(1).unwrap();
+        assert!(
+            SineTask { steps: 0, ..task }
+                .generate::<f64>(1)
+                .unwrap_err()
+                .to_string()
+                .contains("task.steps")
+        );
         let mut catches = 0;
         for tr in 0..500 {
             let pulses: Vec<(usize, usize)> = (0..400)

@@ -20,15 +20,15 @@ fn recordings_remove_the_degeneracy_that_the_readout_leaves() {
     assert!(lam <= 1.0);
     let teacher = teacher.cast::<f32>();
     // a briefly trained teacher: the study needs dynamics driven by the task, not a solved task
-    let (stim, y) = task.generate::<f32>(1);
+    let (stim, y) = task.generate::<f32>(1).unwrap();
     let tcfg = FitConfig {
         steps: 100,
         batch_size: 24,
         ..EiSpec::training_config(1)
     };
     let teacher = EiSpec::train(teacher, stim, y, &tcfg, None).unwrap().model;
-    let (train, _) = task.generate::<f32>(2);
-    let (heldout, _) = task.generate::<f32>(3);
+    let (train, _) = task.generate::<f32>(2).unwrap();
+    let (heldout, _) = task.generate::<f32>(3).unwrap();
     let study = Study {
         ms: vec![0, 4, 30],
         fit: FitConfig {
