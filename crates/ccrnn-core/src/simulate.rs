@@ -6,12 +6,11 @@
 //! seed gives bit-identical trajectories whatever the thread count.
 
 use crate::error::{check_finite, check_shape};
-use crate::kernels::{activate_row, matmul};
+use crate::kernels::{activate_row, fill_normals, matmul};
 use crate::{Activation, Error, Model, Real, Result};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder, s};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 /// What drives a batch of trials: inputs `u` (`B × T × n_in`) and optionally one initial state
@@ -285,6 +284,7 @@ fn run_chunk<F: Real>(
         }
     }
     let mut noise = vec![F::zero(); n];
+    let mut bits = vec![0u64; n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
     // Rates at t = 0; thereafter each step's rates are computed right after its state, while
     // the row is still in cache.
@@ -317,7 +317,7 @@ fn run_chunk<F: Real>(
                 next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
             }
             if noisy {
-                fill_noise(&mut rngs[j], &mut noise);
+                fill_noise(&mut rngs[j], &mut bits, &mut noise);
                 for (x, &e) in next.iter_mut().zip(&noise) {
                     *x += sigma * e;
                 }
@@ -349,11 +349,11 @@ fn run_chunk<F: Real>(
 }
 
 /// Fills `noise` with standard normal draws from one trial's stream.
-fn fill_noise<F: Real>(rng: &mut ChaCha8Rng, noise: &mut [F]) {
-    for v in noise.iter_mut() {
-        let xi: f64 = StandardNormal.sample(rng);
-        *v = F::lit(xi);
+fn fill_noise<F: Real>(rng: &mut ChaCha8Rng, bits: &mut [u64], noise: &mut [F]) {
+    for b in bits.iter_mut() {
+        *b = rng.next_u64();
     }
+    fill_normals(bits, noise);
 }
 
 /// Rates, slopes and activity of one row: `phi = φ(h + bx)`, `dphi = φ′(h + bx)`, `a = ga ⊙ phi`.
