@@ -2,9 +2,8 @@
 //! `∂L/∂a` (and `∂L/∂y`) they hand to backpropagation.
 
 use crate::error::{check_finite, check_shape};
-use crate::kernels::matmul;
 use crate::{Error, Model, NeuronSet, Real, Result, Trajectory};
-use ndarray::{Array3, ArrayView3};
+use ndarray::{Array3, ArrayView3, Axis};
 
 /// What the loss compares the simulation with.
 #[derive(Debug, Clone, Copy)]
@@ -24,13 +23,33 @@ pub enum Target<'a, F> {
     },
 }
 
-/// The gradient of the loss with respect to the simulation's outputs.
-#[derive(Debug, Clone, PartialEq)]
+/// The gradient of the loss with respect to the simulation's outputs, kept in the compact form
+/// each loss produces (backpropagation expands it row by row, never as a dense `B × T × N`).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Seed<F> {
-    /// `∂L/∂a`, `B × T × N` (includes the readout's contribution `∂L/∂y W_outᵀ`).
-    pub a_bar: Array3<F>,
-    /// `∂L/∂y`, `B × T × n_out`, for readout losses (needed for the `W_out` gradient).
+    /// `∂L/∂a` on recorded neurons: their indices and a `B × T × M` array.
+    pub activity: Option<(Vec<usize>, Array3<F>)>,
+    /// `∂L/∂y`, `B × T × n_out`, for readout losses.
     pub y_bar: Option<Array3<F>>,
+}
+
+impl<F: Real> Seed<F> {
+    /// Checks the seed's shapes against a trajectory's `B × T` and the model.
+    pub(crate) fn validate(&self, model: &Model<F>, b: usize, t: usize) -> Result<()> {
+        if let Some((idx, v)) = &self.activity {
+            check_shape("seed.activity", &[b, t, idx.len()], v.shape())?;
+            if let Some(&i) = idx.iter().find(|&&i| i >= model.n()) {
+                return Err(Error::invalid(
+                    "seed.activity",
+                    format!("neuron index {i} out of range"),
+                ));
+            }
+        }
+        if let Some(y) = &self.y_bar {
+            check_shape("seed.y_bar", &[b, t, model.n_out()], y.shape())?;
+        }
+        Ok(())
+    }
 }
 
 impl<F: Real> Target<'_, F> {
@@ -62,49 +81,29 @@ impl<F: Real> Target<'_, F> {
 
 /// Mean squared error `L = mean over trials, steps and channels of (x − target)²`, and its seed.
 pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>) -> Result<(F, Seed<F>)> {
-    let (b, t, n) = traj.a.dim();
+    let (b, t, _) = traj.a.dim();
     target.validate(model, b, t)?;
-    match target {
-        Target::Activity { recorded, data } => {
-            let idx = recorded.indices();
-            let scale = 1.0 / (b * t * idx.len()) as f64;
-            let two_s = F::lit(2.0 * scale);
-            let mut a_bar = Array3::zeros((b, t, n));
-            let mut sum = 0.0f64;
-            for bb in 0..b {
-                for tt in 0..t {
-                    for (m, &i) in idx.iter().enumerate() {
-                        let e = traj.a[(bb, tt, i)] - data[(bb, tt, m)];
-                        sum += e.as_f64() * e.as_f64();
-                        a_bar[(bb, tt, i)] = two_s * e;
-                    }
-                }
-            }
-            Ok((F::lit(sum * scale), Seed { a_bar, y_bar: None }))
-        }
-        Target::Readout { data } => {
-            let k = model.n_out();
-            let scale = 1.0 / (b * t * k) as f64;
-            let two_s = F::lit(2.0 * scale);
-            let mut sum = 0.0f64;
-            let mut y_bar = &traj.y - data;
-            for e in y_bar.iter_mut() {
-                sum += e.as_f64() * e.as_f64();
-                *e = two_s * *e;
-            }
-            let mut a_bar = Array3::zeros((b, t, n));
-            {
-                let yb = y_bar.view().into_shape_with_order((b * t, k)).expect("contiguous");
-                let mut ab = a_bar.view_mut().into_shape_with_order((b * t, n)).expect("contiguous");
-                matmul(false, ab.view_mut(), yb, model.w_out.t());
-            }
-            Ok((
-                F::lit(sum * scale),
-                Seed {
-                    a_bar,
-                    y_bar: Some(y_bar),
-                },
-            ))
-        }
+    let (pred, data) = match target {
+        Target::Activity { recorded, data } => (traj.a.select(Axis(2), recorded.indices()), data),
+        Target::Readout { data } => (traj.y.clone(), data),
+    };
+    let scale = 1.0 / pred.len().max(1) as f64;
+    let two_s = F::lit(2.0 * scale);
+    let mut sum = 0.0f64;
+    let mut bar = pred - data;
+    for e in bar.iter_mut() {
+        sum += e.as_f64() * e.as_f64();
+        *e *= two_s;
     }
+    let seed = match target {
+        Target::Activity { recorded, .. } => Seed {
+            activity: Some((recorded.indices().to_vec(), bar)),
+            y_bar: None,
+        },
+        Target::Readout { .. } => Seed {
+            activity: None,
+            y_bar: Some(bar),
+        },
+    };
+    Ok((F::lit(sum * scale), seed))
 }

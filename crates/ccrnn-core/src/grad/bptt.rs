@@ -15,7 +15,7 @@
 
 use crate::kernels::matmul;
 use crate::simulate::{NeuronConsts, chunk_size, sl};
-use crate::{Beta, Error, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
+use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
 use rayon::prelude::*;
 
@@ -38,9 +38,7 @@ pub fn bptt<'a, F: Real>(
     groups: GroupSet,
 ) -> Result<ParamGrad<F>> {
     let (b, t, n) = traj.a.dim();
-    if seed.a_bar.dim() != (b, t, n) {
-        return Err(Error::shape("seed.a_bar", &[b, t, n], seed.a_bar.shape()));
-    }
+    seed.validate(model, b, t)?;
     let want_w = groups.contains(ParamGroup::W);
     let k = NeuronConsts::of(model);
     let cs = chunk_size(b);
@@ -50,19 +48,23 @@ pub fn bptt<'a, F: Real>(
         .zip(chunks(&traj.z))
         .zip(chunks(&traj.phi))
         .zip(chunks(&traj.dphi))
-        .zip(chunks(&seed.a_bar))
-        .map(|(((((h, a), z), phi), dphi), a_bar)| Chunk {
+        .zip(seed_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs))
+        .zip(seed_chunks(seed.y_bar.as_ref(), b, cs))
+        .map(|((((((h, a), z), phi), dphi), act_bar), y_bar)| Chunk {
             h,
             a,
             z,
             phi,
             dphi,
-            a_bar,
+            act_bar,
+            y_bar,
         })
         .collect();
+    let recorded = seed.activity.as_ref().map(|s| s.0.as_slice()).unwrap_or(&[]);
+    let w_out_t = model.w_out.t().as_standard_layout().into_owned();
     let partials: Vec<Partial<F>> = jobs
         .into_par_iter()
-        .map(|c| backward_chunk(model, &k, c, want_w))
+        .map(|c| backward_chunk(model, &k, recorded, &w_out_t, c, want_w))
         .collect();
 
     let zeros = || Array1::<F>::zeros(n);
@@ -131,13 +133,31 @@ struct Chunk<'a, F> {
     z: ArrayView3<'a, F>,
     phi: ArrayView3<'a, F>,
     dphi: ArrayView3<'a, F>,
-    a_bar: ArrayView3<'a, F>,
+    /// ∂L/∂a of the recorded neurons, `Bc × T × M`.
+    act_bar: Option<ArrayView3<'a, F>>,
+    /// ∂L/∂y, `Bc × T × n_out`.
+    y_bar: Option<ArrayView3<'a, F>>,
+}
+
+/// Trial chunks of an optional seed array (one `None` per chunk when absent).
+fn seed_chunks<'a, F>(x: Option<&'a Array3<F>>, b: usize, cs: usize) -> Vec<Option<ArrayView3<'a, F>>> {
+    match x {
+        Some(x) => x.axis_chunks_iter(Axis(0), cs).map(Some).collect(),
+        None => vec![None; b.div_ceil(cs)],
+    }
 }
 
 /// Backward pass over one chunk of trials.
-fn backward_chunk<F: Real>(m: &Model<F>, k: &NeuronConsts<F>, c: Chunk<F>, want_w: bool) -> Partial<F> {
+fn backward_chunk<F: Real>(
+    m: &Model<F>,
+    k: &NeuronConsts<F>,
+    recorded: &[usize],
+    w_out_t: &Array2<F>,
+    c: Chunk<F>,
+    want_w: bool,
+) -> Partial<F> {
     let (bc, steps, n) = c.h.dim();
-    let (h, a, z, phi, dphi, a_bar) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi), fl(&c.a_bar));
+    let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
     let pre = m.gain == GainPlacement::Presynaptic;
     let (alpha, ga, gi, bx, bi, beta) = (sl(&k.alpha), sl(&k.ga), sl(&k.gi), sl(&k.bx), sl(&k.bi), sl(&k.beta));
     let tau = sl(&m.params.tau);
@@ -168,11 +188,22 @@ fn backward_chunk<F: Real>(m: &Model<F>, k: &NeuronConsts<F>, c: Chunk<F>, want_
             m.coupling.backward_acc(d.view(), rec.view_mut());
         }
         for j in 0..bc {
-            let o = (j * steps + t) * n;
             let row = abar.row_mut(j).into_slice().expect("contiguous");
-            row.copy_from_slice(&a_bar[o..o + n]);
-            if !last {
-                row.iter_mut().zip(rec.row(j)).for_each(|(x, &r)| *x += r);
+            if last {
+                row.fill(F::zero());
+            } else {
+                row.iter_mut().zip(rec.row(j)).for_each(|(x, &r)| *x = r);
+            }
+            if let Some(ab) = &c.act_bar {
+                for (m_, &i) in recorded.iter().enumerate() {
+                    row[i] += ab[(j, t, m_)];
+                }
+            }
+            if let Some(yb) = &c.y_bar {
+                for (kk, wk) in w_out_t.rows().into_iter().enumerate() {
+                    let y = yb[(j, t, kk)];
+                    row.iter_mut().zip(wk).for_each(|(x, &w)| *x += y * w);
+                }
             }
         }
         for j in 0..bc {
