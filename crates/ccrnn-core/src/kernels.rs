@@ -71,36 +71,35 @@ fn ln_unit_f32(x: f32) -> f32 {
 pub(crate) fn normal_pair_f32(bits: u64) -> (f32, f32) {
     let u = ((bits >> 40) as u32 + 1) as f32 * (1.0 / 16_777_216.0);
     let quadrant = ((bits >> 22) & 3) as u32;
-    let v = (bits & 0x3f_ffff) as f32 * (1.0 / 4_194_304.0);
+    let v = (bits & 0x3f_ffff) as u32 as f32 * (1.0 / 4_194_304.0);
     let r = (-2.0 * ln_unit_f32(u)).sqrt();
     let x = std::f32::consts::FRAC_PI_2 * (v - 0.5);
     let x2 = x * x;
     let sin = x * (1.0 + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 * (1.0 / 362_880.0)))));
     let cos =
         1.0 + x2 * (-0.5 + x2 * (1.0 / 24.0 + x2 * (-1.0 / 720.0 + x2 * (1.0 / 40_320.0 + x2 * (-1.0 / 3_628_800.0)))));
-    // rotate by quadrant · π/2
-    let (c, s) = match quadrant {
-        0 => (cos, sin),
-        1 => (-sin, cos),
-        2 => (-cos, -sin),
-        _ => (sin, -cos),
-    };
+    // rotate by quadrant · π/2 with selects: q = 1 → (−sin, cos), 2 → (−cos, −sin), 3 → (sin, −cos)
+    let swap = quadrant & 1 == 1;
+    let (c, s) = (if swap { sin } else { cos }, if swap { cos } else { sin });
+    let c = if quadrant == 1 || quadrant == 2 { -c } else { c };
+    let s = if quadrant >= 2 { -s } else { s };
     (r * c, r * s)
 }
 
-/// Fills `out` with standard normal draws made from the random words in `bits` (one word per
-/// two draws; `bits.len() >= out.len().div_ceil(2)`).
+/// Fills `out` with standard normal draws made from the random words in `bits` (word `k` gives
+/// draws `k` and `k + ⌈len/2⌉`; `bits.len() >= out.len().div_ceil(2)`).
 #[inline]
 pub(crate) fn fill_normals<F: Real>(bits: &[u64], out: &mut [F]) {
-    let pairs = out.len() / 2;
-    let (even, rest) = out.split_at_mut(pairs * 2);
-    for (o, &b) in even.chunks_exact_mut(2).zip(&bits[..pairs]) {
-        let (z1, z2) = normal_pair_f32(b);
-        o[0] = F::lit(z1 as f64);
-        o[1] = F::lit(z2 as f64);
+    let half = out.len().div_ceil(2);
+    let (first, second) = out.split_at_mut(half);
+    let bits = &bits[..half];
+    for k in 0..second.len() {
+        let (z1, z2) = normal_pair_f32(bits[k]);
+        first[k] = F::lit(z1 as f64);
+        second[k] = F::lit(z2 as f64);
     }
-    if let Some(last) = rest.first_mut() {
-        *last = F::lit(normal_pair_f32(bits[pairs]).0 as f64);
+    if first.len() > second.len() {
+        first[half - 1] = F::lit(normal_pair_f32(bits[half - 1]).0 as f64);
     }
 }
 
@@ -222,11 +221,12 @@ mod tests {
         assert!((tail(2.0) - 0.045_500).abs() < 8e-4, "P(|z|>2) = {}", tail(2.0));
         assert!((tail(3.0) - 0.002_700).abs() < 2e-4, "P(|z|>3) = {}", tail(3.0));
         // the two draws of a pair are uncorrelated
-        let c = z.chunks_exact(2).map(|p| p[0] * p[1]).sum::<f64>() / (n / 2) as f64;
+        let c = (0..n / 2).map(|k| z[k] * z[k + n / 2]).sum::<f64>() / (n / 2) as f64;
         assert!(c.abs() < 5e-3, "pair correlation {c}");
         // odd lengths use the first draw of one more pair
         let mut odd = vec![0.0f32; 3];
         fill_normals(&bits[..2], &mut odd);
-        assert_eq!(odd[2], normal_pair_f32(bits[1]).0);
+        assert_eq!(odd[1], normal_pair_f32(bits[1]).0);
+        assert_eq!(odd[2], normal_pair_f32(bits[0]).1);
     }
 }

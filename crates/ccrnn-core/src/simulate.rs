@@ -9,8 +9,8 @@ use crate::error::{check_finite, check_shape};
 use crate::kernels::{activate_row, fill_normals, matmul};
 use crate::{Activation, Error, Model, Real, Result};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder, s};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 /// What drives a batch of trials: inputs `u` (`B × T × n_in`) and optionally one initial state
@@ -268,13 +268,7 @@ fn run_chunk<F: Real>(
     let (h, a, z, phi, dphi) = (flat(c.h), flat(c.a), flat(c.z), flat(c.phi), flat(c.dphi));
     let sigma = F::lit(opts.noise_std);
     let noisy = opts.noise_std > 0.0;
-    let mut rngs: Vec<ChaCha8Rng> = (0..bc)
-        .map(|j| {
-            let mut r = ChaCha8Rng::seed_from_u64(opts.seed);
-            r.set_stream((first_trial + j) as u64);
-            r
-        })
-        .collect();
+    let mut rngs: Vec<NoiseRng> = (0..bc).map(|j| noise_rng(opts.seed, first_trial + j)).collect();
     let (alpha, ga, gi, bx, bi, beta) = (sl(&k.alpha), sl(&k.ga), sl(&k.gi), sl(&k.bx), sl(&k.bi), sl(&k.beta));
     for j in 0..bc {
         let row = &mut h[j * steps * n..j * steps * n + n];
@@ -348,11 +342,25 @@ fn run_chunk<F: Real>(
     Ok(())
 }
 
+/// The noise generator: xoshiro256++ (fast; the noise needs 32 random bits per draw).
+type NoiseRng = Xoshiro256PlusPlus;
+
+/// SplitMix64 finaliser: a bijective scrambler of 64-bit words.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The noise stream of trial `trial` under seed `seed`: independent of how trials are chunked.
+fn noise_rng(seed: u64, trial: usize) -> NoiseRng {
+    NoiseRng::seed_from_u64(splitmix64(seed) ^ splitmix64(trial as u64 ^ 0x5851_f42d_4c95_7f2d))
+}
+
 /// Fills `noise` with standard normal draws from one trial's stream.
-fn fill_noise<F: Real>(rng: &mut ChaCha8Rng, bits: &mut [u64], noise: &mut [F]) {
-    for b in bits.iter_mut() {
-        *b = rng.next_u64();
-    }
+fn fill_noise<F: Real>(rng: &mut NoiseRng, bits: &mut [u64], noise: &mut [F]) {
+    rng.fill(bits);
     fill_normals(bits, noise);
 }
 

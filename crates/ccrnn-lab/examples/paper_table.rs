@@ -4,10 +4,12 @@
 //!
 //!     cargo run --release -p ccrnn-lab --example paper_table -- [--quick] [--n N]
 //!         [--teacher-steps S] [--student-steps S] [--ms 0,1,4,16,64] [--seed K] [--out DIR]
+//!         [--teacher DIR/teacher.npz]
 //!
-//! Writes `DIR/table.csv` and `DIR/result.json` (default DIR: runs/paper_table).
+//! Writes `DIR/table.csv`, `DIR/result.json` and the trained teacher `DIR/teacher.npz`
+//! (default DIR: runs/paper_table); `--teacher` reuses a saved teacher instead of training one.
 
-use ccrnn_core::{SimOptions, simulate};
+use ccrnn_core::{Activation, Backend, Beta, Connectivity, GainPlacement, Model, NeuronParams, SimOptions, simulate};
 use ccrnn_fit::{FitConfig, IterState};
 use ccrnn_lab::{EiSpec, SineTask, Study, run_study};
 use std::io::Write;
@@ -20,6 +22,7 @@ struct Args {
     ms: Vec<usize>,
     seed: u64,
     out: std::path::PathBuf,
+    teacher: Option<std::path::PathBuf>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -30,6 +33,7 @@ fn parse() -> Result<Args, String> {
         ms: vec![0, 1, 4, 16, 64],
         seed: 0,
         out: "runs/paper_table".into(),
+        teacher: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +50,7 @@ fn parse() -> Result<Args, String> {
             "--student-steps" => a.student_steps = val()?.parse().map_err(|e| format!("--student-steps: {e}"))?,
             "--seed" => a.seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--out" => a.out = val()?.into(),
+            "--teacher" => a.teacher = Some(val()?.into()),
             "--ms" => {
                 a.ms = val()?
                     .split(',')
@@ -73,27 +78,38 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         n: args.n,
         ..EiSpec::default()
     };
-    eprintln!("teacher: generating E/I network, N = {} (seed {})", args.n, args.seed);
-    let (raw, lam) = spec.generate(args.seed)?;
-    eprintln!("  stable draw, leading eigenvalue of the linearisation {lam:.3}");
-    let raw = raw.cast::<f32>();
-    let (task_stim, task_y) = task.generate::<f32>(args.seed.wrapping_add(100))?;
-    let tcfg = FitConfig {
-        steps: args.teacher_steps,
-        ..EiSpec::training_config(args.seed)
+    let (teacher, lam) = match &args.teacher {
+        Some(path) => {
+            eprintln!("teacher: loading {}", path.display());
+            (load_teacher(path)?, f64::NAN)
+        }
+        None => {
+            eprintln!("teacher: generating E/I network, N = {} (seed {})", args.n, args.seed);
+            let (raw, lam) = spec.generate(args.seed)?;
+            eprintln!("  stable draw, leading eigenvalue of the linearisation {lam:.3}");
+            let raw = raw.cast::<f32>();
+            let (task_stim, task_y) = task.generate::<f32>(args.seed.wrapping_add(100))?;
+            let tcfg = FitConfig {
+                steps: args.teacher_steps,
+                ..EiSpec::training_config(args.seed)
+            };
+            let t0 = Instant::now();
+            let mut tprog = |s: &IterState<f32>| -> ccrnn_fit::Result<()> {
+                eprint!(
+                    "\r  training teacher: step {:>5}/{}  loss {:.5}   ",
+                    s.step, tcfg.steps, s.cost
+                );
+                Ok(())
+            };
+            let mut every = ccrnn_fit::Every(50, &mut tprog);
+            let trained = EiSpec::train(raw, task_stim, task_y, &tcfg, Some(&mut every))?;
+            eprintln!("\n  trained in {:.1} s", t0.elapsed().as_secs_f64());
+            std::fs::create_dir_all(&args.out)?;
+            save_teacher(&trained.model, &args.out.join("teacher.npz"))?;
+            (trained.model, lam)
+        }
     };
-    let t0 = Instant::now();
-    let mut tprog = |s: &IterState<f32>| -> ccrnn_fit::Result<()> {
-        eprint!(
-            "\r  training teacher: step {:>5}/{}  loss {:.5}   ",
-            s.step, tcfg.steps, s.cost
-        );
-        Ok(())
-    };
-    let mut every = ccrnn_fit::Every(50, &mut tprog);
-    let trained = EiSpec::train(raw, task_stim, task_y, &tcfg, Some(&mut every))?;
-    let teacher = trained.model;
-    eprintln!("\n  trained in {:.1} s", t0.elapsed().as_secs_f64());
+    let n = teacher.n();
 
     // Held-out task trials: how well the teacher solves the task.
     let (train, _) = task.generate::<f32>(args.seed.wrapping_add(200))?;
@@ -125,7 +141,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let b = &res.baseline;
     println!(
         "\nN = {}, teacher trained {} steps (task MSE {:.4}), students {} Adam steps; held-out trials, noise-free",
-        args.n, args.teacher_steps, task_mse, args.student_steps
+        n, args.teacher_steps, task_mse, args.student_steps
     );
     println!(
         "{:>6} {:>12} {:>14} {:>12} {:>14} {:>11} {:>9} {:>9} {:>8}",
@@ -175,7 +191,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     std::fs::create_dir_all(&args.out)?;
     write_atomic(&args.out.join("table.csv"), csv.as_bytes())?;
-    let json = serde_json::json!({ "n": args.n, "teacher_steps": args.teacher_steps, "teacher_task_mse": task_mse, "leading_eigenvalue": lam, "student_steps": args.student_steps, "seed": args.seed, "result": res });
+    let json = serde_json::json!({ "n": n, "teacher_steps": args.teacher_steps, "teacher_task_mse": task_mse, "leading_eigenvalue": lam, "student_steps": args.student_steps, "seed": args.seed, "result": res });
     write_atomic(
         &args.out.join("result.json"),
         serde_json::to_string_pretty(&json)?.as_bytes(),
@@ -192,4 +208,82 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::File::create(&tmp)?.write_all(bytes)?;
     std::fs::rename(tmp, path)
+}
+
+/// Saves a model as `.npz` with the fixture's keys (`W_eff`, `mask`, `sign`, `g`, `b`, `tau`,
+/// `h0`, `W_in`, `W_out`, `dt`, `beta`), written to a temporary file and renamed.
+fn save_teacher(m: &Model<f32>, path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use ndarray_npy::NpzWriter;
+    let tmp = path.with_extension("npz.tmp");
+    let mut npz = NpzWriter::new(std::fs::File::create(&tmp)?);
+    let w = m.coupling.to_dense();
+    let n = m.n();
+    let mut mask = ndarray::Array2::<u8>::zeros((n, n));
+    let p = m.coupling.pattern();
+    for (k, i) in p.rows().into_iter().enumerate() {
+        mask[(i as usize, p.col()[k] as usize)] = 1;
+    }
+    npz.add_array("W_eff", &w)?;
+    npz.add_array("mask", &mask)?;
+    npz.add_array("sign", &ndarray::Array1::from(m.signs.clone()))?;
+    npz.add_array("g", &m.params.g)?;
+    npz.add_array("b", &m.params.b)?;
+    npz.add_array("tau", &m.params.tau)?;
+    npz.add_array("h0", &m.params.h0)?;
+    npz.add_array("W_in", &m.w_in)?;
+    npz.add_array("W_out", &m.w_out)?;
+    npz.add_array("dt", &ndarray::arr0(m.dt))?;
+    npz.add_array("beta", &ndarray::arr0(m.params.beta.of(0)))?;
+    npz.finish()?;
+    std::fs::rename(tmp, path)?;
+    Ok(())
+}
+
+/// Loads a model saved by [`save_teacher`] (softplus, presynaptic gain, dense).
+fn load_teacher(path: &std::path::Path) -> Result<Model<f32>, Box<dyn std::error::Error>> {
+    use ndarray::{Ix0, Ix1, Ix2, OwnedRepr};
+    use ndarray_npy::NpzReader;
+    let ctx = |k: &str| format!("{}: array {k}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut npz = NpzReader::new(file).map_err(|e| format!("{}: not a readable .npz ({e})", path.display()))?;
+    let w: ndarray::Array2<f32> = npz.by_name("W_eff").map_err(|e| format!("{}: {e}", ctx("W_eff")))?;
+    let mask: ndarray::Array2<u8> = npz.by_name("mask").map_err(|e| format!("{}: {e}", ctx("mask")))?;
+    let sign: ndarray::Array1<i8> = npz.by_name("sign").map_err(|e| format!("{}: {e}", ctx("sign")))?;
+    let mut get1 = |k: &str| {
+        npz.by_name::<OwnedRepr<f32>, Ix1>(k)
+            .map_err(|e| format!("{}: {e}", ctx(k)))
+    };
+    let mut p = NeuronParams::default_for(w.nrows());
+    p.g = get1("g")?;
+    p.b = get1("b")?;
+    p.tau = get1("tau")?;
+    p.h0 = get1("h0")?;
+    let w_in = npz
+        .by_name::<OwnedRepr<f32>, Ix2>("W_in")
+        .map_err(|e| format!("{}: {e}", ctx("W_in")))?;
+    let w_out = npz
+        .by_name::<OwnedRepr<f32>, Ix2>("W_out")
+        .map_err(|e| format!("{}: {e}", ctx("W_out")))?;
+    let dt = npz
+        .by_name::<OwnedRepr<f32>, Ix0>("dt")
+        .map_err(|e| format!("{}: {e}", ctx("dt")))?
+        .into_scalar();
+    p.beta = Beta::Global(
+        npz.by_name::<OwnedRepr<f32>, Ix0>("beta")
+            .map_err(|e| format!("{}: {e}", ctx("beta")))?
+            .into_scalar(),
+    );
+    let conn = Connectivity::from_dense(w.view(), Some(mask.mapv(|x| x != 0).view()), sign.to_vec())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Model::new(
+        &conn,
+        Backend::Dense,
+        p,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        w_in,
+        w_out,
+        dt,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?)
 }
