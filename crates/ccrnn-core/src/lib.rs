@@ -35,7 +35,7 @@ pub use coupling::{Backend, Connectivity, Coupling, Pattern};
 pub use error::{Error, Result};
 pub use grad::{ParamGrad, bptt, loss_and_grad};
 pub use loss::{Seed, Target, loss};
-pub use model::{GainPlacement, Model};
+pub use model::{GainPlacement, Model, ModelBuilder};
 pub use neurons::NeuronSet;
 pub use params::{Beta, GroupSet, NeuronParams, ParamGroup};
 pub use real::Real;

@@ -83,6 +83,22 @@ impl<F: Real> Model<F> {
         Ok(m)
     }
 
+    /// A builder with the paper's defaults: dense backend, softplus, presynaptic gain,
+    /// default neuron parameters (g = 1, b = 0, τ = 1, β = 1, h0 = 0), no input, no readout,
+    /// dt = 0.05.
+    pub fn builder(conn: Connectivity<F>) -> ModelBuilder<F> {
+        ModelBuilder {
+            conn,
+            backend: Backend::Dense,
+            params: None,
+            activation: Activation::Softplus,
+            gain: GainPlacement::Presynaptic,
+            w_in: None,
+            w_out: None,
+            dt: F::lit(0.05),
+        }
+    }
+
     /// Number of neurons N.
     pub fn n(&self) -> usize {
         self.coupling.pattern().n()
@@ -284,5 +300,71 @@ impl<F: Real> Model<F> {
             }
             off += k;
         }
+    }
+}
+
+/// Builds a [`Model`] from its connectivity, with defaults for everything else
+/// (see [`Model::builder`]).
+#[derive(Debug, Clone)]
+pub struct ModelBuilder<F> {
+    conn: Connectivity<F>,
+    backend: Backend,
+    params: Option<NeuronParams<F>>,
+    activation: Activation,
+    gain: GainPlacement,
+    w_in: Option<Array2<F>>,
+    w_out: Option<Array2<F>>,
+    dt: F,
+}
+
+impl<F: Real> ModelBuilder<F> {
+    /// Coupling backend.
+    pub fn backend(mut self, b: Backend) -> Self {
+        self.backend = b;
+        self
+    }
+    /// Single-neuron parameters.
+    pub fn params(mut self, p: NeuronParams<F>) -> Self {
+        self.params = Some(p);
+        self
+    }
+    /// Nonlinearity.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    /// Gain placement.
+    pub fn gain(mut self, g: GainPlacement) -> Self {
+        self.gain = g;
+        self
+    }
+    /// Input weights, `n_in × N`.
+    pub fn w_in(mut self, w: Array2<F>) -> Self {
+        self.w_in = Some(w);
+        self
+    }
+    /// Readout weights, `N × n_out`.
+    pub fn w_out(mut self, w: Array2<F>) -> Self {
+        self.w_out = Some(w);
+        self
+    }
+    /// Euler time step.
+    pub fn dt(mut self, dt: F) -> Self {
+        self.dt = dt;
+        self
+    }
+    /// Validates and builds the model.
+    pub fn build(self) -> Result<Model<F>> {
+        let n = self.conn.pattern.n();
+        Model::new(
+            &self.conn,
+            self.backend,
+            self.params.unwrap_or_else(|| NeuronParams::default_for(n)),
+            self.activation,
+            self.gain,
+            self.w_in.unwrap_or_else(|| Array2::zeros((0, n))),
+            self.w_out.unwrap_or_else(|| Array2::zeros((n, 0))),
+            self.dt,
+        )
     }
 }

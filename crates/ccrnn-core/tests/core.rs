@@ -430,17 +430,13 @@ fn load_fixture() -> Option<Fixture> {
     let w_in = f32a2(&mut npz, "W_in");
     let w_out = f32a1(&mut npz, "w_out").insert_axis(Axis(1));
     let conn = Connectivity::from_dense(w.view(), Some(mask.mapv(|m| m != 0).view()), sign.to_vec()).unwrap();
-    let model = Model::new(
-        &conn,
-        Backend::Dense,
-        p,
-        Activation::Softplus,
-        GainPlacement::Presynaptic,
-        w_in,
-        w_out,
-        dt,
-    )
-    .unwrap();
+    let model = Model::builder(conn)
+        .params(p)
+        .w_in(w_in)
+        .w_out(w_out)
+        .dt(dt)
+        .build()
+        .unwrap();
     let inputs = npz
         .by_name::<ndarray::OwnedRepr<f32>, ndarray::Ix3>("inputs")
         .unwrap()

@@ -25,18 +25,14 @@ fn small_teacher(n: usize, seed: u64) -> Model<f32> {
     p.b = Array1::from_shape_fn(n, |_| 0.3 * randn());
     let w_in = Array2::from_shape_fn((2, n), |_| 2.0 * randn());
     let w_out = Array2::from_shape_fn((n, 1), |_| randn() / n as f64);
-    Model::new(
-        &conn,
-        Backend::Dense,
-        p,
-        Activation::Softplus,
-        GainPlacement::Presynaptic,
-        w_in,
-        w_out,
-        0.1,
-    )
-    .unwrap()
-    .cast()
+    Model::builder(conn)
+        .params(p)
+        .w_in(w_in)
+        .w_out(w_out)
+        .dt(0.1)
+        .build()
+        .unwrap()
+        .cast()
 }
 
 fn stimulus(b: usize, t: usize, seed: u64) -> Stimulus<f32> {

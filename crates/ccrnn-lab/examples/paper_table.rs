@@ -9,7 +9,7 @@
 //! Writes `DIR/table.csv`, `DIR/result.json` and the trained teacher `DIR/teacher.npz`
 //! (default DIR: runs/paper_table); `--teacher` reuses a saved teacher instead of training one.
 
-use ccrnn_core::{Activation, Backend, Beta, Connectivity, GainPlacement, Model, NeuronParams, SimOptions, simulate};
+use ccrnn_core::{Beta, Connectivity, Model, NeuronParams, SimOptions, simulate};
 use ccrnn_fit::{FitConfig, IterState};
 use ccrnn_lab::{EiSpec, SineTask, Study, run_study};
 use std::io::Write;
@@ -160,30 +160,21 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     );
     for r in &res.rows {
         let s = &r.heldout;
+        let v = [
+            s.recorded_mse,
+            s.unrecorded_mse,
+            s.recorded_corr_err,
+            s.unrecorded_corr_err,
+            s.readout_mse,
+            s.gain_rmse,
+            s.bias_rmse,
+            r.seconds,
+        ];
         println!(
             "{:>6} {:>12.4} {:>14.4} {:>12.3} {:>14.3} {:>11.5} {:>9.3} {:>9.4} {:>8.1}",
-            s.m,
-            s.recorded_mse,
-            s.unrecorded_mse,
-            s.recorded_corr_err,
-            s.unrecorded_corr_err,
-            s.readout_mse,
-            s.gain_rmse,
-            s.bias_rmse,
-            r.seconds
+            s.m, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
         );
-        csv += &format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            s.m,
-            s.recorded_mse,
-            s.unrecorded_mse,
-            s.recorded_corr_err,
-            s.unrecorded_corr_err,
-            s.readout_mse,
-            s.gain_rmse,
-            s.bias_rmse,
-            r.seconds
-        );
+        csv += &format!("{},{}\n", s.m, v.map(|x| x.to_string()).join(","));
     }
     println!(
         "{:>6} {:>12} {:>14.4} {:>12} {:>14.3} {:>11} {:>9.3} {:>9.4}",
@@ -275,15 +266,11 @@ fn load_teacher(path: &std::path::Path) -> Result<Model<f32>, Box<dyn std::error
     );
     let conn = Connectivity::from_dense(w.view(), Some(mask.mapv(|x| x != 0).view()), sign.to_vec())
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Model::new(
-        &conn,
-        Backend::Dense,
-        p,
-        Activation::Softplus,
-        GainPlacement::Presynaptic,
-        w_in,
-        w_out,
-        dt,
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))?)
+    Ok(Model::builder(conn)
+        .params(p)
+        .w_in(w_in)
+        .w_out(w_out)
+        .dt(dt)
+        .build()
+        .map_err(|e| format!("{}: {e}", path.display()))?)
 }

@@ -3,9 +3,7 @@
 
 use super::randn;
 use crate::{Error, Result, SineTask};
-use ccrnn_core::{
-    Activation, Backend, Beta, Connectivity, GainPlacement, Model, NeuronParams, Real, SimOptions, Stimulus, simulate,
-};
+use ccrnn_core::{Beta, Connectivity, Model, NeuronParams, Real, SimOptions, Stimulus, simulate};
 use ccrnn_fit::{Data, FitConfig, FitOutcome, Observer, fit};
 use ndarray::{Array1, Array2, Axis};
 use rand::{RngExt, SeedableRng};
@@ -125,16 +123,12 @@ impl EiSpec {
         p.beta = Beta::Global(self.beta);
         let w_in = Array2::from_shape_fn((SineTask::N_IN, n), |_| randn(rng) / self.dt);
         let w_out = Array2::from_shape_fn((n, SineTask::N_OUT), |_| self.w_out_scale * randn(rng) / n as f64);
-        Ok(Model::new(
-            &conn,
-            Backend::Dense,
-            p,
-            Activation::Softplus,
-            GainPlacement::Presynaptic,
-            w_in,
-            w_out,
-            self.dt,
-        )?)
+        Ok(Model::builder(conn)
+            .params(p)
+            .w_in(w_in)
+            .w_out(w_out)
+            .dt(self.dt)
+            .build()?)
     }
 
     /// Draws networks until one has a stable fixed point without input (largest real

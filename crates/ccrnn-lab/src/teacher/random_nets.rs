@@ -2,9 +2,7 @@
 
 use super::randn;
 use crate::{Error, Result};
-use ccrnn_core::{
-    Activation, Backend, Connectivity, GainPlacement, Model, NeuronParams, SimOptions, Stimulus, simulate,
-};
+use ccrnn_core::{Activation, Connectivity, Model, NeuronParams, SimOptions, Stimulus, simulate};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -17,16 +15,12 @@ fn tanh_net(j: Array2<f64>, gain_sd: f64, tau: f64, dt: f64, rng: &mut ChaCha8Rn
     p.g = Array1::from_shape_fn(n, |_| 1.0 + gain_sd * randn(rng));
     p.tau.fill(tau);
     let w_out = Array2::from_shape_fn((n, 1), |_| randn(rng) / n as f64);
-    Ok(Model::new(
-        &conn,
-        Backend::Dense,
-        p,
-        Activation::Tanh,
-        GainPlacement::Presynaptic,
-        Array2::zeros((0, n)),
-        w_out,
-        dt,
-    )?)
+    Ok(Model::builder(conn)
+        .params(p)
+        .activation(Activation::Tanh)
+        .w_out(w_out)
+        .dt(dt)
+        .build()?)
 }
 
 /// Rank-2 teacher: J = (m1 n1ᵀ + m2 n2ᵀ)/N with n_a = Σ_b O_ab m_b + ξ_a, so that the overlaps
