@@ -3,7 +3,7 @@
 
 use crate::error::{check_finite, check_shape};
 use crate::{Error, Model, NeuronSet, Real, Result, Trajectory};
-use ndarray::{Array3, ArrayView3, Axis};
+use ndarray::{Array3, ArrayView3};
 
 /// What the loss compares the simulation with.
 #[derive(Debug, Clone, Copy)]
@@ -84,7 +84,7 @@ pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>)
     let (b, t, _) = traj.a.dim();
     target.validate(model, b, t)?;
     let (pred, data) = match target {
-        Target::Activity { recorded, data } => (traj.a.select(Axis(2), recorded.indices()), data),
+        Target::Activity { recorded, data } => (gather_columns(&traj.a, recorded.indices()), data),
         Target::Readout { data } => (traj.y.clone(), data),
     };
     let scale = 1.0 / pred.len().max(1) as f64;
@@ -106,4 +106,15 @@ pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>)
         },
     };
     Ok((F::lit(sum * scale), seed))
+}
+
+/// `x[.., .., idx]` gathered row by row (ndarray's `select` on the last axis is strided and slow).
+fn gather_columns<F: Real>(x: &Array3<F>, idx: &[usize]) -> Array3<F> {
+    let (b, t, n) = x.dim();
+    let src = x.as_slice().expect("trajectories are standard layout");
+    let mut out = Vec::with_capacity(b * t * idx.len());
+    for row in src.chunks_exact(n) {
+        out.extend(idx.iter().map(|&i| row[i]));
+    }
+    Array3::from_shape_vec((b, t, idx.len()), out).expect("shape matches")
 }
