@@ -8,7 +8,7 @@
 use crate::error::{check_finite, check_shape};
 use crate::kernels::{activate_row, fill_normals, matmul};
 use crate::{Activation, Error, Model, Real, Result};
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder, s};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -114,35 +114,43 @@ pub(crate) fn chunk_size(trials: usize) -> usize {
     trials.div_ceil(2).clamp(8, 32)
 }
 
-/// Per-neuron constants of a model, expanded once per call.
+/// Per-neuron constants of a model, expanded once per call and shared by the forward and
+/// backward passes (all vectors of length N).
 pub(crate) struct NeuronConsts<F> {
-    pub alpha: Array1<F>,
+    /// Euler factor dt/τ.
+    pub alpha: Vec<F>,
     /// Gain on the output side (g⁺ for presynaptic gain, else 1).
-    pub ga: Array1<F>,
+    pub ga: Vec<F>,
     /// Gain on the input side (g⁺ for postsynaptic gain, else 1).
-    pub gi: Array1<F>,
+    pub gi: Vec<F>,
     /// Threshold shift inside φ (b for presynaptic gain, else 0).
-    pub bx: Array1<F>,
+    pub bx: Vec<F>,
     /// Additive input current (b for postsynaptic gain, else 0).
-    pub bi: Array1<F>,
-    pub beta: Array1<F>,
+    pub bi: Vec<F>,
+    /// Softplus smoothness.
+    pub beta: Vec<F>,
+    /// Time constants.
+    pub tau: Vec<F>,
+    /// 1 if φ depends on β (softplus), else 0.
+    pub beta_on: F,
 }
 
 impl<F: Real> NeuronConsts<F> {
     pub fn of(m: &Model<F>) -> Self {
         let n = m.n();
         let p = &m.params;
-        let gplus = p.g.mapv(|g| g.max(F::zero()));
-        let ones = Array1::ones(n);
-        let zeros = Array1::zeros(n);
+        let gplus: Vec<F> = p.g.iter().map(|g| g.max(F::zero())).collect();
         let pre = m.gain == crate::GainPlacement::Presynaptic;
+        let (ones, zeros) = (vec![F::one(); n], vec![F::zero(); n]);
         Self {
-            alpha: p.tau.mapv(|t| m.dt / t),
+            alpha: p.tau.iter().map(|&t| m.dt / t).collect(),
             ga: if pre { gplus.clone() } else { ones.clone() },
             gi: if pre { ones } else { gplus },
-            bx: if pre { p.b.clone() } else { zeros.clone() },
-            bi: if pre { zeros } else { p.b.clone() },
-            beta: Array1::from_shape_fn(n, |i| p.beta.of(i)),
+            bx: if pre { p.b.to_vec() } else { zeros.clone() },
+            bi: if pre { zeros } else { p.b.to_vec() },
+            beta: (0..n).map(|i| p.beta.of(i)).collect(),
+            tau: p.tau.to_vec(),
+            beta_on: if m.activation.uses_beta() { F::one() } else { F::zero() },
         }
     }
 }
@@ -269,7 +277,7 @@ fn run_chunk<F: Real>(
     let sigma = F::lit(opts.noise_std);
     let noisy = opts.noise_std > 0.0;
     let mut rngs: Vec<NoiseRng> = (0..bc).map(|j| noise_rng(opts.seed, first_trial + j)).collect();
-    let (alpha, ga, gi, bx, bi, beta) = (sl(&k.alpha), sl(&k.ga), sl(&k.gi), sl(&k.bx), sl(&k.bi), sl(&k.beta));
+    let (alpha, ga, gi, bx, bi, beta) = (&k.alpha[..], &k.ga[..], &k.gi[..], &k.bx[..], &k.bi[..], &k.beta[..]);
     for j in 0..bc {
         let row = &mut h[j * steps * n..j * steps * n + n];
         match &h0 {
@@ -387,9 +395,4 @@ fn activate<F: Real>(
 fn flat<F>(v: ArrayViewMut3<'_, F>) -> &mut [F] {
     v.into_slice()
         .expect("trial chunks of a standard-layout array are contiguous")
-}
-
-/// A 1-D array as a slice (the constants are freshly built, hence contiguous).
-pub(crate) fn sl<F>(v: &Array1<F>) -> &[F] {
-    v.as_slice().expect("contiguous")
 }

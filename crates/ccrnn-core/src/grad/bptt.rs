@@ -14,7 +14,7 @@
 //! added in chunk order, so the result does not depend on the thread count.
 
 use crate::kernels::matmul;
-use crate::simulate::{NeuronConsts, chunk_size, sl};
+use crate::simulate::{NeuronConsts, chunk_size};
 use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
 use rayon::prelude::*;
@@ -159,9 +159,7 @@ fn backward_chunk<F: Real>(
     let (bc, steps, n) = c.h.dim();
     let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
     let pre = m.gain == GainPlacement::Presynaptic;
-    let (alpha, ga, gi, bx, bi, beta) = (sl(&k.alpha), sl(&k.ga), sl(&k.gi), sl(&k.bx), sl(&k.bi), sl(&k.beta));
-    let tau = sl(&m.params.tau);
-    let beta_on = if m.activation.uses_beta() { F::one() } else { F::zero() };
+    let (alpha, gi) = (&k.alpha[..], &k.gi[..]);
     let mut acc = Acc {
         g: vec![F::zero(); n],
         b: vec![F::zero(); n],
@@ -217,21 +215,11 @@ fn backward_chunk<F: Real>(
                 abar: abar.row(j).to_slice().expect("contiguous"),
             };
             let hb = &mut hbar[j * n..(j + 1) * n];
-            let consts = Consts {
-                alpha,
-                ga,
-                gi,
-                bx,
-                bi,
-                beta,
-                tau,
-                beta_on,
-            };
             match (pre, last) {
-                (true, true) => back_row::<F, true, true>(&row, &consts, hb, &mut acc),
-                (true, false) => back_row::<F, true, false>(&row, &consts, hb, &mut acc),
-                (false, true) => back_row::<F, false, true>(&row, &consts, hb, &mut acc),
-                (false, false) => back_row::<F, false, false>(&row, &consts, hb, &mut acc),
+                (true, true) => back_row::<F, true, true>(&row, k, hb, &mut acc),
+                (true, false) => back_row::<F, true, false>(&row, k, hb, &mut acc),
+                (false, true) => back_row::<F, false, true>(&row, k, hb, &mut acc),
+                (false, false) => back_row::<F, false, false>(&row, k, hb, &mut acc),
             }
         }
         if t > 0 {
@@ -291,48 +279,52 @@ struct Row<'a, F> {
     abar: &'a [F],
 }
 
-/// Per-neuron constants as slices.
-struct Consts<'a, F> {
-    alpha: &'a [F],
-    ga: &'a [F],
-    gi: &'a [F],
-    bx: &'a [F],
-    bi: &'a [F],
-    beta: &'a [F],
-    tau: &'a [F],
-    /// 1 if φ depends on β (softplus), else 0.
-    beta_on: F,
-}
-
 /// The elementwise part of one backward step for one trial: turns `hbar = h̄_{t+1}` into
 /// `h̄_t` and accumulates the local parameter gradients. `PRE`: presynaptic gain; `LAST`:
 /// t = T − 1 (no h̄_{t+1}).
 #[inline(always)]
-fn back_row<F: Real, const PRE: bool, const LAST: bool>(r: &Row<F>, k: &Consts<F>, hbar: &mut [F], acc: &mut Acc<F>) {
+fn back_row<F: Real, const PRE: bool, const LAST: bool>(
+    r: &Row<F>,
+    k: &NeuronConsts<F>,
+    hbar: &mut [F],
+    acc: &mut Acc<F>,
+) {
     let n = hbar.len();
+    // equal-length slices, so that the loop runs without bounds checks and vectorises
+    let (alpha, ga, gi, bx, bi, beta, tau) = (
+        &k.alpha[..n],
+        &k.ga[..n],
+        &k.gi[..n],
+        &k.bx[..n],
+        &k.bi[..n],
+        &k.beta[..n],
+        &k.tau[..n],
+    );
+    let (h, z, phi, dphi, abar) = (&r.h[..n], &r.z[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
+    let (acc_g, acc_b, acc_tau, acc_beta) = (&mut acc.g[..n], &mut acc.b[..n], &mut acc.tau[..n], &mut acc.beta[..n]);
     for i in 0..n {
-        let ab = r.abar[i];
-        let x = r.h[i] + k.bx[i];
-        let dbeta = k.beta_on * (x * r.dphi[i] - r.phi[i]) / k.beta[i];
-        let e = ab * k.ga[i] * r.dphi[i];
+        let ab = abar[i];
+        let x = h[i] + bx[i];
+        let dbeta = k.beta_on * (x * dphi[i] - phi[i]) / beta[i];
+        let e = ab * ga[i] * dphi[i];
         let hb_next = hbar[i];
         if PRE {
-            acc.g[i] += ab * r.phi[i];
-            acc.b[i] += e;
-            acc.beta[i] += ab * k.ga[i] * dbeta;
+            acc_g[i] += ab * phi[i];
+            acc_b[i] += e;
+            acc_beta[i] += ab * ga[i] * dbeta;
         } else {
-            acc.beta[i] += ab * dbeta;
+            acc_beta[i] += ab * dbeta;
         }
         if LAST {
             hbar[i] = e;
         } else {
-            let al = k.alpha[i];
+            let al = alpha[i];
             if !PRE {
-                acc.g[i] += hb_next * al * r.z[i];
-                acc.b[i] += hb_next * al;
+                acc_g[i] += hb_next * al * z[i];
+                acc_b[i] += hb_next * al;
             }
-            let incr = k.gi[i] * r.z[i] + k.bi[i] - r.h[i];
-            acc.tau[i] -= al / k.tau[i] * hb_next * incr;
+            let incr = gi[i] * z[i] + bi[i] - h[i];
+            acc_tau[i] -= al / tau[i] * hb_next * incr;
             hbar[i] = e + (F::one() - al) * hb_next;
         }
     }
