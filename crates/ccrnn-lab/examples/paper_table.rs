@@ -19,6 +19,7 @@ struct Args {
     n: usize,
     teacher_steps: u64,
     student_steps: u64,
+    lr: f64,
     ms: Vec<usize>,
     seed: u64,
     out: std::path::PathBuf,
@@ -30,6 +31,7 @@ fn parse() -> Result<Args, String> {
         n: 300,
         teacher_steps: 1400,
         student_steps: 3000,
+        lr: 1e-3,
         ms: vec![0, 1, 4, 16, 64],
         seed: 0,
         out: "runs/paper_table".into(),
@@ -48,6 +50,7 @@ fn parse() -> Result<Args, String> {
             "--n" => a.n = val()?.parse().map_err(|e| format!("--n: {e}"))?,
             "--teacher-steps" => a.teacher_steps = val()?.parse().map_err(|e| format!("--teacher-steps: {e}"))?,
             "--student-steps" => a.student_steps = val()?.parse().map_err(|e| format!("--student-steps: {e}"))?,
+            "--lr" => a.lr = val()?.parse().map_err(|e| format!("--lr: {e}"))?,
             "--seed" => a.seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--out" => a.out = val()?.into(),
             "--teacher" => a.teacher = Some(val()?.into()),
@@ -122,6 +125,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ms: args.ms.clone(),
         fit: FitConfig {
             steps: args.student_steps,
+            lr: args.lr,
             seed: args.seed,
             report_every: 50,
             ..FitConfig::default()

@@ -10,7 +10,8 @@ use ndarray::Axis;
 use serde::Serialize;
 
 /// What to run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Study {
     /// Numbers of recorded neurons; 0 means a student fitted to the readout only.
     pub ms: Vec<usize>,
@@ -41,7 +42,7 @@ impl Default for Study {
 
 /// One fitted student.
 #[derive(Debug, Clone, Serialize)]
-pub struct StudentRow {
+pub struct StudentRow<F: Real> {
     /// Scores on held-out trials.
     pub heldout: Scores,
     /// Scores on the training trials (noise-free rollouts).
@@ -57,13 +58,16 @@ pub struct StudentRow {
     /// Minibatch loss curve.
     #[serde(skip)]
     pub history: History,
+    /// The fitted student.
+    #[serde(skip)]
+    pub model: Model<F>,
 }
 
 /// Everything a study measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct StudyResult {
+pub struct StudyResult<F: Real> {
     /// One row per student, in the order of `Study::ms`.
-    pub rows: Vec<StudentRow>,
+    pub rows: Vec<StudentRow<F>>,
     /// Shuffled-label baseline over all neurons, held-out trials.
     pub baseline: Baseline,
 }
@@ -76,7 +80,7 @@ pub fn run_study<F: Real>(
     heldout: &Stimulus<F>,
     study: &Study,
     progress: &mut dyn FnMut(usize, &IterState<F>),
-) -> Result<StudyResult> {
+) -> Result<StudyResult<F>> {
     let cfg = study.fit.validate()?;
     let n = teacher.n();
     let recording = simulate(
@@ -117,6 +121,7 @@ pub fn run_study<F: Real>(
             termination: out.termination,
             seconds,
             history: out.history,
+            model: out.model,
         });
     }
     let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;

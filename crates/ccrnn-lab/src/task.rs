@@ -10,7 +10,8 @@ use rand_chacha::ChaCha8Rng;
 /// y(t) = sin(ω (t − t_I)), ω = 3, which stops after 2 periods (channel 0) or 5 periods
 /// (channel 1). With probability `catch_prob` a trial is a catch trial (no pulse, y = 0).
 /// The pulse time is rounded to the nearest step, as in the paper's code.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SineTask {
     /// Time step (paper: 0.05).
     pub dt: f64,

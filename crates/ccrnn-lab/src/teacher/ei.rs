@@ -12,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 /// Parameters of the E/I teacher generator. Defaults are the paper's (N = 300, 70 % E, mask
 /// density 0.5, W0 = C ⊙ (2.4 ξ/√N + 1/N), inhibitory columns × 4, g ~ 1 + 0.4 ξ,
 /// b ~ U[−0.1, 0.1], W_out ~ 5 ξ/N, W_in ~ ξ/dt, softplus β = 1, τ = 1, dt = 0.05).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct EiSpec {
     /// Number of neurons.
     pub n: usize,
@@ -70,7 +71,8 @@ pub fn leading_eigenvalue_real(m: &Array2<f64>) -> Result<f64> {
 }
 
 impl EiSpec {
-    fn validate(&self) -> Result<()> {
+    /// Checks the settings, naming the bad field.
+    pub fn validate(&self) -> Result<()> {
         if self.n < 2 {
             return Err(Error::spec("teacher.n", "must be >= 2"));
         }

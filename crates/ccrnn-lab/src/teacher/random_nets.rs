@@ -27,7 +27,8 @@ fn tanh_net(j: Array2<f64>, gain_sd: f64, tau: f64, dt: f64, rng: &mut ChaCha8Rn
 /// n_aᵀ m_b / N ≈ O_ab (default [[1.5, −3], [3, 1.5]], eigenvalues 1.5 ± 3i: a limit cycle);
 /// tanh, g ~ 1 + 0.9 ξ (used rectified), b = 0, τ = 0.5, no input, σ = 0.001, h0 after a
 /// burn-in of `burn_in` steps from a random state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LowRankSpec {
     /// Number of neurons (paper: 100 … 1000).
     pub n: usize,
@@ -91,7 +92,8 @@ impl LowRankSpec {
 
 /// Chaotic teacher: J = 1.7 ξ/√N, tanh, g ~ 1 + 0.5 ξ (used rectified), b = 0, τ = 0.5,
 /// trials from random initial states, σ = 0.001.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ChaoticSpec {
     /// Number of neurons (paper: 200 … 1000).
     pub n: usize,

@@ -1,0 +1,259 @@
+//! Command-line arguments (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Connectome-constrained recurrent networks: build a rate network on a connectome, fit its
+/// single-neuron parameters to recorded neurons by backpropagation through time, and predict
+/// the unrecorded ones (Beiran & Litwin-Kumar, Nat. Neurosci. 2025).
+#[derive(Parser, Debug)]
+#[command(name = "ccrnn", version, propagate_version = true)]
+pub struct Cli {
+    /// No messages or progress bars on stderr.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+    /// Print one JSON document on stdout (for scripts) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The paper's headline result on a built-in teacher, no files needed: students fitted to
+    /// the readout and to M recorded neurons predict the unrecorded ones better as M grows.
+    Demo(DemoArgs),
+    /// Build (and, for the task teacher, train) a teacher network; saves teacher.npz.
+    Teacher(TeacherArgs),
+    /// Run a saved model on a task, on inputs from a file, or without input; saves
+    /// trajectory.npz.
+    Simulate(SimulateArgs),
+    /// Fit a student to a recording; saves student.npz and the loss curve.
+    Fit(FitArgs),
+    /// Score a student against a teacher on held-out trials (recorded vs unrecorded error).
+    Eval(EvalArgs),
+    /// Write an example configuration, or check one.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+/// Where a run's directory goes.
+#[derive(Args, Debug, Clone)]
+pub struct OutArgs {
+    /// Run directory to create (default: runs/<command>-<date>-<time>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replace the run directory if it exists (only once the run has succeeded).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Reduced size (N = 100, fewer steps): under a minute.
+    #[arg(long)]
+    pub quick: bool,
+    /// Seed of the teacher, the task trials and the students.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// A configuration file with a [demo] section (see `ccrnn config init demo`).
+    #[arg(long, value_name = "FILE", conflicts_with = "quick")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// Kinds of teacher.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TeacherKind {
+    /// The E/I Dale's-law network trained on the sine task (Figure 1).
+    EiTask,
+    /// A rank-2 tanh network with a limit cycle (Figure 3).
+    LowRank,
+    /// A chaotic random tanh network (Figure 3).
+    Chaotic,
+}
+
+#[derive(Args, Debug)]
+pub struct TeacherArgs {
+    /// Which teacher (ignored with --config).
+    #[arg(long, value_enum, default_value_t = TeacherKind::EiTask)]
+    pub preset: TeacherKind,
+    /// A configuration file with a [teacher] section (see `ccrnn config init teacher-ei`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Seed (overrides the configuration's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of neurons (overrides the configuration's).
+    #[arg(long)]
+    pub n: Option<usize>,
+    /// Training steps of the task teacher (overrides the configuration's).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// Axis order of 3-d arrays in input files.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LayoutArg {
+    /// trials × time × neurons (ccrnn's and the paper's)
+    #[default]
+    TrialsMajor,
+    /// time × trials × neurons
+    TimeMajor,
+}
+
+impl From<LayoutArg> for ccrnn_io::Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::TrialsMajor => ccrnn_io::Layout::TrialsMajor,
+            LayoutArg::TimeMajor => ccrnn_io::Layout::TimeMajor,
+        }
+    }
+}
+
+/// What drives the network: a file, the sine task, or nothing.
+#[derive(Args, Debug, Clone)]
+pub struct StimArgs {
+    /// Inputs from a file: `.npz` with `inputs` (B × T × n_in) and optionally `initial_state`
+    /// (B × N), e.g. a trajectory or recording; or a `.npy` of inputs.
+    #[arg(long, value_name = "FILE", conflicts_with = "sine_task")]
+    pub inputs: Option<PathBuf>,
+    /// Axis order of the inputs file.
+    #[arg(long, value_enum, default_value_t = LayoutArg::TrialsMajor)]
+    pub layout: LayoutArg,
+    /// Drive the network with trials of the sine task (models with 2 inputs).
+    #[arg(long)]
+    pub sine_task: bool,
+    /// Trials (sine task or no input).
+    #[arg(long, default_value_t = 20)]
+    pub trials: usize,
+    /// Time steps per trial (no input; the sine task has its own 400).
+    #[arg(long, default_value_t = 400)]
+    pub steps: usize,
+    /// Seed of the task trials.
+    #[arg(long, default_value_t = 300)]
+    pub stim_seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// The model (.npz, as written by `ccrnn teacher` or `ccrnn fit`).
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub stim: StimArgs,
+    /// Process noise σ (per √step, as in the paper).
+    #[arg(long, default_value_t = 0.0)]
+    pub noise: f64,
+    /// Seed of the noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// How a student's parameters start.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitKind {
+    /// The paper's: the model's gains permuted within E and within I and scaled by
+    /// gain_factor, biases permuted.
+    Permuted,
+    /// Start from the model's parameters as they are.
+    Model,
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    /// The model giving the connectome (W, mask, signs), inputs and readout weights, and the
+    /// initial parameters (see --init).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// The recording: `.npz` with `activity` (B × T × M), `recorded` (M indices), `inputs`,
+    /// optionally `readout`; or a trajectory written by `ccrnn simulate`.
+    #[arg(long, value_name = "FILE")]
+    pub recording: PathBuf,
+    /// Axis order of the recording's 3-d arrays.
+    #[arg(long, value_enum, default_value_t = LayoutArg::TrialsMajor)]
+    pub layout: LayoutArg,
+    /// Fit only these recorded neurons (comma-separated model indices).
+    #[arg(long, value_delimiter = ',', value_name = "I,J,…", conflicts_with_all = ["m", "readout"])]
+    pub neurons: Option<Vec<usize>>,
+    /// Fit M neurons drawn at random (seeded) from those recorded.
+    #[arg(long, conflicts_with = "readout")]
+    pub m: Option<usize>,
+    /// Fit the readout only (the recording's `readout`).
+    #[arg(long)]
+    pub readout: bool,
+    /// A configuration file with [fit] and [student] sections (see `ccrnn config init fit`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Initial parameters (overrides the configuration's).
+    #[arg(long, value_enum)]
+    pub init: Option<InitKind>,
+    /// Adam steps (overrides the configuration's).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Learning rate (overrides the configuration's).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Trainable groups, comma-separated: g, b, tau, beta, h0, w_out, w (overrides).
+    #[arg(long, value_delimiter = ',')]
+    pub train: Option<Vec<String>>,
+    /// Seed of initialisation, neuron choice, minibatches and noise (overrides).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The teacher (.npz).
+    #[arg(long, value_name = "FILE")]
+    pub teacher: PathBuf,
+    /// The fitted student (.npz from `ccrnn fit`; its `recorded` says which neurons it saw).
+    #[arg(long, value_name = "FILE")]
+    pub student: PathBuf,
+    /// Recorded neurons, if the student file does not list them (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub neurons: Option<Vec<usize>>,
+    #[command(flatten)]
+    pub stim: StimArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+/// Example configurations.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// The E/I task teacher.
+    TeacherEi,
+    /// The rank-2 teacher.
+    TeacherLowRank,
+    /// The chaotic teacher.
+    TeacherChaotic,
+    /// Fitting a student.
+    Fit,
+    /// The demo.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Write a commented example configuration (to stdout, or --out FILE).
+    Init {
+        preset: Preset,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Check a configuration file: exit 0 if valid, 1 if a value is invalid, 2 if unreadable.
+    Check { file: PathBuf },
+}

@@ -1,0 +1,191 @@
+//! `ccrnn fit`: fit a student to a recording. The model file gives the connectome (W, mask,
+//! signs), W_in, W_out, τ, β and the starting point of the parameters; the recording gives the
+//! activity of M neurons (or the readout) and the inputs. Writes `student.npz` (a model file
+//! that also lists the neurons it was fitted to), `loss.csv` and the loss plot.
+
+use super::{load_model, loss_panel};
+use crate::args::{FitArgs, InitKind};
+use crate::configs::ConfigFile;
+use crate::plots;
+use crate::ui::Ui;
+use anyhow::{Context, Result, anyhow, bail};
+use ccrnn_core::NeuronSet;
+use ccrnn_fit::student::{recording_order, student_init};
+use ccrnn_fit::{Data, IterState, fit};
+use ndarray::Axis;
+use serde_json::json;
+
+pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
+    let file = match &a.config {
+        Some(p) => ConfigFile::read(p)?,
+        None => ConfigFile::default(),
+    };
+    let mut student = file.student.clone().unwrap_or_default();
+    let mut fc = file.fit.clone().unwrap_or_default();
+    if let Some(i) = a.init {
+        student.init = i;
+    }
+    if let Some(s) = a.steps {
+        fc.steps = s;
+    }
+    if let Some(lr) = a.lr {
+        fc.lr = lr;
+    }
+    if let Some(t) = &a.train {
+        fc.train = t.clone();
+    }
+    if let Some(s) = a.seed {
+        fc.seed = s;
+    }
+    student.validate()?;
+    let valid = fc.validate()?;
+
+    let model = load_model(&a.model)?.model;
+    let n = model.n();
+    let rec = ccrnn_io::load_recording(&a.recording, a.layout.into(), n)?;
+    let stim = rec.stimulus(&a.recording, model.n_in())?;
+    let rpath = a.recording.display();
+    let (recorded, data) = if a.readout {
+        let y = rec
+            .readout
+            .clone()
+            .ok_or_else(|| anyhow!("{rpath}: --readout needs an array 'readout'"))?;
+        if y.shape()[2] != model.n_out() {
+            bail!(
+                "{rpath}: array 'readout' has {} outputs, the model {}",
+                y.shape()[2],
+                model.n_out()
+            );
+        }
+        (NeuronSet::default(), Data::Readout { data: y })
+    } else {
+        let act = rec
+            .activity
+            .as_ref()
+            .ok_or_else(|| anyhow!("{rpath}: no array 'activity' (or pass --readout to fit the readout)"))?;
+        // Model index of each column of `act`.
+        let cols: Vec<usize> = match (&rec.recorded, &a.neurons) {
+            (Some(r), _) => r.clone(),
+            (None, Some(nr)) if nr.len() == act.shape()[2] => nr.clone(),
+            (None, Some(nr)) => bail!(
+                "{rpath}: --neurons lists {} neurons but 'activity' has {} columns",
+                nr.len(),
+                act.shape()[2]
+            ),
+            (None, None) => bail!("{rpath}: no array 'recorded'; name the neurons of the columns with --neurons"),
+        };
+        let chosen: Vec<usize> = if let (Some(nr), Some(_)) = (&a.neurons, &rec.recorded) {
+            for &i in nr {
+                if !cols.contains(&i) {
+                    bail!("--neurons: neuron {i} is not in the recording {rpath}");
+                }
+            }
+            nr.clone()
+        } else if let Some(m) = a.m {
+            if m == 0 || m > cols.len() {
+                bail!(
+                    "--m {m}: must be in 1..={} (the recorded neurons of {rpath})",
+                    cols.len()
+                );
+            }
+            recording_order(cols.len(), fc.seed.wrapping_add(2))[..m]
+                .iter()
+                .map(|&k| cols[k])
+                .collect()
+        } else {
+            cols.clone()
+        };
+        let set = NeuronSet::new(&chosen, n, true).context("--neurons")?;
+        let idx: Vec<usize> = set
+            .indices()
+            .iter()
+            .map(|i| cols.iter().position(|c| c == i).expect("chosen from cols"))
+            .collect();
+        let data = act.select(Axis(2), &idx);
+        (set.clone(), Data::Activity { recorded: set, data })
+    };
+    let init = match student.init {
+        InitKind::Permuted => student_init(&model, student.gain_factor, fc.seed.wrapping_add(1)),
+        InitKind::Model => model.clone(),
+    };
+
+    let cfg_file = ConfigFile {
+        student: Some(student),
+        fit: Some(fc.clone()),
+        ..ConfigFile::default()
+    };
+    let mut inputs = vec![a.model.as_path(), a.recording.as_path()];
+    if let Some(c) = &a.config {
+        inputs.push(c);
+    }
+    let mut run = crate::run::start("fit", &a.out, fc.seed, &inputs, &cfg_file)?;
+    ui.say(format!(
+        "fitting {} of a {n}-neuron model to {} ({} trials × {} steps), {} Adam steps",
+        fc.train.join(", "),
+        if recorded.is_empty() {
+            "the readout".to_string()
+        } else {
+            format!("{} recorded neurons", recorded.len())
+        },
+        stim.trials(),
+        stim.steps(),
+        fc.steps
+    ));
+    let bar = ui.bar(fc.steps, "fitting");
+    let mut err = None;
+    let mut obs = |s: &IterState<f32>| -> ccrnn_fit::Result<()> {
+        bar.set_position(s.step);
+        bar.set_message(format!("loss {:.3e}", s.cost));
+        if let Err(e) = run.metric(&json!({"step": s.step, "loss": s.cost, "grad_norm": s.grad_norm})) {
+            err.get_or_insert(e);
+        }
+        Ok(())
+    };
+    let mut every = ccrnn_fit::Every(fc.report_every, &mut obs);
+    let t0 = std::time::Instant::now();
+    let out = fit(init, stim, data, &valid, None, Some(&mut every))?;
+    bar.finish_and_clear();
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    ccrnn_io::save_model(&run.file("student.npz"), &out.model, Some(recorded.indices()))?;
+    let mut csv = String::from("step,loss,grad_norm\n");
+    for ((s, l), g) in out
+        .history
+        .step
+        .iter()
+        .zip(&out.history.loss)
+        .zip(&out.history.grad_norm)
+    {
+        csv += &format!("{s},{l},{g}\n");
+    }
+    run.write("loss.csv", csv.as_bytes())?;
+    plots::save(
+        &run,
+        "loss",
+        &[loss_panel("student fit", &[("student".into(), &out.history)])],
+        1,
+        (640, 420),
+    )?;
+    let doc = json!({
+        "command": "fit", "m": recorded.len(), "recorded": recorded.indices(),
+        "steps": out.state.step, "final_loss": out.state.cost, "best_loss": out.state.best_cost,
+        "termination": out.termination, "seconds": seconds,
+    });
+    run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    let dir = run.finish()?;
+    if ui.json {
+        let mut doc = doc;
+        doc["run_dir"] = json!(dir.display().to_string());
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        println!(
+            "fitted {} steps in {seconds:.1} s (final minibatch loss {:.4e}); student saved to {}",
+            out.state.step,
+            out.state.cost,
+            dir.join("student.npz").display()
+        );
+    }
+    Ok(0)
+}

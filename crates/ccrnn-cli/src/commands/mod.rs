@@ -1,0 +1,134 @@
+//! One module per subcommand; shared pieces (stimulus choice, standard plots) here.
+
+mod config;
+mod demo;
+mod eval;
+mod fit;
+mod simulate;
+mod teacher;
+
+use crate::args::{Command, StimArgs};
+use crate::plots::{Panel, Series, color};
+use crate::ui::Ui;
+use anyhow::{Context, Result, bail};
+use ccrnn_core::{Model, Stimulus, Trajectory};
+use ccrnn_fit::History;
+use ccrnn_lab::SineTask;
+use std::path::Path;
+
+/// Runs a subcommand; the exit code on success (0, or 1 for a failed check).
+pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
+    match cmd {
+        Command::Demo(a) => demo::run(a, ui),
+        Command::Teacher(a) => teacher::run(a, ui),
+        Command::Simulate(a) => simulate::run(a, ui),
+        Command::Fit(a) => fit::run(a, ui),
+        Command::Eval(a) => eval::run(a, ui),
+        Command::Config(c) => config::run(c, ui),
+    }
+}
+
+/// Loads a model file, with the file named in any error.
+fn load_model(path: &Path) -> Result<ccrnn_io::ModelFile> {
+    Ok(ccrnn_io::load_model(path)?)
+}
+
+/// The stimulus chosen by `--inputs`, `--sine-task` or neither (no input).
+fn stimulus(a: &StimArgs, model: &Model<f32>) -> Result<Stimulus<f32>> {
+    if let Some(path) = &a.inputs {
+        let rec = ccrnn_io::load_recording(path, a.layout.into(), model.n())?;
+        let stim = rec.stimulus(path, model.n_in())?;
+        return Ok(stim);
+    }
+    if a.sine_task {
+        if model.n_in() != SineTask::N_IN {
+            bail!(
+                "--sine-task: the sine task has {} input channels, the model {}",
+                SineTask::N_IN,
+                model.n_in()
+            );
+        }
+        let task = SineTask {
+            trials: a.trials,
+            dt: model.dt as f64,
+            ..SineTask::default()
+        };
+        return Ok(task.generate::<f32>(a.stim_seed).context("--sine-task")?.0);
+    }
+    if model.n_in() > 0 {
+        bail!(
+            "the model has {} input channels: give --inputs FILE or --sine-task",
+            model.n_in()
+        );
+    }
+    if a.trials == 0 || a.steps == 0 {
+        bail!("--trials and --steps must be >= 1");
+    }
+    Ok(Stimulus::silent(a.trials, a.steps))
+}
+
+/// The loss curves of fits, on a log axis.
+fn loss_panel(title: &str, curves: &[(String, &History)]) -> Panel {
+    Panel {
+        title: title.into(),
+        x_label: "Adam step".into(),
+        y_label: "minibatch loss (MSE)".into(),
+        series: curves
+            .iter()
+            .enumerate()
+            .map(|(i, (name, h))| {
+                let pts = h.step.iter().zip(&h.loss).map(|(&s, &l)| (s as f64, l)).collect();
+                Series::line(name.clone(), pts, color(i))
+            })
+            .collect(),
+        log_y: true,
+        x_names: None,
+    }
+}
+
+/// Teacher (solid) vs student (dashed) activity of up to three recorded and three unrecorded
+/// neurons on one trial.
+fn trace_panels(
+    teacher: &Trajectory<f32>,
+    student: &Trajectory<f32>,
+    recorded: &[usize],
+    dt: f64,
+    trial: usize,
+) -> Vec<Panel> {
+    let n = teacher.a.shape()[2];
+    let unrec: Vec<usize> = (0..n).filter(|i| !recorded.contains(i)).collect();
+    let pick = |v: &[usize]| -> Vec<usize> {
+        if v.len() <= 3 {
+            v.to_vec()
+        } else {
+            vec![v[0], v[v.len() / 2], v[v.len() - 1]]
+        }
+    };
+    let mut panels = Vec::new();
+    for (kind, idx) in [("recorded", pick(recorded)), ("unrecorded", pick(&unrec))] {
+        for i in idx {
+            let series = |tr: &Trajectory<f32>| -> Vec<(f64, f64)> {
+                (0..tr.a.shape()[1])
+                    .map(|t| (t as f64 * dt, tr.a[(trial, t, i)] as f64))
+                    .collect()
+            };
+            panels.push(Panel {
+                title: format!("neuron {i} ({kind})"),
+                x_label: "time (units of τ)".into(),
+                y_label: "activity a".into(),
+                series: vec![
+                    Series::line("teacher", series(teacher), plotters::style::RGBColor(30, 30, 30)),
+                    Series::line(
+                        "student",
+                        series(student),
+                        color(if kind == "recorded" { 0 } else { 3 }),
+                    )
+                    .dashed(),
+                ],
+                log_y: false,
+                x_names: None,
+            });
+        }
+    }
+    panels
+}

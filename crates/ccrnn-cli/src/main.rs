@@ -1,0 +1,34 @@
+//! `ccrnn`: connectome-constrained recurrent networks from the shell.
+//!
+//! Exit codes: 0 success, 2 error (bad input, failed run; the message names the file and the
+//! problem), 1 a check that ran and failed (`config check`).
+
+mod args;
+mod commands;
+mod configs;
+mod plots;
+mod run;
+mod table;
+mod ui;
+
+use clap::Parser;
+
+fn main() {
+    let cli = args::Cli::parse();
+    let ui = ui::Ui::new(cli.quiet, cli.json);
+    if let Some(t) = cli.threads {
+        // Results do not depend on the thread count (fixed chunking); this only sets speed.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global();
+    }
+    match commands::run(cli.command, &ui) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            ui.clear();
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Models as `.npz` archives that NumPy reads directly.
+//!
+//! | array | shape, dtype | meaning |
+//! |---|---|---|
+//! | `W` | N × N, float32 | effective weights `W[post, pre]` (zeros off the mask) |
+//! | `mask` | N × N, uint8 | 1 where a synapse exists (the connectome) |
+//! | `signs` | N, int8 | presynaptic sign: +1 E, −1 I, 0 unconstrained |
+//! | `g`, `b`, `tau`, `h0` | N, float32 | gains, biases, time constants, initial state |
+//! | `beta` | scalar or N, float32 | softplus smoothness (global or per neuron) |
+//! | `W_in` | n_in × N, float32 | input weights (drive = `u_t @ W_in`) |
+//! | `W_out` | N × n_out, float32 | readout weights (`y_t = a_t @ W_out`) |
+//! | `dt` | scalar, float32 | Euler step, in the time units of τ |
+//! | `activation` | uint8 text | `softplus`, `relu`, `tanh`, `linear` or `sigmoid` |
+//! | `gain_placement` | uint8 text | `presynaptic` or `postsynaptic` |
+//! | `recorded` | M, int64 (optional) | neurons a student was fitted to |
+//!
+//! Reading is lenient where NumPy users are: float64 is accepted for float arrays, any integer
+//! type for `mask`, `signs` and `recorded`; `W_eff`/`sign`/`w_out` (the paper's fixture names)
+//! are accepted as aliases; `tau` may be a scalar; a missing `mask` means the non-zeros of `W`, a
+//! missing `signs` means unconstrained, missing `W_in`/`W_out` mean no input/readout, a
+//! missing `activation` means softplus and a missing `gain_placement` presynaptic.
+
+use crate::npz::{NpzIn, write_npz};
+use crate::{Error, Result};
+use ccrnn_core::{Activation, Beta, Connectivity, GainPlacement, Model, NeuronParams};
+use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
+use std::path::Path;
+
+/// A model with the optional list of neurons it was fitted to.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// The model.
+    pub model: Model<f32>,
+    /// Recorded neurons (students), if stored.
+    pub recorded: Option<Vec<usize>>,
+}
+
+fn gain_name(g: GainPlacement) -> &'static str {
+    match g {
+        GainPlacement::Presynaptic => "presynaptic",
+        GainPlacement::Postsynaptic => "postsynaptic",
+    }
+}
+
+/// Saves `model` (and the recorded set of a student) to `path`, atomically.
+pub fn save_model(path: &Path, model: &Model<f32>, recorded: Option<&[usize]>) -> Result<()> {
+    let n = model.n();
+    let w = model.coupling.to_dense();
+    let mut mask = Array2::<u8>::zeros((n, n));
+    let p = model.coupling.pattern();
+    for (i, &j) in p.rows().into_iter().zip(p.col()) {
+        mask[(i as usize, j as usize)] = 1;
+    }
+    write_npz(path, |z| {
+        z.add("W", &w)?;
+        z.add("mask", &mask)?;
+        z.add("signs", &Array1::from(model.signs.clone()))?;
+        z.add("g", &model.params.g)?;
+        z.add("b", &model.params.b)?;
+        z.add("tau", &model.params.tau)?;
+        z.add("h0", &model.params.h0)?;
+        match &model.params.beta {
+            Beta::Global(b) => z.add("beta", &ndarray::arr0(*b))?,
+            Beta::PerNeuron(v) => z.add("beta", v)?,
+        }
+        z.add("W_in", &model.w_in)?;
+        z.add("W_out", &model.w_out)?;
+        z.add("dt", &ndarray::arr0(model.dt))?;
+        z.add_text("activation", model.activation.name())?;
+        z.add_text("gain_placement", gain_name(model.gain))?;
+        if let Some(r) = recorded {
+            z.add("recorded", &Array1::from_iter(r.iter().map(|&i| i as i64)))?;
+        }
+        Ok(())
+    })
+}
+
+fn to_f32<D: ndarray::Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<f32, D> {
+    a.mapv(|x| x as f32)
+}
+
+fn vector(z: &mut NpzIn, name: &str, n: usize) -> Result<Array1<f32>> {
+    let a = z.floats_shaped(name, &[Some(n)], &["neurons"])?;
+    Ok(to_f32(a.into_dimensionality::<Ix1>().expect("checked")))
+}
+
+/// A scalar or an N-vector, as a vector.
+fn scalar_or_vector(z: &mut NpzIn, name: &str, n: usize) -> Result<ArrayD<f32>> {
+    let a = to_f32(z.floats(name)?);
+    if a.ndim() == 0 || (a.ndim() == 1 && a.len() == n) {
+        Ok(a)
+    } else {
+        Err(Error::format(
+            z.path(),
+            format!(
+                "array '{name}': expected a scalar or {n} neurons, got shape {:?}",
+                a.shape()
+            ),
+        ))
+    }
+}
+
+/// Loads a model saved by [`save_model`] (or any `.npz` with the same arrays), checking every
+/// shape and value; errors name the file and the array.
+pub fn load_model(path: &Path) -> Result<ModelFile> {
+    let mut z = NpzIn::open(path)?;
+    let w_name = z
+        .first_of(&["W", "W_eff"])
+        .ok_or_else(|| Error::format(path, format!("no array 'W' (the file holds: {})", z.names().join(", "))))?;
+    let w = z.floats(w_name)?;
+    let n = w.shape().first().copied().unwrap_or(0);
+    crate::npz::check_shape(path, w_name, w.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
+    let w = to_f32(w.into_dimensionality::<Ix2>().expect("checked"));
+    let mask = if z.has("mask") {
+        let m = z.integers("mask")?;
+        crate::npz::check_shape(path, "mask", m.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
+        m.into_dimensionality::<Ix2>().expect("checked").mapv(|x| x != 0)
+    } else {
+        w.mapv(|x| x != 0.0)
+    };
+    let signs = match z.first_of(&["signs", "sign"]) {
+        Some(name) => {
+            let s = z.integers(name)?;
+            crate::npz::check_shape(path, name, s.shape(), &[Some(n)], &["neurons"])?;
+            s.iter()
+                .enumerate()
+                .map(|(j, &v)| match v {
+                    -1..=1 => Ok(v as i8),
+                    _ => Err(Error::format(
+                        path,
+                        format!("array '{name}'[{j}] = {v}: must be +1, -1 or 0"),
+                    )),
+                })
+                .collect::<Result<Vec<i8>>>()?
+        }
+        None => vec![0; n],
+    };
+    let mut p = NeuronParams::<f32>::default_for(n);
+    p.g = vector(&mut z, "g", n)?;
+    p.b = vector(&mut z, "b", n)?;
+    p.h0 = vector(&mut z, "h0", n)?;
+    let tau = scalar_or_vector(&mut z, "tau", n)?;
+    p.tau = if tau.ndim() == 0 {
+        Array1::from_elem(n, tau[[]])
+    } else {
+        tau.into_dimensionality::<Ix1>().expect("checked")
+    };
+    let beta = scalar_or_vector(&mut z, "beta", n)?;
+    p.beta = if beta.ndim() == 0 {
+        Beta::Global(beta[[]])
+    } else {
+        Beta::PerNeuron(beta.into_dimensionality::<Ix1>().expect("checked"))
+    };
+    let w_in = if z.has("W_in") {
+        let a = z.floats("W_in")?;
+        let rows = a.shape().first().copied().unwrap_or(0);
+        crate::npz::check_shape(path, "W_in", a.shape(), &[Some(rows), Some(n)], &["inputs", "neurons"])?;
+        to_f32(a.into_dimensionality::<Ix2>().expect("checked"))
+    } else {
+        Array2::zeros((0, n))
+    };
+    let w_out = match z.first_of(&["W_out", "w_out"]) {
+        Some(name) => {
+            let a = to_f32(z.floats(name)?);
+            match a.ndim() {
+                1 if a.len() == n => a.into_shape_with_order((n, 1)).expect("contiguous"),
+                2 if a.shape()[0] == n => a.into_dimensionality::<Ix2>().expect("checked"),
+                _ => {
+                    return Err(Error::format(
+                        path,
+                        format!(
+                            "array '{name}': expected {n} neurons × outputs, got shape {:?}",
+                            a.shape()
+                        ),
+                    ));
+                }
+            }
+        }
+        None => Array2::zeros((n, 0)),
+    };
+    let dt = z.floats_shaped("dt", &[], &[])?[[]] as f32;
+    let activation = if z.has("activation") {
+        let name = z.text("activation")?;
+        Activation::from_name(&name).ok_or_else(|| {
+            Error::format(
+                path,
+                format!(
+                    "array 'activation' = {name:?}: expected one of {}",
+                    Activation::NAMES.join(", ")
+                ),
+            )
+        })?
+    } else {
+        Activation::Softplus
+    };
+    let gain = if z.has("gain_placement") {
+        match z.text("gain_placement")?.as_str() {
+            "presynaptic" => GainPlacement::Presynaptic,
+            "postsynaptic" => GainPlacement::Postsynaptic,
+            other => {
+                return Err(Error::format(
+                    path,
+                    format!("array 'gain_placement' = {other:?}: expected presynaptic or postsynaptic"),
+                ));
+            }
+        }
+    } else {
+        GainPlacement::Presynaptic
+    };
+    let recorded = if z.has("recorded") {
+        Some(z.indices("recorded", n)?)
+    } else {
+        None
+    };
+    let conn = Connectivity::from_dense(w.view(), Some(mask.view()), signs).map_err(|e| Error::core(path, e))?;
+    let model = Model::builder(conn)
+        .params(p)
+        .activation(activation)
+        .gain(gain)
+        .w_in(w_in)
+        .w_out(w_out)
+        .dt(dt)
+        .build()
+        .map_err(|e| Error::core(path, e))?;
+    Ok(ModelFile { model, recorded })
+}
