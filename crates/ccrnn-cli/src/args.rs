@@ -149,8 +149,8 @@ pub struct SimulateArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub stim: StimArgs,
-    /// Process noise σ (per √step, as in the paper).
-    #[arg(long, default_value_t = 0.0)]
+    /// Process noise σ: N(0, σ²) added to every neuron's state at every step.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub noise: f64,
     /// Seed of the noise.
     #[arg(long, default_value_t = 0)]
@@ -202,7 +202,7 @@ pub struct FitArgs {
     #[arg(long)]
     pub steps: Option<u64>,
     /// Learning rate (overrides the configuration's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Trainable groups, comma-separated: g, b, tau, beta, h0, w_out, w (overrides).
     #[arg(long, value_delimiter = ',')]

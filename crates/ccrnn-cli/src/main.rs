@@ -24,8 +24,15 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             ui.clear();
-            eprintln!("error: {e}");
-            for cause in e.chain().skip(1) {
+            let top = e.to_string();
+            eprintln!("error: {top}");
+            // Library errors already include their cause in the message; print only new ones.
+            for cause in e
+                .chain()
+                .skip(1)
+                .map(|c| c.to_string())
+                .filter(|c| !top.contains(c.as_str()))
+            {
                 eprintln!("  caused by: {cause}");
             }
             std::process::exit(2);

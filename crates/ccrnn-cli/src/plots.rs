@@ -107,8 +107,9 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
     if let Some(names) = &p.x_names {
         (x0, x1) = (-0.5, names.len() as f64 - 0.5);
     }
-    let pad = ((y1 - y0) * 0.06).max(1e-9);
-    let (y0, y1) = (y0 - pad, y1 + pad);
+    // Head room above the data for the legend.
+    let span = (y1 - y0).max(1e-9);
+    let (y0, y1) = (y0 - 0.06 * span, y1 + 0.32 * span);
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let mut chart = ChartBuilder::on(area)
@@ -120,21 +121,14 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .map_err(err)?;
     let log = p.log_y;
     let yfmt = move |v: &f64| {
-        if log {
-            let e = 10f64.powf(*v);
-            if e >= 0.01 && e < 1e4 {
-                format!("{e:.3}")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_string()
-            } else {
-                format!("{e:.0e}")
-            }
+        let e = if log { 10f64.powf(*v) } else { *v };
+        if log && !(0.01..1e4).contains(&e) {
+            format!("{e:.0e}")
         } else {
-            format!("{v:.3}")
-                .trim_end_matches('0')
-                .trim_end_matches('.')
-                .to_string()
+            // Three significant digits, without trailing zeros.
+            let digits = (2 - e.abs().max(1e-12).log10().floor() as i32).max(0) as usize;
+            let s = format!("{e:.digits$}");
+            if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
         }
     };
     let names = p.x_names.clone();
@@ -155,7 +149,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .x_label_formatter(&xfmt)
         .y_label_formatter(&yfmt)
         .label_style(("sans-serif", 13))
-        .light_line_style(RGBColor(235, 235, 235));
+        .light_line_style(TRANSPARENT);
     if let Some(n) = &p.x_names {
         mesh.x_labels(n.len()).disable_x_mesh();
     }

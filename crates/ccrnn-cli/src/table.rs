@@ -46,7 +46,7 @@ pub fn csv(rows: &[ScoreRow]) -> Result<Vec<u8>> {
     for r in rows {
         w.serialize(r)?;
     }
-    Ok(w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?)
+    w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
 
 fn f(v: f64, width: usize, prec: usize) -> String {

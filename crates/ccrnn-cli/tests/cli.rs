@@ -1,0 +1,445 @@
+//! Runs the `ccrnn` binary: the quick demo, every subcommand on tiny inputs, and bad input.
+
+use ndarray::{Array1, Array2, Array3};
+use ndarray_npy::NpzWriter;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ccrnn(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ccrnn"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = ccrnn(dir, args);
+    assert!(
+        o.status.success(),
+        "ccrnn {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn json(dir: &Path, args: &[&str]) -> Value {
+    let out = ok(dir, args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("stdout of {args:?} is not one JSON document ({e}): {out}"))
+}
+
+/// Runs a command that must fail with exit code 2, a message containing every `needles`, and
+/// no run directory left behind (the directory holds exactly the same entries as before).
+fn fails(dir: &Path, args: &[&str], needles: &[&str]) {
+    let before = entries(dir);
+    let o = ccrnn(dir, args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "ccrnn {args:?}: expected exit code 2; stderr: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "ccrnn {args:?}: message lacks {n:?}: {err}");
+    }
+    assert_eq!(entries(dir), before, "ccrnn {args:?} left files behind");
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walk(dir);
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
+}
+
+fn has_run_files(dir: &Path, files: &[&str]) {
+    for f in ["config.toml", "meta.json"].iter().chain(files) {
+        assert!(dir.join(f).is_file(), "{} lacks {f}", dir.display());
+    }
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    for key in ["ccrnn_version", "seed", "inputs", "started", "finished", "threads"] {
+        assert!(!meta[key].is_null(), "meta.json lacks {key}");
+    }
+}
+
+#[test]
+fn demo_quick_json_shows_unrecorded_error_falling_with_m() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = json(tmp.path(), &["demo", "--quick", "--json", "--quiet", "--out", "demo"]);
+    let rows = doc["rows"].as_array().expect("rows");
+    assert!(rows.len() >= 3);
+    assert_eq!(rows[0]["m"], 0);
+    for r in rows {
+        for k in ["m", "unrecorded_mse", "unrecorded_corr_err", "gain_rmse", "bias_rmse"] {
+            assert!(r[k].is_number(), "row lacks {k}: {r}");
+        }
+        assert!(r.get("recorded_mse").is_some());
+    }
+    let first = rows[0]["unrecorded_mse"].as_f64().unwrap();
+    let last = rows.last().unwrap()["unrecorded_mse"].as_f64().unwrap();
+    let shuffle = doc["shuffle_mse"].as_f64().unwrap();
+    assert!(
+        last < 0.5 * first,
+        "unrecorded error did not fall: readout-only {first}, largest M {last}"
+    );
+    assert!(
+        last < shuffle,
+        "largest M ({last}) not below the shuffle baseline ({shuffle})"
+    );
+    let d = tmp.path().join("demo");
+    has_run_files(
+        &d,
+        &[
+            "metrics.jsonl",
+            "table.csv",
+            "result.json",
+            "teacher.npz",
+            "students.npz",
+            "error_vs_m.svg",
+            "error_vs_m.png",
+            "loss.svg",
+            "loss.png",
+            "traces.svg",
+            "traces.png",
+        ],
+    );
+    let png = std::fs::read(d.join("error_vs_m.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = std::fs::read_to_string(d.join("error_vs_m.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("recorded neurons M"));
+    let csv = std::fs::read_to_string(d.join("table.csv")).unwrap();
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+    let first_metric: Value = serde_json::from_str(
+        std::fs::read_to_string(d.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(first_metric["loss"].is_number());
+    // The recorded configuration reruns the same demo.
+    ok(tmp.path(), &["config", "check", "demo/config.toml"]);
+}
+
+/// Writes a config with a small chaotic teacher.
+fn small_teacher_config(dir: &Path) -> PathBuf {
+    let p = dir.join("teacher.toml");
+    std::fs::write(
+        &p,
+        "[teacher]\nkind = \"chaotic\"\nseed = 3\ntrials = 6\nsteps = 120\n\n[teacher.chaotic]\nn = 40\n",
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn every_subcommand_on_tiny_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    small_teacher_config(d);
+    let t = json(d, &["teacher", "--config", "teacher.toml", "--json", "--out", "t"]);
+    assert_eq!(t["n"], 40);
+    has_run_files(&d.join("t"), &["teacher.npz", "stimulus.npz"]);
+
+    let s = json(
+        d,
+        &[
+            "simulate",
+            "t/teacher.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--json",
+            "--out",
+            "s",
+        ],
+    );
+    assert_eq!(s["trials"], 6);
+    assert_eq!(s["steps"], 120);
+    // Same seed, different thread counts: identical files.
+    ok(
+        d,
+        &[
+            "simulate",
+            "t/teacher.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--noise",
+            "0.01",
+            "--seed",
+            "5",
+            "--threads",
+            "1",
+            "--out",
+            "n1",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "simulate",
+            "t/teacher.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--noise",
+            "0.01",
+            "--seed",
+            "5",
+            "--threads",
+            "2",
+            "--out",
+            "n2",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(d.join("n1/trajectory.npz")).unwrap(),
+        std::fs::read(d.join("n2/trajectory.npz")).unwrap()
+    );
+
+    let f = json(
+        d,
+        &[
+            "fit",
+            "--model",
+            "t/teacher.npz",
+            "--recording",
+            "s/trajectory.npz",
+            "--m",
+            "8",
+            "--steps",
+            "40",
+            "--json",
+            "--out",
+            "f",
+        ],
+    );
+    assert_eq!(f["m"], 8);
+    assert_eq!(f["steps"], 40);
+    has_run_files(
+        &d.join("f"),
+        &["student.npz", "loss.csv", "loss.svg", "loss.png", "metrics.jsonl"],
+    );
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(d.join("f/meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(meta["inputs"][0]["sha256"].as_str().unwrap().len(), 64);
+
+    let e = json(
+        d,
+        &[
+            "eval",
+            "--teacher",
+            "t/teacher.npz",
+            "--student",
+            "f/student.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--json",
+            "--out",
+            "e",
+        ],
+    );
+    let row = &e["rows"][0];
+    assert_eq!(row["m"], 8);
+    assert!(row["unrecorded_mse"].as_f64().unwrap() >= 0.0);
+    assert!(e["shuffle_mse"].as_f64().unwrap() > 0.0);
+    has_run_files(&d.join("e"), &["scores.csv", "scores.json", "traces.svg", "traces.png"]);
+    // The human table names the rows.
+    let table = ok(
+        d,
+        &[
+            "eval",
+            "--teacher",
+            "t/teacher.npz",
+            "--student",
+            "f/student.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--quiet",
+            "--out",
+            "e2",
+        ],
+    );
+    assert!(table.contains("unrecorded") && table.contains("shuffle"), "{table}");
+
+    // The task teacher: built, trained a few steps, driven by the sine task.
+    let t = json(
+        d,
+        &[
+            "teacher", "--n", "20", "--steps", "3", "--seed", "1", "--json", "--out", "ei",
+        ],
+    );
+    assert_eq!(t["steps"], 3);
+    ok(
+        d,
+        &[
+            "simulate",
+            "ei/teacher.npz",
+            "--sine-task",
+            "--trials",
+            "3",
+            "--out",
+            "eis",
+        ],
+    );
+
+    for preset in ["teacher-ei", "teacher-low-rank", "teacher-chaotic", "fit", "demo"] {
+        let file = format!("{preset}.toml");
+        ok(d, &["config", "init", preset, "--out", &file]);
+        let v = json(d, &["config", "check", &file, "--json"]);
+        assert_eq!(v["valid"], true, "{preset}: {v}");
+    }
+    std::fs::write(d.join("neg.toml"), "[fit]\nlr = -1\n").unwrap();
+    let o = ccrnn(d, &["config", "check", "neg.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fit.lr = -1: must be > 0"));
+}
+
+fn write_npz(path: &Path, f: impl FnOnce(&mut NpzWriter<std::fs::File>)) {
+    let mut z = NpzWriter::new(std::fs::File::create(path).unwrap());
+    f(&mut z);
+    z.finish().unwrap();
+}
+
+#[test]
+fn bad_input_exits_2_naming_file_and_problem_and_leaves_no_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    small_teacher_config(d);
+    ok(d, &["teacher", "--config", "teacher.toml", "--quiet", "--out", "t"]);
+    let run = ["--out", "runs/x"];
+    let with = |a: &[&'static str]| -> Vec<&'static str> { a.iter().chain(&run).copied().collect() };
+
+    fails(d, &with(&["simulate", "missing.npz"]), &["missing.npz", "No such file"]);
+    fails(
+        d,
+        &with(&["fit", "--model", "t/teacher.npz", "--recording", "nowhere.npz"]),
+        &["nowhere.npz"],
+    );
+
+    std::fs::write(d.join("malformed.toml"), "[teacher]\nkind = \"chaotic\"\nseed = \n").unwrap();
+    fails(
+        d,
+        &with(&["teacher", "--config", "malformed.toml"]),
+        &["malformed.toml", "line 3"],
+    );
+    std::fs::write(d.join("unknown.toml"), "[teacher]\nkind = \"chaotic\"\nsede = 1\n").unwrap();
+    fails(
+        d,
+        &with(&["teacher", "--config", "unknown.toml"]),
+        &["unknown.toml", "unknown field `sede`"],
+    );
+    std::fs::write(d.join("unknown_fit.toml"), "[fit]\nstep = 10\n").unwrap();
+    fails(
+        d,
+        &with(&[
+            "fit",
+            "--model",
+            "t/teacher.npz",
+            "--recording",
+            "t/stimulus.npz",
+            "--config",
+            "unknown_fit.toml",
+        ]),
+        &["unknown_fit.toml", "unknown field `step`"],
+    );
+
+    // Model files: a wrong shape and a missing array.
+    let good = d.join("t/teacher.npz");
+    let n = 40;
+    let base = |z: &mut NpzWriter<std::fs::File>, g_len: usize, with_b: bool| {
+        z.add_array("W", &Array2::<f32>::zeros((n, n))).unwrap();
+        z.add_array("g", &Array1::<f32>::ones(g_len)).unwrap();
+        if with_b {
+            z.add_array("b", &Array1::<f32>::zeros(n)).unwrap();
+        }
+        z.add_array("tau", &ndarray::arr0(1.0f32)).unwrap();
+        z.add_array("beta", &ndarray::arr0(1.0f32)).unwrap();
+        z.add_array("h0", &Array1::<f32>::zeros(n)).unwrap();
+        z.add_array("dt", &ndarray::arr0(0.05f32)).unwrap();
+    };
+    write_npz(&d.join("shape.npz"), |z| base(z, n - 1, true));
+    fails(
+        d,
+        &with(&["simulate", "shape.npz"]),
+        &["shape.npz", "array 'g'", "expected 40 neurons, got 39"],
+    );
+    write_npz(&d.join("nob.npz"), |z| base(z, n, false));
+    fails(d, &with(&["simulate", "nob.npz"]), &["nob.npz", "no array 'b'"]);
+    write_npz(&d.join("fine.npz"), |z| base(z, n, true));
+    ok(
+        d,
+        &[
+            "simulate", "fine.npz", "--trials", "2", "--steps", "5", "--quiet", "--out", "fine",
+        ],
+    );
+    assert!(good.is_file());
+
+    // Recordings: NaN, a wrong shape, a missing array.
+    let mut act = Array3::<f32>::zeros((3, 10, 4));
+    act[(2, 7, 1)] = f32::NAN;
+    write_npz(&d.join("nan.npz"), |z| {
+        z.add_array("activity", &act).unwrap();
+        z.add_array("recorded", &Array1::from(vec![0i64, 1, 2, 3])).unwrap();
+    });
+    let fit = |rec: &'static str| with(&["fit", "--model", "t/teacher.npz", "--recording", rec, "--steps", "2"]);
+    fails(d, &fit("nan.npz"), &["nan.npz", "'activity'", "[2, 7, 1]", "NaN"]);
+    write_npz(&d.join("cols.npz"), |z| {
+        z.add_array("activity", &Array3::<f32>::zeros((3, 10, 4))).unwrap();
+        z.add_array("recorded", &Array1::from(vec![0i64, 1, 2])).unwrap();
+    });
+    fails(d, &fit("cols.npz"), &["cols.npz", "4 neurons but 'recorded' lists 3"]);
+    write_npz(&d.join("norec.npz"), |z| {
+        z.add_array("activity", &Array3::<f32>::zeros((3, 10, 4))).unwrap()
+    });
+    fails(d, &fit("norec.npz"), &["norec.npz", "no array 'recorded'", "--neurons"]);
+    std::fs::write(d.join("junk.npz"), b"PK not really").unwrap();
+    fails(d, &fit("junk.npz"), &["junk.npz", "not a readable .npz"]);
+
+    // Bad values on the command line.
+    fails(
+        d,
+        &with(&[
+            "fit",
+            "--model",
+            "t/teacher.npz",
+            "--recording",
+            "t/stimulus.npz",
+            "--lr",
+            "-1",
+        ]),
+        &["fit.lr = -1"],
+    );
+    fails(
+        d,
+        &with(&[
+            "fit",
+            "--model",
+            "t/teacher.npz",
+            "--recording",
+            "t/stimulus.npz",
+            "--m",
+            "99",
+        ]),
+        &["--m 99"],
+    );
+    // An existing run directory is not overwritten without --force.
+    fails(
+        d,
+        &["simulate", "t/teacher.npz", "--inputs", "t/stimulus.npz", "--out", "t"],
+        &["already exists"],
+    );
+    assert!(!d.join("runs").exists(), "a failed run created runs/");
+}

@@ -1,0 +1,166 @@
+//! Round trips and bad input for the file formats.
+
+use ccrnn_core::{Activation, Beta, Connectivity, GainPlacement, Model, NeuronParams, SimOptions, Stimulus, simulate};
+use ccrnn_io::{Layout, load_model, load_recording, save_model, save_trajectory};
+use ndarray::{Array1, Array2, Array3};
+use ndarray_npy::NpzWriter;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ccrnn-io-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A model using every field: sparse mask, mixed signs, per-neuron β, tanh, postsynaptic gain.
+fn model(n: usize, seed: u64) -> Model<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let signs: Vec<i8> = (0..n).map(|j| [1, -1, 0][j % 3]).collect();
+    let mask = Array2::from_shape_fn((n, n), |_| rng.random_bool(0.4));
+    let w = Array2::from_shape_fn((n, n), |(i, j)| {
+        let v: f32 = rng.random_range(0.0..0.3);
+        if !mask[(i, j)] {
+            0.0
+        } else if signs[j] < 0 || (signs[j] == 0 && i % 2 == 0) {
+            -v
+        } else {
+            v
+        }
+    });
+    let conn = Connectivity::from_dense(w.view(), Some(mask.view()), signs).unwrap();
+    let mut p = NeuronParams::default_for(n);
+    p.g = Array1::from_shape_fn(n, |_| rng.random_range(0.5..1.5));
+    p.b = Array1::from_shape_fn(n, |_| rng.random_range(-0.2..0.2));
+    p.tau = Array1::from_shape_fn(n, |_| rng.random_range(0.5..2.0));
+    p.h0 = Array1::from_shape_fn(n, |_| rng.random_range(-0.5..0.5));
+    p.beta = Beta::PerNeuron(Array1::from_shape_fn(n, |_| rng.random_range(0.5..3.0)));
+    Model::builder(conn)
+        .params(p)
+        .activation(Activation::Tanh)
+        .gain(GainPlacement::Postsynaptic)
+        .w_in(Array2::from_shape_fn((2, n), |_| rng.random_range(-1.0..1.0)))
+        .w_out(Array2::from_shape_fn((n, 3), |_| rng.random_range(-0.1..0.1)))
+        .dt(0.1)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn saved_and_reloaded_model_simulates_identically() {
+    let d = tmpdir("roundtrip");
+    let m = model(23, 1);
+    let path = d.join("m.npz");
+    save_model(&path, &m, Some(&[3, 5, 7])).unwrap();
+    let back = load_model(&path).unwrap();
+    assert_eq!(back.recorded.as_deref(), Some(&[3usize, 5, 7][..]));
+    let b = back.model;
+    assert_eq!(b.activation, m.activation);
+    assert_eq!(b.gain, m.gain);
+    assert_eq!(b.signs, m.signs);
+    assert_eq!(b.params, m.params);
+    assert_eq!(b.coupling.pattern(), m.coupling.pattern());
+    assert_eq!(b.coupling.values(), m.coupling.values());
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let stim = Stimulus::new(Array3::from_shape_fn((5, 60, 2), |_| rng.random_range(-1.0f32..1.0)));
+    let opts = SimOptions::noisy(0.05, 4);
+    let t1 = simulate(&m, &stim, &opts).unwrap();
+    let t2 = simulate(&b, &stim, &opts).unwrap();
+    assert_eq!(t1.a, t2.a, "reloaded model simulates differently");
+    assert_eq!(t1.y, t2.y);
+
+    // A trajectory file is a recording; time-major files read back to the same arrays.
+    let tp = d.join("traj.npz");
+    save_trajectory(&tp, &stim, &t1, m.dt).unwrap();
+    let rec = load_recording(&tp, Layout::TrialsMajor, 23).unwrap();
+    assert_eq!(rec.activity.as_ref().unwrap(), &t1.a);
+    assert_eq!(rec.recorded.as_deref().unwrap(), &(0..23).collect::<Vec<_>>()[..]);
+    assert_eq!(rec.stimulus(&tp, 2).unwrap(), stim);
+    let tm = d.join("time_major.npz");
+    let mut z = NpzWriter::new(std::fs::File::create(&tm).unwrap());
+    let act_tm = t1.a.clone().permuted_axes([1, 0, 2]).as_standard_layout().into_owned();
+    z.add_array("activity", &act_tm.mapv(f64::from)).unwrap();
+    z.add_array("recorded", &Array1::from_iter(0..23i32)).unwrap();
+    z.finish().unwrap();
+    let rec = load_recording(&tm, Layout::TimeMajor, 23).unwrap();
+    assert_eq!(rec.activity.unwrap(), t1.a);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+fn write_npz(path: &std::path::Path, f: impl FnOnce(&mut NpzWriter<std::fs::File>)) {
+    let mut z = NpzWriter::new(std::fs::File::create(path).unwrap());
+    f(&mut z);
+    z.finish().unwrap();
+}
+
+fn err_of<T: std::fmt::Debug>(r: ccrnn_io::Result<T>) -> String {
+    r.expect_err("expected an error").to_string()
+}
+
+#[test]
+fn bad_files_name_the_file_and_the_problem() {
+    let d = tmpdir("bad");
+    let good = d.join("good.npz");
+    save_model(&good, &model(6, 2), None).unwrap();
+
+    let p = d.join("nan.npz");
+    write_npz(&p, |z| {
+        let mut a = Array3::<f32>::zeros((2, 4, 3));
+        a[(1, 2, 0)] = f32::INFINITY;
+        z.add_array("activity", &a).unwrap();
+        z.add_array("recorded", &Array1::from(vec![0i64, 1, 2])).unwrap();
+    });
+    let e = err_of(load_recording(&p, Layout::TrialsMajor, 6));
+    assert!(
+        e.contains("nan.npz") && e.contains("'activity'") && e.contains("[1, 2, 0]"),
+        "{e}"
+    );
+
+    let p = d.join("range.npz");
+    write_npz(&p, |z| {
+        z.add_array("activity", &Array3::<f32>::zeros((2, 4, 2))).unwrap();
+        z.add_array("recorded", &Array1::from(vec![0i64, 9])).unwrap();
+    });
+    let e = err_of(load_recording(&p, Layout::TrialsMajor, 6));
+    assert!(e.contains("range.npz") && e.contains("'recorded'[1] = 9"), "{e}");
+
+    let p = d.join("count.npz");
+    write_npz(&p, |z| {
+        z.add_array("activity", &Array3::<f32>::zeros((2, 4, 3))).unwrap();
+        z.add_array("recorded", &Array1::from(vec![0i64, 1])).unwrap();
+    });
+    let e = err_of(load_recording(&p, Layout::TrialsMajor, 6));
+    assert!(e.contains("3 neurons but 'recorded' lists 2"), "{e}");
+
+    let p = d.join("dims.npz");
+    write_npz(&p, |z| z.add_array("activity", &Array2::<f32>::zeros((2, 4))).unwrap());
+    let e = err_of(load_recording(&p, Layout::TrialsMajor, 6));
+    assert!(
+        e.contains("expected trials × time × recorded neurons, got 2 × 4"),
+        "{e}"
+    );
+
+    let p = d.join("dtype.npz");
+    write_npz(&p, |z| {
+        z.add_array("activity", &Array3::<i32>::zeros((2, 4, 3))).unwrap()
+    });
+    let e = err_of(load_recording(&p, Layout::TrialsMajor, 6));
+    assert!(e.contains("expected float32 or float64"), "{e}");
+
+    let p = d.join("w.npz");
+    write_npz(&p, |z| z.add_array("W", &Array2::<f32>::zeros((3, 4))).unwrap());
+    let e = err_of(load_model(&p));
+    assert!(
+        e.contains("w.npz") && e.contains("array 'W': expected 3 post × 3 pre, got 3 × 4"),
+        "{e}"
+    );
+
+    let e = err_of(load_model(&d.join("absent.npz")));
+    assert!(e.contains("absent.npz"), "{e}");
+    std::fs::write(d.join("junk.npz"), b"not a zip").unwrap();
+    let e = err_of(load_model(&d.join("junk.npz")));
+    assert!(e.contains("junk.npz: not a readable .npz"), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
