@@ -48,7 +48,7 @@ impl ConfigFile {
 }
 
 /// A teacher: its kind, seed and the generator settings of that kind.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeacherConfig {
     pub kind: TeacherKind,
@@ -158,7 +158,7 @@ impl TeacherConfig {
 }
 
 /// How a student starts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StudentConfig {
     /// `permuted` (the paper's) or `model` (the model file's parameters as they are).
@@ -186,7 +186,7 @@ impl StudentConfig {
 }
 
 /// The demo: an E/I teacher trained on the sine task, then the teacher–student study.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DemoConfig {
     /// Seed of the teacher and its training.
@@ -284,6 +284,27 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{p:?}: {e}"));
             c.validate().unwrap_or_else(|e| panic!("{p:?}: {e}"));
         }
+    }
+
+    fn parse(p: Preset) -> ConfigFile {
+        ccrnn_io::config::parse_toml(Path::new("template"), template(p)).unwrap()
+    }
+
+    /// The values the templates show are the values the program uses.
+    #[test]
+    fn templates_show_the_defaults() {
+        assert_eq!(parse(Preset::Demo).demo.unwrap(), DemoConfig::full(0));
+        let t = parse(Preset::TeacherEi).teacher.unwrap();
+        assert_eq!(t, TeacherConfig::preset(TeacherKind::EiTask, 0));
+        let mut t = parse(Preset::TeacherLowRank).teacher.unwrap();
+        t.fill_defaults();
+        assert_eq!(t, TeacherConfig::preset(TeacherKind::LowRank, 0));
+        let mut t = parse(Preset::TeacherChaotic).teacher.unwrap();
+        t.fill_defaults();
+        assert_eq!(t, TeacherConfig::preset(TeacherKind::Chaotic, 0));
+        let f = parse(Preset::Fit);
+        assert_eq!(f.fit.unwrap(), FitConfig::default());
+        assert_eq!(f.student.unwrap(), StudentConfig::default());
     }
 
     #[test]

@@ -128,7 +128,11 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
             // Three significant digits, without trailing zeros.
             let digits = (2 - e.abs().max(1e-12).log10().floor() as i32).max(0) as usize;
             let s = format!("{e:.digits$}");
-            if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                s
+            }
         }
     };
     let names = p.x_names.clone();
