@@ -169,6 +169,29 @@ fn every_subcommand_on_tiny_inputs() {
     );
     assert_eq!(s["trials"], 6);
     assert_eq!(s["steps"], 120);
+    // stimulus.npz holds the activity of the teacher as built in memory; the saved and
+    // reloaded teacher reproduces it exactly.
+    assert_eq!(
+        read3(&d.join("t/stimulus.npz"), "activity"),
+        read3(&d.join("s/trajectory.npz"), "activity"),
+        "the reloaded teacher simulates differently"
+    );
+    // Inputs from a .npy file.
+    ndarray_npy::write_npy(d.join("u.npy"), &Array3::<f32>::zeros((2, 30, 2))).unwrap();
+    ok(d, &["teacher", "--n", "12", "--steps", "1", "--quiet", "--out", "tiny"]);
+    let v = json(
+        d,
+        &[
+            "simulate",
+            "tiny/teacher.npz",
+            "--inputs",
+            "u.npy",
+            "--json",
+            "--out",
+            "su",
+        ],
+    );
+    assert_eq!(v["steps"], 30);
     // Same seed, different thread counts: identical files.
     ok(
         d,
@@ -305,6 +328,11 @@ fn every_subcommand_on_tiny_inputs() {
     let o = ccrnn(d, &["config", "check", "neg.toml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("fit.lr = -1: must be > 0"));
+}
+
+fn read3(path: &Path, name: &str) -> Array3<f32> {
+    let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    z.by_name(name).unwrap()
 }
 
 fn write_npz(path: &Path, f: impl FnOnce(&mut NpzWriter<std::fs::File>)) {

@@ -196,6 +196,25 @@ pub fn load_recording(path: &Path, layout: Layout, n: usize) -> Result<Recording
     Ok(rec)
 }
 
+/// Reads the stimulus of a model with `n` neurons and `n_in` inputs from `path`: a `.npy` file
+/// is the inputs array itself (`B × T × n_in`); an `.npz` gives its `inputs` and, if present,
+/// `initial_state` (a recording, a trajectory or a teacher's `stimulus.npz`).
+pub fn load_stimulus(path: &Path, layout: Layout, n: usize, n_in: usize) -> Result<Stimulus<f32>> {
+    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        let mut z = NpzIn::open(path)?;
+        let u = arr3(&mut z, crate::npz::NPY_NAME, layout, "inputs")?;
+        if u.shape()[2] != n_in {
+            return Err(Error::format(
+                path,
+                format!("the model has {n_in} input channels, the file {}", u.shape()[2]),
+            ));
+        }
+        return Ok(Stimulus::new(u));
+    }
+    load_recording(path, layout, n)?.stimulus(path, n_in)
+}
+
 /// Writes a simulated trajectory: `inputs`, `activity` (all N neurons), `h`, `readout`,
 /// `recorded` = 0..N, per-trial `initial_state` if the stimulus had one, and `dt`.
 pub fn save_trajectory(path: &Path, stim: &Stimulus<f32>, traj: &Trajectory<f32>, dt: f32) -> Result<()> {

@@ -36,9 +36,7 @@ fn load_model(path: &Path) -> Result<ccrnn_io::ModelFile> {
 /// The stimulus chosen by `--inputs`, `--sine-task` or neither (no input).
 fn stimulus(a: &StimArgs, model: &Model<f32>) -> Result<Stimulus<f32>> {
     if let Some(path) = &a.inputs {
-        let rec = ccrnn_io::load_recording(path, a.layout.into(), model.n())?;
-        let stim = rec.stimulus(path, model.n_in())?;
-        return Ok(stim);
+        return Ok(ccrnn_io::load_stimulus(path, a.layout.into(), model.n(), model.n_in())?);
     }
     if a.sine_task {
         if model.n_in() != SineTask::N_IN {
