@@ -3,7 +3,7 @@
 //! gains and biases and are fitted to the readout only or to M recorded neurons; each is scored
 //! on held-out trials against the teacher and the shuffle baseline.
 
-use super::{loss_panel, trace_panels};
+use super::{finish, fit_observer, loss_panel, trace_panels};
 use crate::args::DemoArgs;
 use crate::configs::{ConfigFile, DemoConfig};
 use crate::plots::{self, Panel, Series, color};
@@ -48,14 +48,7 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     let (task_stim, task_y) = cfg.task.generate::<f32>(seed.wrapping_add(100))?;
     let bar = ui.bar(cfg.teacher_training.steps, "training teacher");
     let mut metric_err = None;
-    let mut on_teacher = |s: &IterState<f32>| -> ccrnn_fit::Result<()> {
-        bar.set_position(s.step);
-        bar.set_message(format!("loss {:.5}", s.cost));
-        if let Err(e) = run.metric(&json!({"phase": "teacher", "step": s.step, "loss": s.cost})) {
-            metric_err.get_or_insert(e);
-        }
-        Ok(())
-    };
+    let mut on_teacher = fit_observer(&bar, &mut run, json!({"phase": "teacher"}), &mut metric_err);
     let mut every = ccrnn_fit::Every(cfg.teacher_training.report_every, &mut on_teacher);
     let t0 = Instant::now();
     let trained = EiSpec::train(
@@ -66,6 +59,7 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         Some(&mut every),
     )
     .context("training the teacher")?;
+    drop(on_teacher); // ends the observer's borrows of the run directory
     bar.finish_and_clear();
     if let Some(e) = metric_err.take() {
         return Err(e.into());
@@ -237,12 +231,7 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         "seconds": seconds,
     });
     run.write("result.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
-    let dir = run.finish()?;
-    if ui.json {
-        let mut doc = doc;
-        doc["run_dir"] = json!(dir.display().to_string());
-        println!("{}", serde_json::to_string(&doc)?);
-    } else {
+    finish(run, doc, ui, |dir| {
         println!(
             "\nN = {n} E/I teacher (task MSE {task_mse:.4}); students fitted {steps} steps; scores on held-out trials, noise-free\n"
         );
@@ -251,6 +240,5 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
             "\nwrote {} (table.csv, result.json, plots error_vs_m / loss / traces .svg .png) in {seconds:.0} s",
             dir.display()
         );
-    }
-    Ok(0)
+    })
 }

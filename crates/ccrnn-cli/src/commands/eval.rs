@@ -3,7 +3,7 @@
 //! bias errors, and the shuffled-label baseline. Writes `scores.csv`, `scores.json` and the
 //! teacher-vs-student traces plot.
 
-use super::{load_model, stimulus, trace_panels};
+use super::{finish, load_model, stimulus, trace_panels};
 use crate::args::EvalArgs;
 use crate::configs::ConfigFile;
 use crate::plots;
@@ -63,15 +63,9 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
     let student_traj = simulate(&student, &stim, &SimOptions::noiseless())?;
     let traces = trace_panels(&reference, &student_traj, recorded.indices(), teacher.dt as f64, 0);
     plots::save(&run, "traces", &traces, 3, (400, 260))?;
-    let dir = run.finish()?;
-    if ui.json {
-        let mut doc = doc;
-        doc["run_dir"] = json!(dir.display().to_string());
-        println!("{}", serde_json::to_string(&doc)?);
-    } else {
+    finish(run, doc, ui, |dir| {
         ui.say(format!("{} trials × {} steps, noise-free", stim.trials(), stim.steps()));
         print!("{}", table::render(&rows, Some(&baseline)));
         println!("wrote {}", dir.display());
-    }
-    Ok(0)
+    })
 }

@@ -3,7 +3,7 @@
 //! activity of M neurons (or the readout) and the inputs. Writes `student.npz` (a model file
 //! that also lists the neurons it was fitted to), `loss.csv` and the loss plot.
 
-use super::{load_model, loss_panel};
+use super::{finish, fit_observer, load_model, loss_panel};
 use crate::args::{FitArgs, InitKind};
 use crate::configs::ConfigFile;
 use crate::plots;
@@ -11,7 +11,7 @@ use crate::ui::Ui;
 use anyhow::{Context, Result, anyhow, bail};
 use ccrnn_core::NeuronSet;
 use ccrnn_fit::student::{recording_order, student_init};
-use ccrnn_fit::{Data, IterState, fit};
+use ccrnn_fit::{Data, fit};
 use ndarray::Axis;
 use serde_json::json;
 
@@ -133,17 +133,11 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     ));
     let bar = ui.bar(fc.steps, "fitting");
     let mut err = None;
-    let mut obs = |s: &IterState<f32>| -> ccrnn_fit::Result<()> {
-        bar.set_position(s.step);
-        bar.set_message(format!("loss {:.3e}", s.cost));
-        if let Err(e) = run.metric(&json!({"step": s.step, "loss": s.cost, "grad_norm": s.grad_norm})) {
-            err.get_or_insert(e);
-        }
-        Ok(())
-    };
+    let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
     let mut every = ccrnn_fit::Every(fc.report_every, &mut obs);
     let t0 = std::time::Instant::now();
     let out = fit(init, stim, data, &valid, None, Some(&mut every))?;
+    drop(obs); // ends the observer's borrows of the run directory
     bar.finish_and_clear();
     if let Some(e) = err {
         return Err(e.into());
@@ -174,18 +168,12 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         "termination": out.termination, "seconds": seconds,
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
-    let dir = run.finish()?;
-    if ui.json {
-        let mut doc = doc;
-        doc["run_dir"] = json!(dir.display().to_string());
-        println!("{}", serde_json::to_string(&doc)?);
-    } else {
+    finish(run, doc, ui, |dir| {
         println!(
             "fitted {} steps in {seconds:.1} s (final minibatch loss {:.4e}); student saved to {}",
             out.state.step,
             out.state.cost,
             dir.join("student.npz").display()
-        );
-    }
-    Ok(0)
+        )
+    })
 }

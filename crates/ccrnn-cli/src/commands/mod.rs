@@ -28,6 +28,42 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
     }
 }
 
+/// Moves the run directory into place, then prints `doc` (with `run_dir` added) as one JSON
+/// document if `--json`, else calls `human` with the final directory.
+fn finish(run: ccrnn_io::RunDir, mut doc: serde_json::Value, ui: &Ui, human: impl FnOnce(&Path)) -> Result<i32> {
+    let dir = run.finish()?;
+    if ui.json {
+        doc["run_dir"] = serde_json::json!(dir.display().to_string());
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        human(&dir);
+    }
+    Ok(0)
+}
+
+/// A fitting observer: moves `bar`, appends `{..extra, step, loss, grad_norm}` to the run's
+/// `metrics.jsonl`, keeping the first write error in `err` (observers cannot fail the fit for
+/// a full disk; the command reports it after the fit).
+fn fit_observer<'a>(
+    bar: &'a indicatif::ProgressBar,
+    run: &'a mut ccrnn_io::RunDir,
+    extra: serde_json::Value,
+    err: &'a mut Option<ccrnn_io::Error>,
+) -> impl FnMut(&ccrnn_fit::IterState<f32>) -> ccrnn_fit::Result<()> + 'a {
+    move |s| {
+        bar.set_position(s.step);
+        bar.set_message(format!("loss {:.4e}", s.cost));
+        let mut rec = extra.clone();
+        rec["step"] = serde_json::json!(s.step);
+        rec["loss"] = serde_json::json!(s.cost);
+        rec["grad_norm"] = serde_json::json!(s.grad_norm);
+        if let Err(e) = run.metric(&rec) {
+            err.get_or_insert(e);
+        }
+        Ok(())
+    }
+}
+
 /// Loads a model file, with the file named in any error.
 fn load_model(path: &Path) -> Result<ccrnn_io::ModelFile> {
     Ok(ccrnn_io::load_model(path)?)

@@ -1,7 +1,7 @@
 //! `ccrnn simulate`: run a saved model; writes `trajectory.npz` (inputs, activity, h, readout,
 //! recorded = all neurons, dt), which `ccrnn fit` reads as a recording.
 
-use super::{load_model, stimulus};
+use super::{finish, load_model, stimulus};
 use crate::args::SimulateArgs;
 use crate::configs::ConfigFile;
 use crate::ui::Ui;
@@ -31,17 +31,11 @@ pub fn run(a: SimulateArgs, ui: &Ui) -> Result<i32> {
         "mean_activity": traj.a.mean().unwrap_or(f32::NAN),
     });
     run.metric(&doc)?;
-    let dir = run.finish()?;
-    if ui.json {
-        let mut doc = doc;
-        doc["run_dir"] = json!(dir.display().to_string());
-        println!("{}", serde_json::to_string(&doc)?);
-    } else {
+    finish(run, doc, ui, |dir| {
         ui.say(format!(
             "simulated {b} trials × {t} steps of {} neurons in {seconds:.2} s",
             model.n()
         ));
         println!("trajectory saved to {}", dir.join("trajectory.npz").display());
-    }
-    Ok(0)
+    })
 }

@@ -2,14 +2,13 @@
 //! trained. Writes `teacher.npz` (and, for the random-network teachers, `stimulus.npz`: the
 //! per-trial initial states their trials start from).
 
-use super::loss_panel;
+use super::{finish, fit_observer, loss_panel};
 use crate::args::{TeacherArgs, TeacherKind};
 use crate::configs::{ConfigFile, TeacherConfig};
 use crate::plots;
 use crate::ui::Ui;
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, Stimulus, simulate};
-use ccrnn_fit::IterState;
 use ccrnn_lab::EiSpec;
 use serde_json::json;
 
@@ -69,17 +68,11 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
             let (stim, target) = task.generate::<f32>(seed.wrapping_add(100))?;
             let bar = ui.bar(training.steps, "training teacher");
             let mut err = None;
-            let mut obs = |s: &IterState<f32>| -> ccrnn_fit::Result<()> {
-                bar.set_position(s.step);
-                bar.set_message(format!("loss {:.5}", s.cost));
-                if let Err(e) = run.metric(&json!({"step": s.step, "loss": s.cost, "grad_norm": s.grad_norm})) {
-                    err.get_or_insert(e);
-                }
-                Ok(())
-            };
+            let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
             let mut every = ccrnn_fit::Every(training.report_every, &mut obs);
             let out = EiSpec::train(raw.cast::<f32>(), stim, target, training, Some(&mut every))
                 .context("training the teacher")?;
+            drop(obs); // ends the observer's borrows of the run directory
             bar.finish_and_clear();
             if let Some(e) = err {
                 return Err(e.into());
@@ -134,12 +127,7 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
     summary["n"] = json!(model.n());
     ccrnn_io::save_model(&run.file("teacher.npz"), &model, None)?;
     run.write("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
-    let dir = run.finish()?;
-    summary["run_dir"] = json!(dir.display().to_string());
-    if ui.json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        println!("teacher saved to {}", dir.join("teacher.npz").display());
-    }
-    Ok(0)
+    finish(run, summary, ui, |dir| {
+        println!("teacher saved to {}", dir.join("teacher.npz").display())
+    })
 }
