@@ -33,7 +33,7 @@ pub mod simulate;
 pub use activation::Activation;
 pub use coupling::{Backend, Connectivity, Coupling, Pattern};
 pub use error::{Error, Result};
-pub use grad::{ParamGrad, bptt, loss_and_grad};
+pub use grad::{ParamGrad, bptt, loss_and_grad, tangents};
 pub use loss::{Seed, Target, loss};
 pub use model::{GainPlacement, Model, ModelBuilder};
 pub use neurons::NeuronSet;

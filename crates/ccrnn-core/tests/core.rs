@@ -157,6 +157,66 @@ fn gradients_match_finite_differences() {
     eprintln!("worst relative gradient error over all checks: {worst:.2e}");
 }
 
+/// Forward-mode tangents of the activity along random directions in every group, against
+/// central finite differences of the noise-free simulation.
+#[test]
+fn tangents_match_finite_differences() {
+    let (n, t, b, k) = (14, 40, 2, 3);
+    let stim = random_stimulus(b, t, 8);
+    let mut worst = 0.0f64;
+    for act in ACTS {
+        for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
+            for per_neuron_beta in [false, true] {
+                let model = random_model(n, act, gain, Backend::Csr, per_neuron_beta, 12);
+                let groups = all_groups();
+                let theta = model.theta(groups);
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                // Random directions; on W only entries well inside their sign (FD stays legal).
+                let mut off = 0;
+                let mut dirs = Array2::<f64>::zeros((k, theta.len()));
+                for g in groups.groups() {
+                    let len = model.group_len(g);
+                    for e in off..off + len {
+                        let inside = g != ParamGroup::W || theta[e].abs() > 1e-2;
+                        for r in 0..k {
+                            dirs[(r, e)] = if inside { randn(&mut rng) } else { 0.0 };
+                        }
+                    }
+                    off += len;
+                }
+                let mut tan = Array3::<f64>::zeros((k, b * t, n));
+                tangents(&model, &stim, groups, dirs.view(), &mut |trial, step, da| {
+                    tan.slice_mut(s![.., trial * t + step, ..]).assign(&da);
+                })
+                .unwrap();
+                for r in 0..k {
+                    let eps = 1e-6;
+                    let shifted = |sgn: f64| {
+                        let th: Vec<f64> = theta
+                            .iter()
+                            .zip(dirs.row(r))
+                            .map(|(&x, &d)| x + sgn * eps * d)
+                            .collect();
+                        let mut m = model.clone();
+                        m.set_theta(groups, &th).unwrap();
+                        simulate(&m, &stim, &SimOptions::noiseless()).unwrap().a
+                    };
+                    let fd = (shifted(1.0) - shifted(-1.0)) / (2.0 * eps);
+                    let fd = fd.into_shape_with_order((b * t, n)).unwrap();
+                    let an = tan.index_axis(Axis(0), r);
+                    let err = (&an - &fd).mapv(|x| x * x).sum().sqrt() / fd.mapv(|x| x * x).sum().sqrt();
+                    worst = worst.max(err);
+                    assert!(
+                        err < 1e-6,
+                        "{act:?} {gain:?} β/neuron={per_neuron_beta} direction {r}: rel err {err:e}"
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("worst relative tangent error: {worst:.2e}");
+}
+
 #[test]
 fn frozen_groups_have_zero_gradient() {
     let model = random_model(

@@ -2,11 +2,13 @@
 //!
 //! [`bptt`] is reverse mode (backpropagation through time, written by hand); the gradient of
 //! every group is exact to rounding and checked against central finite differences in the
-//! tests.
+//! tests. [`tangents`] is forward mode: trajectory sensitivities along many directions at once.
 
 mod bptt;
+mod tangent;
 
 pub use bptt::bptt;
+pub use tangent::tangents;
 
 use crate::{GroupSet, Model, ParamGroup, Real, Result, SimOptions, Stimulus, Target, Trajectory};
 use ndarray::{Array1, Array2};
