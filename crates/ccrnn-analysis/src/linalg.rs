@@ -1,0 +1,52 @@
+//! Dense linear algebra on ndarray matrices through faer (conversions kept in one place).
+
+use crate::{Error, Result};
+use faer::{Mat, Side};
+use ndarray::{Array1, Array2, ArrayView2};
+
+fn to_faer(a: ArrayView2<f64>) -> Mat<f64> {
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)])
+}
+
+fn from_faer(m: faer::MatRef<f64>) -> Array2<f64> {
+    Array2::from_shape_fn((m.nrows(), m.ncols()), |(i, j)| m[(i, j)])
+}
+
+/// Eigen-decomposition of a symmetric matrix: eigenvalues in decreasing order and the matching
+/// eigenvectors as columns.
+pub fn sym_eigen(a: ArrayView2<f64>, what: &str) -> Result<(Array1<f64>, Array2<f64>)> {
+    let evd = to_faer(a)
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| Error::linalg(what, e))?;
+    let n = a.nrows();
+    let s = evd.S().column_vector();
+    let u = evd.U();
+    // faer sorts increasingly; reverse.
+    let vals = Array1::from_shape_fn(n, |k| s[n - 1 - k]);
+    let vecs = Array2::from_shape_fn((n, n), |(i, k)| u[(i, n - 1 - k)]);
+    Ok((vals, vecs))
+}
+
+/// Thin SVD `a = U diag(s) Vᵀ`: `(U, s, V)` with `s` decreasing.
+pub fn thin_svd(a: ArrayView2<f64>, what: &str) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>)> {
+    let svd = to_faer(a).thin_svd().map_err(|e| Error::linalg(what, e))?;
+    let s = svd.S().column_vector();
+    let k = s.nrows();
+    Ok((
+        from_faer(svd.U()),
+        Array1::from_shape_fn(k, |i| s[i]),
+        from_faer(svd.V()),
+    ))
+}
+
+/// Solves `a x = b` (LU with partial pivoting); fails on a singular `a`.
+pub fn solve(a: ArrayView2<f64>, b: ArrayView2<f64>, what: &str) -> Result<Array2<f64>> {
+    use faer::linalg::solvers::Solve;
+    let lu = to_faer(a).partial_piv_lu();
+    let x = from_faer(lu.solve(to_faer(b)).as_ref());
+    if x.iter().all(|v| v.is_finite()) {
+        Ok(x)
+    } else {
+        Err(Error::linalg(what, "the matrix is singular"))
+    }
+}
