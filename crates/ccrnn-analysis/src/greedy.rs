@@ -180,8 +180,8 @@ pub fn greedy_order(
         curve.push(remaining.max(0.0));
     }
     // Candidates with nothing new: the error is already what their recording would leave.
-    for i in 0..blocks.len() {
-        if !taken[i] {
+    for (i, _) in taken.iter().enumerate().filter(|(_, t)| !**t) {
+        {
             order.push(i);
             scores.push(0.0);
             curve.push(remaining.max(0.0));

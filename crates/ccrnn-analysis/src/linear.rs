@@ -19,7 +19,7 @@ pub fn linear_response(j: ArrayView2<f64>) -> Result<Array2<f64>> {
             format!("must be square, got {} × {}", n, j.ncols()),
         ));
     }
-    let a = Array2::<f64>::eye(n) - &j;
+    let a = Array2::<f64>::eye(n) - j;
     solve(a.view(), j, "(I − J)⁻¹ J")
 }
 

@@ -56,7 +56,7 @@ fn gn_by_finite_differences(m: &Model<f64>, stim: &Stimulus<f64>, opts: &GnOptio
     let mut h = Array2::<f64>::zeros((p, p));
     for s in 0..b * t {
         let step = s % t;
-        if step < opts.t_start || (step - opts.t_start) % opts.time_stride != 0 {
+        if step < opts.t_start || !(step - opts.t_start).is_multiple_of(opts.time_stride) {
             continue;
         }
         let jt = jac.index_axis(Axis(0), s).select(Axis(0), &rows);
