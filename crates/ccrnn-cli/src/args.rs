@@ -39,6 +39,98 @@ pub enum Command {
     /// Write an example configuration, or check one.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Theory: Gauss–Newton spectrum (stiff and sloppy directions), dimensionality.
+    #[command(subcommand)]
+    Analyze(AnalyzeCmd),
+    /// Rank the neurons to record next (greedy on the model's sensitivities).
+    Prioritize(PrioritizeArgs),
+}
+
+/// Which sensitivities enter a theory computation.
+#[derive(Args, Debug, Clone)]
+pub struct SensArgs {
+    /// Parameter groups of θ, comma-separated (g, b, tau, beta, h0, w).
+    #[arg(long, value_delimiter = ',', default_value = "g,b")]
+    pub groups: Vec<String>,
+    /// Use every N-th time step of the rollouts.
+    #[arg(long, default_value_t = 10)]
+    pub time_stride: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AnalyzeCmd {
+    /// Gauss–Newton matrix H = Σ_t J_tᵀ J_t (J_t = ∂a(t)/∂θ) of a model, its spectrum, and
+    /// optionally a student's parameter error projected on its eigenvectors.
+    Hessian(HessianArgs),
+    /// Participation ratio of the activity covariance of a model's rollouts or a recording.
+    Dimension(DimensionArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HessianArgs {
+    /// The model (the teacher: θ* for the error projection).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Rows of J: these neurons only (default: the student's recorded neurons, else all).
+    #[arg(long, value_delimiter = ',')]
+    pub neurons: Option<Vec<usize>>,
+    /// A fitted student: project θ_student − θ_model on the eigenvectors.
+    #[arg(long, value_name = "FILE")]
+    pub student: Option<PathBuf>,
+    /// The student's starting point, to report the error removed along stiff and sloppy
+    /// directions (a model file, e.g. the fit's initial model).
+    #[arg(long, value_name = "FILE", requires = "student")]
+    pub initial: Option<PathBuf>,
+    #[command(flatten)]
+    pub sens: SensArgs,
+    #[command(flatten)]
+    pub stim: StimArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DimensionArgs {
+    /// A model to simulate (noise-free) on the chosen stimulus.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "recording",
+        conflicts_with = "recording"
+    )]
+    pub model: Option<PathBuf>,
+    /// A recording (its `activity`) instead of a model.
+    #[arg(long, value_name = "FILE")]
+    pub recording: Option<PathBuf>,
+    #[command(flatten)]
+    pub stim: StimArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PrioritizeArgs {
+    /// The model whose sensitivities guide the choice (a fitted student, or a prior model).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Neurons already recorded (default: the model file's `recorded`, if any).
+    #[arg(long, value_delimiter = ',')]
+    pub recorded: Option<Vec<usize>>,
+    /// Directions kept per neuron from its sensitivity block.
+    #[arg(long, default_value_t = 4)]
+    pub k_max: usize,
+    /// Random orders averaged in the comparison curve.
+    #[arg(long, default_value_t = 10)]
+    pub random_orders: u64,
+    /// Seed of the random orders.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub sens: SensArgs,
+    #[command(flatten)]
+    pub stim: StimArgs,
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 /// Where a run's directory goes.

@@ -279,6 +279,96 @@ fn every_subcommand_on_tiny_inputs() {
     assert!(row["unrecorded_mse"].as_f64().unwrap() >= 0.0);
     assert!(e["shuffle_mse"].as_f64().unwrap() > 0.0);
     has_run_files(&d.join("e"), &["scores.csv", "scores.json", "traces.svg", "traces.png"]);
+    // Theory commands on the same files.
+    let h = json(
+        d,
+        &[
+            "analyze",
+            "hessian",
+            "--model",
+            "t/teacher.npz",
+            "--student",
+            "f/student.npz",
+            "--initial",
+            "f/initial.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--time-stride",
+            "5",
+            "--json",
+            "--out",
+            "h",
+        ],
+    );
+    assert_eq!(h["parameters"], 80);
+    assert_eq!(h["rows"], 8, "rows default to the student's recorded neurons");
+    assert!(h["decades"].as_f64().unwrap() > 0.0);
+    for k in ["removed_top10", "removed_bottom50", "removed_all"] {
+        assert!(h[k].as_f64().unwrap() <= 1.0, "{k}: {}", h[k]);
+    }
+    has_run_files(
+        &d.join("h"),
+        &[
+            "hessian.npz",
+            "spectrum.csv",
+            "projection.csv",
+            "spectrum.svg",
+            "spectrum.png",
+        ],
+    );
+    let p = json(
+        d,
+        &[
+            "prioritize",
+            "--model",
+            "f/student.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--time-stride",
+            "5",
+            "--random-orders",
+            "3",
+            "--json",
+            "--out",
+            "p",
+        ],
+    );
+    assert_eq!(p["already_recorded"].as_array().unwrap().len(), 8);
+    let ranking = p["ranking"].as_array().unwrap();
+    assert!(!ranking.is_empty());
+    let rem: Vec<f64> = ranking
+        .iter()
+        .map(|r| r["predicted_remaining"].as_f64().unwrap())
+        .collect();
+    assert!(rem.windows(2).all(|w| w[1] <= w[0] + 1e-12), "{rem:?}");
+    assert!(rem[0] <= p["initial_remaining"].as_f64().unwrap());
+    has_run_files(
+        &d.join("p"),
+        &[
+            "ranking.csv",
+            "orders.csv",
+            "predicted_error.svg",
+            "predicted_error.png",
+        ],
+    );
+    let csv = std::fs::read_to_string(d.join("p/ranking.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 40 - 8, "every unrecorded neuron is ranked");
+    let dm = json(
+        d,
+        &[
+            "analyze",
+            "dimension",
+            "--model",
+            "t/teacher.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--json",
+            "--out",
+            "dm",
+        ],
+    );
+    let pr = dm["participation_ratio"].as_f64().unwrap();
+    assert!((1.0..=40.0).contains(&pr), "PR {pr}");
     // The human table names the rows.
     let table = ok(
         d,

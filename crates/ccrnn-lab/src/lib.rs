@@ -14,6 +14,6 @@ pub mod task;
 pub mod teacher;
 
 pub use error::{Error, Result};
-pub use study::{StudentRow, Study, StudyResult, run_study};
+pub use study::{StudentRow, Study, StudyResult, run_study, run_study_on};
 pub use task::SineTask;
 pub use teacher::{ChaoticSpec, EiSpec, LowRankSpec};

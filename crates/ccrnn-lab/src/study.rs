@@ -81,6 +81,31 @@ pub fn run_study<F: Real>(
     study: &Study,
     progress: &mut dyn FnMut(usize, &IterState<F>),
 ) -> Result<StudyResult<F>> {
+    let n = teacher.n();
+    let sets = study
+        .ms
+        .iter()
+        .map(|&m| {
+            Ok(if m == 0 {
+                Vec::new()
+            } else {
+                random_recorded(n, m, study.seed.wrapping_add(2))?.indices().to_vec()
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    run_study_on(teacher, train, heldout, study, &sets, progress)
+}
+
+/// Like [`run_study`], with the recorded neurons of each student given (`study.ms` is
+/// ignored; an empty set is a student fitted to the readout only).
+pub fn run_study_on<F: Real>(
+    teacher: &Model<F>,
+    train: &Stimulus<F>,
+    heldout: &Stimulus<F>,
+    study: &Study,
+    sets: &[Vec<usize>],
+    progress: &mut dyn FnMut(usize, &IterState<F>),
+) -> Result<StudyResult<F>> {
     let cfg = study.fit.validate()?;
     let n = teacher.n();
     let recording = simulate(
@@ -91,9 +116,9 @@ pub fn run_study<F: Real>(
     let ref_train = simulate(teacher, train, &SimOptions::noiseless())?;
     let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
     let init = student_init(teacher, study.gain_factor, study.seed.wrapping_add(1));
-    let mut rows = Vec::with_capacity(study.ms.len());
-    for (row, &m) in study.ms.iter().enumerate() {
-        let (recorded, data) = if m == 0 {
+    let mut rows = Vec::with_capacity(sets.len());
+    for (row, set) in sets.iter().enumerate() {
+        let (recorded, data) = if set.is_empty() {
             (
                 NeuronSet::default(),
                 Data::Readout {
@@ -101,7 +126,7 @@ pub fn run_study<F: Real>(
                 },
             )
         } else {
-            let rec = random_recorded(n, m, study.seed.wrapping_add(2))?;
+            let rec = NeuronSet::new(set, n, true)?;
             let data = recording.a.select(Axis(2), rec.indices());
             (rec.clone(), Data::Activity { recorded: rec, data })
         };

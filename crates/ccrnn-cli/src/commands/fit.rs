@@ -1,7 +1,8 @@
 //! `ccrnn fit`: fit a student to a recording. The model file gives the connectome (W, mask,
 //! signs), W_in, W_out, τ, β and the starting point of the parameters; the recording gives the
 //! activity of M neurons (or the readout) and the inputs. Writes `student.npz` (a model file
-//! that also lists the neurons it was fitted to), `loss.csv` and the loss plot.
+//! that also lists the neurons it was fitted to), its starting point `initial.npz`, `loss.csv`
+//! and the loss plot.
 
 use super::{finish, fit_observer, load_model, loss_panel};
 use crate::args::{FitArgs, InitKind};
@@ -131,6 +132,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         stim.steps(),
         fc.steps
     ));
+    ccrnn_io::save_model(&run.file("initial.npz"), &init, Some(recorded.indices()))?;
     let bar = ui.bar(fc.steps, "fitting");
     let mut err = None;
     let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);

@@ -1,9 +1,11 @@
 //! One module per subcommand; shared pieces (stimulus choice, standard plots) here.
 
+mod analyze;
 mod config;
 mod demo;
 mod eval;
 mod fit;
+mod prioritize;
 mod simulate;
 mod teacher;
 
@@ -25,6 +27,8 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
         Command::Fit(a) => fit::run(a, ui),
         Command::Eval(a) => eval::run(a, ui),
         Command::Config(c) => config::run(c, ui),
+        Command::Analyze(c) => analyze::run(c, ui),
+        Command::Prioritize(a) => prioritize::run(a, ui),
     }
 }
 
@@ -61,6 +65,29 @@ fn fit_observer<'a>(
             err.get_or_insert(e);
         }
         Ok(())
+    }
+}
+
+/// The parameter groups named on the command line.
+fn groups(names: &[String]) -> Result<ccrnn_core::GroupSet> {
+    let gs = names
+        .iter()
+        .map(|n| {
+            ccrnn_core::ParamGroup::from_name(n.trim())
+                .ok_or_else(|| anyhow::anyhow!("--groups: unknown group {n:?} (g, b, tau, beta, h0, w_out, w)"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if gs.is_empty() {
+        bail!("--groups: give at least one group");
+    }
+    Ok(ccrnn_core::GroupSet::of(&gs))
+}
+
+/// A model's f32 stimulus as f64 (the theory works in f64).
+fn stim64(s: &Stimulus<f32>) -> Stimulus<f64> {
+    Stimulus {
+        u: s.u.mapv(f64::from),
+        h0: s.h0.as_ref().map(|h| h.mapv(f64::from)),
     }
 }
 

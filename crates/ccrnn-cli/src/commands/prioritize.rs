@@ -1,0 +1,126 @@
+//! `ccrnn prioritize`: which neurons to record next. Each neuron's sensitivity block
+//! `∂a_i/∂θ` (stacked over trials and time) of the given model is compressed to its leading
+//! directions; the greedy rule of SCIENCE.md §7 ranks them, given those already recorded. The
+//! predicted remaining error of the best order is compared with random and worst orders.
+
+use super::{finish, groups, load_model, stim64, stimulus};
+use crate::args::PrioritizeArgs;
+use crate::configs::ConfigFile;
+use crate::plots::{self, Panel, Series, color};
+use crate::ui::Ui;
+use anyhow::{Result, bail};
+use ccrnn_analysis::{GnOptions, Strategy, greedy_order, neuron_blocks};
+use ndarray::Array2;
+use serde_json::json;
+
+pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
+    let mf = load_model(&a.model)?;
+    let model = mf.model;
+    let n = model.n();
+    let already = a.recorded.clone().or(mf.recorded).unwrap_or_default();
+    if let Some(&i) = already.iter().find(|&&i| i >= n) {
+        bail!("--recorded: neuron {i} is not in 0..{n}");
+    }
+    if a.k_max == 0 {
+        bail!("--k-max must be >= 1");
+    }
+    let gs = groups(&a.sens.groups)?;
+    let stim = stimulus(&a.stim, &model)?;
+    let opts = GnOptions {
+        groups: gs,
+        rows: None,
+        time_stride: a.sens.time_stride,
+        t_start: 0,
+    };
+    let mut inputs = vec![a.model.as_path()];
+    inputs.extend(a.stim.inputs.iter().map(|p| p.as_path()));
+    let run = crate::run::start("prioritize", &a.out, a.seed, &inputs, &ConfigFile::default())?;
+    ui.say(format!(
+        "sensitivities of {n} neurons to {} parameters ({}), {} trials, every {} steps",
+        model.theta_len(gs),
+        a.sens.groups.join(", "),
+        stim.trials(),
+        a.sens.time_stride
+    ));
+    let t0 = std::time::Instant::now();
+    let blocks = neuron_blocks(&model.cast::<f64>(), &stim64(&stim), &opts, a.k_max)?;
+    let p = model.theta_len(gs);
+    let mut h = Array2::<f64>::zeros((p, p));
+    for b in &blocks {
+        h += &b.t().dot(b);
+    }
+    let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
+    let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;
+    let randoms = (0..a.random_orders.max(1))
+        .map(|k| greedy_order(&blocks, h.view(), Strategy::Random(a.seed.wrapping_add(k)), &already))
+        .collect::<Result<Vec<_>, _>>()?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let k = best.order.len();
+    let random_mean: Vec<f64> = (0..k)
+        .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)
+        .collect();
+    let mut csv = String::from("rank,neuron,score,predicted_remaining\n");
+    for (r, ((i, s), rem)) in best.order.iter().zip(&best.scores).zip(&best.remaining).enumerate() {
+        csv += &format!("{},{i},{s},{rem}\n", r + 1);
+    }
+    run.write("ranking.csv", csv.as_bytes())?;
+    let mut ocsv = String::from("recorded,best,random_mean,worst\n");
+    for i in 0..k {
+        ocsv += &format!(
+            "{},{},{},{}\n",
+            already.len() + i + 1,
+            best.remaining[i],
+            random_mean[i],
+            worst.remaining[i]
+        );
+    }
+    run.write("orders.csv", ocsv.as_bytes())?;
+    let x0 = already.len() as f64;
+    let curve = |v: &[f64]| -> Vec<(f64, f64)> {
+        std::iter::once((x0, best.initial))
+            .chain(v.iter().enumerate().map(|(i, &r)| (x0 + i as f64 + 1.0, r)))
+            .collect()
+    };
+    plots::save(
+        &run,
+        "predicted_error",
+        &[Panel {
+            title: "predicted remaining error".into(),
+            x_label: "recorded neurons".into(),
+            y_label: "fraction of tr H".into(),
+            series: vec![
+                Series::line("best", curve(&best.remaining), color(0)),
+                Series::line(
+                    format!("random (mean of {})", randoms.len()),
+                    curve(&random_mean),
+                    color(7),
+                ),
+                Series::line("worst", curve(&worst.remaining), color(1)),
+            ],
+            log_y: false,
+            x_names: None,
+        }],
+        1,
+        (640, 420),
+    )?;
+    let top: Vec<_> = best
+        .order
+        .iter()
+        .zip(&best.scores)
+        .zip(&best.remaining)
+        .take(20)
+        .map(|((i, s), r)| json!({"neuron": i, "score": s, "predicted_remaining": r}))
+        .collect();
+    let doc = json!({
+        "command": "prioritize", "already_recorded": already, "initial_remaining": best.initial,
+        "ranking": top, "seconds": seconds,
+    });
+    run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    finish(run, doc, ui, |dir| {
+        println!("record next (neuron: fraction of error removed → predicted remaining):");
+        for ((i, s), r) in best.order.iter().zip(&best.scores).zip(&best.remaining).take(10) {
+            println!("  {i:>6}: {s:.4} → {r:.4}");
+        }
+        println!("full ranking in {}", dir.join("ranking.csv").display());
+    })
+}
