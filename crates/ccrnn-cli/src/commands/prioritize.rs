@@ -65,14 +65,14 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     }
     run.write("ranking.csv", csv.as_bytes())?;
     let mut ocsv = String::from("recorded,best,random_mean,worst\n");
-    for i in 0..k {
-        ocsv += &format!(
-            "{},{},{},{}\n",
-            already.len() + i + 1,
-            best.remaining[i],
-            random_mean[i],
-            worst.remaining[i]
-        );
+    for (i, ((b, r), w)) in best
+        .remaining
+        .iter()
+        .zip(&random_mean)
+        .zip(&worst.remaining)
+        .enumerate()
+    {
+        ocsv += &format!("{},{b},{r},{w}\n", already.len() + i + 1);
     }
     run.write("orders.csv", ocsv.as_bytes())?;
     let x0 = already.len() as f64;
