@@ -117,6 +117,13 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
+        if !already.is_empty() {
+            println!(
+                "with the {} neurons already recorded, predicted remaining error {:.4} (fraction of tr H)",
+                already.len(),
+                best.initial
+            );
+        }
         println!("record next (neuron: fraction of error removed → predicted remaining):");
         for ((i, s), r) in best.order.iter().zip(&best.scores).zip(&best.remaining).take(10) {
             println!("  {i:>6}: {s:.4} → {r:.4}");
