@@ -119,6 +119,10 @@ pub struct PrioritizeArgs {
     /// Directions kept per neuron from its sensitivity block.
     #[arg(long, default_value_t = 4)]
     pub k_max: usize,
+    /// Linear theory instead of sensitivities: rows of M = (I − J)⁻¹ J with J = W diag(g⁺)
+    /// (a linear network's response of the fixed point to bias errors).
+    #[arg(long)]
+    pub linear: bool,
     /// Random orders averaged in the comparison curve.
     #[arg(long, default_value_t = 10)]
     pub random_orders: u64,

@@ -407,6 +407,31 @@ fn every_subcommand_on_tiny_inputs() {
             "eis",
         ],
     );
+    // Linear theory on its connectome: every neuron ranked, best needs no more than worst.
+    let lin = json(
+        d,
+        &[
+            "prioritize",
+            "--model",
+            "ei/teacher.npz",
+            "--linear",
+            "--json",
+            "--out",
+            "lin",
+        ],
+    );
+    let need = &lin["recordings_needed"]["0.01"];
+    assert!(
+        need["best"].as_u64().unwrap() <= need["worst"].as_u64().unwrap(),
+        "{need}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("lin/ranking.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        21
+    );
 
     for preset in ["teacher-ei", "teacher-low-rank", "teacher-chaotic", "fit", "demo"] {
         let file = format!("{preset}.toml");

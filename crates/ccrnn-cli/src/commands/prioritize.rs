@@ -8,8 +8,8 @@ use crate::args::PrioritizeArgs;
 use crate::configs::ConfigFile;
 use crate::plots::{self, Panel, Series, color};
 use crate::ui::Ui;
-use anyhow::{Result, bail};
-use ccrnn_analysis::{GnOptions, Strategy, greedy_order, neuron_blocks};
+use anyhow::{Context, Result, bail};
+use ccrnn_analysis::{GnOptions, Strategy, greedy_order, linear_response, neuron_blocks, numerical_rank};
 use ndarray::Array2;
 use serde_json::json;
 
@@ -25,7 +25,11 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
         bail!("--k-max must be >= 1");
     }
     let gs = groups(&a.sens.groups)?;
-    let stim = stimulus(&a.stim, &model)?;
+    let stim = if a.linear {
+        None
+    } else {
+        Some(stimulus(&a.stim, &model)?)
+    };
     let opts = GnOptions {
         groups: gs,
         rows: None,
@@ -35,16 +39,27 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     let mut inputs = vec![a.model.as_path()];
     inputs.extend(a.stim.inputs.iter().map(|p| p.as_path()));
     let run = crate::run::start("prioritize", &a.out, a.seed, &inputs, &ConfigFile::default())?;
-    ui.say(format!(
-        "sensitivities of {n} neurons to {} parameters ({}), {} trials, every {} steps",
-        model.theta_len(gs),
-        a.sens.groups.join(", "),
-        stim.trials(),
-        a.sens.time_stride
-    ));
     let t0 = std::time::Instant::now();
-    let blocks = neuron_blocks(&model.cast::<f64>(), &stim64(&stim), &opts, a.k_max)?;
-    let p = model.theta_len(gs);
+    let blocks = if a.linear {
+        let gplus = model.params.g.mapv(|g| f64::from(g.max(0.0)));
+        let j = model.coupling.to_dense().mapv(f64::from) * &gplus.insert_axis(ndarray::Axis(0));
+        let m = linear_response(j.view()).context("--linear: M = (I − W diag(g⁺))⁻¹ W diag(g⁺)")?;
+        ui.say(format!("linear theory: rank M = {}", numerical_rank(m.view(), 1e-9)?));
+        m.axis_iter(ndarray::Axis(0))
+            .map(|r| r.to_owned().insert_axis(ndarray::Axis(0)))
+            .collect()
+    } else {
+        let stim = stim.as_ref().expect("made unless --linear");
+        ui.say(format!(
+            "sensitivities of {n} neurons to {} parameters ({}), {} trials, every {} steps",
+            model.theta_len(gs),
+            a.sens.groups.join(", "),
+            stim.trials(),
+            a.sens.time_stride
+        ));
+        neuron_blocks(&model.cast::<f64>(), &stim64(stim), &opts, a.k_max)?
+    };
+    let p = blocks.first().map_or(0, |b| b.ncols());
     let mut h = Array2::<f64>::zeros((p, p));
     for b in &blocks {
         h += &b.t().dot(b);
@@ -103,6 +118,21 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
         1,
         (640, 420),
     )?;
+    // Recordings (beyond those already made) until the predicted error falls to a level.
+    let needed = |v: &[f64], level: f64| {
+        if best.initial <= level {
+            Some(0)
+        } else {
+            v.iter().position(|&r| r <= level).map(|k| k + 1)
+        }
+    };
+    let mut need = serde_json::Map::new();
+    for level in [0.1, 0.01] {
+        need.insert(
+            format!("{level}"),
+            json!({"best": needed(&best.remaining, level), "random_mean": needed(&random_mean, level), "worst": needed(&worst.remaining, level)}),
+        );
+    }
     let top: Vec<_> = best
         .order
         .iter()
@@ -113,7 +143,7 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
         .collect();
     let doc = json!({
         "command": "prioritize", "already_recorded": already, "initial_remaining": best.initial,
-        "ranking": top, "seconds": seconds,
+        "ranking": top, "recordings_needed": need, "linear": a.linear, "seconds": seconds,
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
@@ -127,6 +157,15 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
         println!("record next (neuron: fraction of error removed → predicted remaining):");
         for ((i, s), r) in best.order.iter().zip(&best.scores).zip(&best.remaining).take(10) {
             println!("  {i:>6}: {s:.4} → {r:.4}");
+        }
+        let show = |o: Option<usize>| o.map_or("—".to_string(), |k| k.to_string());
+        for level in [0.1, 0.01] {
+            println!(
+                "recordings to reach a predicted error of {level}: best {}, random {}, worst {}",
+                show(needed(&best.remaining, level)),
+                show(needed(&random_mean, level)),
+                show(needed(&worst.remaining, level))
+            );
         }
         println!("full ranking in {}", dir.join("ranking.csv").display());
     })
