@@ -19,6 +19,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod activation;
+pub mod connectome;
 pub mod coupling;
 pub mod error;
 pub mod grad;
@@ -31,6 +32,7 @@ pub mod real;
 pub mod simulate;
 
 pub use activation::Activation;
+pub use connectome::Connectome;
 pub use coupling::{Backend, Connectivity, Coupling, Pattern};
 pub use error::{Error, Result};
 pub use grad::{ParamGrad, bptt, loss_and_grad, tangents};

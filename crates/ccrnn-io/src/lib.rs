@@ -11,6 +11,7 @@
 
 pub mod atomic;
 pub mod config;
+pub mod connectome;
 mod error;
 pub mod model_file;
 pub mod npz;
@@ -19,6 +20,7 @@ pub mod run_dir;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use config::{read_toml, to_toml};
+pub use connectome::{LoadOptions, LoadReport, Source, load_connectome};
 pub use error::{Error, Result};
 pub use model_file::{ModelFile, load_model, save_model};
 pub use recording::{Layout, Recording, load_recording, load_stimulus, save_trajectory};

@@ -1,0 +1,104 @@
+//! Connectome files: one CSV mechanism for edge lists with an optional node table (generic
+//! `pre,post,weight[,sign|transmitter]`, FlyWire/Codex `connections.csv[.gz]`, neuPrint
+//! `traced-total-connections.csv` + `traced-neurons.csv`, the larval brain's `edgelist.csv.gz`
+//! + `nodes.csv.gz`), and dense `.npy`/`.npz` matrices. gzip is detected from the content.
+//!
+//! Convention: `W[post, pre]`; weights are synapse counts; ids are 64-bit integers parsed from
+//! text, never through a float. What was dropped or merged is counted in a [`LoadReport`].
+
+mod csv_edges;
+mod dense;
+mod signs;
+
+pub use csv_edges::load_csv;
+pub use dense::load_dense;
+pub use signs::{SignRules, Transmitter};
+
+use crate::Result;
+use ccrnn_core::Connectome;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Reading options.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadOptions {
+    /// Keep a neuron pair only if its summed synapse count is at least this (FlyWire's usual
+    /// threshold is 5; the default 1 keeps every pair).
+    pub threshold: f64,
+    /// Keep self-connections (autapses); dropped by default.
+    pub self_loops: bool,
+    /// Transmitter → sign.
+    pub signs: SignRules,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            threshold: 1.0,
+            self_loops: false,
+            signs: SignRules::default(),
+        }
+    }
+}
+
+/// What a loader read, kept, merged and dropped (stored in a run's provenance).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LoadReport {
+    /// The files read, with their sha256.
+    pub files: Vec<crate::InputFile>,
+    /// Data rows read from the edge file.
+    pub rows: usize,
+    /// Rows merged into an earlier row of the same neuron pair (e.g. across neuropils).
+    pub merged_rows: usize,
+    /// Neuron pairs dropped below the threshold, and their synapses.
+    pub below_threshold: usize,
+    /// Synapses in those pairs.
+    pub below_threshold_synapses: f64,
+    /// Self-connections dropped.
+    pub self_loops: usize,
+    /// Neurons whose sign is unknown (no or unrecognised-but-allowed transmitter): sign 0.
+    pub unknown_sign: usize,
+    /// Neurons of the node table without any synapse kept.
+    pub isolated: usize,
+}
+
+/// Where a connectome comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// An edge-list CSV (any of the supported column names), optionally with a node table.
+    Csv {
+        /// The edges.
+        edges: PathBuf,
+        /// The node table (ids, labels, transmitters), if any.
+        nodes: Option<PathBuf>,
+    },
+    /// A dense matrix `W[post, pre]` in `.npy`/`.npz`.
+    Dense(PathBuf),
+}
+
+impl Source {
+    /// Guesses from the file name: `.npy`/`.npz` are dense, anything else an edge CSV.
+    pub fn guess(edges: &Path, nodes: Option<&Path>) -> Self {
+        let ext = edges
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ext == "npy" || ext == "npz" {
+            Source::Dense(edges.to_path_buf())
+        } else {
+            Source::Csv {
+                edges: edges.to_path_buf(),
+                nodes: nodes.map(Path::to_path_buf),
+            }
+        }
+    }
+}
+
+/// Loads a connectome.
+pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectome, LoadReport)> {
+    match source {
+        Source::Csv { edges, nodes } => load_csv(edges, nodes.as_deref(), opts),
+        Source::Dense(p) => load_dense(p, opts),
+    }
+}
