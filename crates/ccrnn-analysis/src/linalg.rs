@@ -50,3 +50,43 @@ pub fn solve(a: ArrayView2<f64>, b: ArrayView2<f64>, what: &str) -> Result<Array
         Err(Error::linalg(what, "the matrix is singular"))
     }
 }
+
+/// Spectral radius max |λ| of a square matrix (dense eigenvalues; O(N³)).
+pub fn spectral_radius(a: ArrayView2<f64>, what: &str) -> Result<f64> {
+    let ev = to_faer(a).eigenvalues().map_err(|e| Error::linalg(what, e))?;
+    Ok(ev
+        .iter()
+        .map(|z| (z.re * z.re + z.im * z.im).sqrt())
+        .fold(0.0, f64::max))
+}
+
+/// The Perron root (spectral radius) of a non-negative sparse matrix given by `rows` of
+/// `(column, value)`, by power iteration on `A + I` (shifted so that the iteration converges
+/// for periodic matrices); relative tolerance `tol`, at most `max_iter` iterations.
+pub fn perron_root(rows: &[Vec<(usize, f64)>], tol: f64, max_iter: usize) -> f64 {
+    let n = rows.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let mut x = vec![1.0 / (n as f64).sqrt(); n];
+    let mut y = vec![0.0; n];
+    let mut lambda = 0.0;
+    for _ in 0..max_iter {
+        for (i, r) in rows.iter().enumerate() {
+            y[i] = x[i] + r.iter().map(|&(j, v)| v * x[j]).sum::<f64>();
+        }
+        let norm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            return 0.0;
+        }
+        let next = norm - 1.0; // ‖(A + I) x‖ → ρ + 1 for the Perron vector
+        for (xi, yi) in x.iter_mut().zip(&y) {
+            *xi = yi / norm;
+        }
+        if (next - lambda).abs() <= tol * next.abs().max(1e-300) {
+            return next;
+        }
+        lambda = next;
+    }
+    lambda
+}

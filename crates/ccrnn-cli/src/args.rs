@@ -44,6 +44,45 @@ pub enum Command {
     Analyze(AnalyzeCmd),
     /// Rank the neurons to record next (greedy on the model's sensitivities).
     Prioritize(PrioritizeArgs),
+    /// Read a connectome file and describe it.
+    #[command(subcommand)]
+    Connectome(ConnectomeCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectomeCmd {
+    /// Neurons, synapses, edges, sign fractions, degree statistics, spectral radius, and what
+    /// reading dropped or merged.
+    Info(ConnectomeInfoArgs),
+}
+
+/// A connectome file and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectomeSource {
+    /// Edge list (`.csv` or `.csv.gz`: FlyWire/Codex connections, neuPrint
+    /// traced-total-connections, generic pre,post,weight) or a dense `.npy`/`.npz` matrix.
+    pub file: PathBuf,
+    /// Node table (ids, labels, transmitters): neuPrint traced-neurons.csv, a nodes.csv, ….
+    #[arg(long, value_name = "FILE")]
+    pub nodes: Option<PathBuf>,
+    /// Keep a neuron pair only with at least this many synapses (FlyWire users often use 5).
+    #[arg(long, default_value_t = 1.0)]
+    pub threshold: f64,
+    /// Keep self-connections (dropped by default).
+    #[arg(long)]
+    pub self_loops: bool,
+    /// Sign of glutamate (−1 in Drosophila, +1 in vertebrates).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub glutamate_sign: i8,
+    /// Sign of neurons without a transmitter (0 = unconstrained).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    pub unknown_sign: i8,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectomeInfoArgs {
+    #[command(flatten)]
+    pub source: ConnectomeSource,
 }
 
 /// Which sensitivities enter a theory computation.

@@ -445,6 +445,34 @@ fn every_subcommand_on_tiny_inputs() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("fit.lr = -1: must be > 0"));
 }
 
+#[test]
+fn connectome_info_describes_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // A 3-cycle of 2 synapses each (Perron root 2) plus an inhibitory feedback.
+    std::fs::write(
+        d.join("c.csv"),
+        "pre_root_id,post_root_id,neuropil,syn_count,nt_type\n1,2,A,1,ACH\n1,2,B,1,ACH\n2,3,A,2,ACH\n3,1,A,2,GABA\n3,3,A,9,GABA\n",
+    )
+    .unwrap();
+    let v = json(d, &["connectome", "info", "c.csv", "--json"]);
+    assert_eq!(v["neurons"], 3);
+    assert_eq!(v["edges"], 3);
+    assert_eq!(v["synapses"], 6.0);
+    assert_eq!(v["report"]["merged_rows"], 1);
+    assert_eq!(v["report"]["self_loops"], 1);
+    assert!(
+        (v["spectral_radius_counts"].as_f64().unwrap() - 2.0).abs() < 1e-6,
+        "{v}"
+    );
+    assert!(
+        (v["spectral_radius_signed"].as_f64().unwrap() - 2.0).abs() < 1e-9,
+        "{v}"
+    );
+    let o = ccrnn(d, &["connectome", "info", "c.csv", "--glutamate-sign", "3"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
 fn read3(path: &Path, name: &str) -> Array3<f32> {
     let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(path).unwrap()).unwrap();
     z.by_name(name).unwrap()

@@ -2,6 +2,7 @@
 
 mod analyze;
 mod config;
+mod connectome;
 mod demo;
 mod eval;
 mod fit;
@@ -29,6 +30,7 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
         Command::Config(c) => config::run(c, ui),
         Command::Analyze(c) => analyze::run(c, ui),
         Command::Prioritize(a) => prioritize::run(a, ui),
+        Command::Connectome(c) => connectome::run(c, ui),
     }
 }
 

@@ -1,0 +1,126 @@
+//! `ccrnn connectome info`: what a connectome file holds.
+
+use crate::args::{ConnectomeCmd, ConnectomeSource};
+use crate::ui::Ui;
+use anyhow::{Result, bail};
+use ccrnn_analysis::linalg::{perron_root, spectral_radius};
+use ccrnn_core::Connectome;
+use ccrnn_io::connectome::SignRules;
+use ccrnn_io::{LoadOptions, LoadReport, Source, load_connectome};
+use serde_json::json;
+
+/// Reads the connectome named by `src`, checking the sign flags.
+pub fn load(src: &ConnectomeSource) -> Result<(Connectome, LoadReport)> {
+    for (flag, v) in [
+        ("--glutamate-sign", src.glutamate_sign),
+        ("--unknown-sign", src.unknown_sign),
+    ] {
+        if !(-1..=1).contains(&v) {
+            bail!("{flag} = {v}: must be -1, 0 or 1");
+        }
+    }
+    if !(src.threshold >= 0.0 && src.threshold.is_finite()) {
+        bail!("--threshold = {}: must be >= 0", src.threshold);
+    }
+    let opts = LoadOptions {
+        threshold: src.threshold,
+        self_loops: src.self_loops,
+        signs: SignRules {
+            glutamate: src.glutamate_sign,
+            unknown: src.unknown_sign,
+            ..SignRules::default()
+        },
+    };
+    Ok(load_connectome(&Source::guess(&src.file, src.nodes.as_deref()), &opts)?)
+}
+
+fn stats(v: &[usize]) -> serde_json::Value {
+    let mut s = v.to_vec();
+    s.sort_unstable();
+    let mean = s.iter().sum::<usize>() as f64 / s.len().max(1) as f64;
+    json!({"mean": mean, "median": s.get(s.len() / 2).copied().unwrap_or(0), "max": s.last().copied().unwrap_or(0)})
+}
+
+pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
+    let ConnectomeCmd::Info(a) = c;
+    let t0 = std::time::Instant::now();
+    let (con, report) = load(&a.source)?;
+    let n = con.n();
+    let p = &con.pattern;
+    let mut in_deg = vec![0usize; n];
+    let mut out_deg = vec![0usize; n];
+    let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for e in p.row_ptr()[i]..p.row_ptr()[i + 1] {
+            let j = p.col()[e] as usize;
+            in_deg[i] += 1;
+            out_deg[j] += 1;
+            rows[i].push((j, con.counts[e]));
+        }
+    }
+    let frac = |s: i8| con.signs.iter().filter(|&&x| x == s).count() as f64 / n.max(1) as f64;
+    let perron = perron_root(&rows, 1e-10, 100_000);
+    // The signed spectrum is dense O(N³): computed up to 2,000 neurons.
+    let signed = if n <= 2000 {
+        let w = con.connectivity::<f64>(1.0)?.to_dense();
+        Some(spectral_radius(w.view(), "signed spectrum")?)
+    } else {
+        None
+    };
+    let mut labels: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for l in con.labels.iter().filter(|l| !l.is_empty()) {
+        *labels.entry(l.as_str()).or_default() += 1;
+    }
+    let doc = json!({
+        "command": "connectome info", "file": a.source.file.display().to_string(),
+        "neurons": n, "edges": con.edges(), "synapses": con.synapses(),
+        "excitatory_fraction": frac(1), "inhibitory_fraction": frac(-1), "unknown_sign_fraction": frac(0),
+        "in_degree": stats(&in_deg), "out_degree": stats(&out_deg),
+        "spectral_radius_counts": perron, "spectral_radius_signed": signed,
+        "labels": labels, "report": report, "seconds": t0.elapsed().as_secs_f64(),
+    });
+    if ui.json {
+        println!("{}", serde_json::to_string(&doc)?);
+        return Ok(0);
+    }
+    println!("{}", a.source.file.display());
+    println!("  neurons {n}, edges {}, synapses {}", con.edges(), con.synapses());
+    println!(
+        "  signs: {:.1} % excitatory, {:.1} % inhibitory, {:.1} % unknown",
+        100.0 * frac(1),
+        100.0 * frac(-1),
+        100.0 * frac(0)
+    );
+    for (name, d) in [("in-degree", &doc["in_degree"]), ("out-degree", &doc["out_degree"])] {
+        println!(
+            "  {name}: mean {:.1}, median {}, max {}",
+            d["mean"].as_f64().unwrap_or(0.0),
+            d["median"],
+            d["max"]
+        );
+    }
+    match signed {
+        Some(r) => println!("  spectral radius: {perron:.4} (synapse counts), {r:.4} (signed)"),
+        None => {
+            println!("  spectral radius: {perron:.4} (synapse counts; signed spectrum skipped above 2,000 neurons)")
+        }
+    }
+    if !labels.is_empty() {
+        let mut top: Vec<_> = labels.iter().collect();
+        top.sort_by(|a, b| b.1.cmp(a.1));
+        let shown: Vec<String> = top.iter().take(8).map(|(l, k)| format!("{l} {k}")).collect();
+        println!("  labels ({}): {}", labels.len(), shown.join(", "));
+    }
+    ui.say(format!(
+        "  read {} rows: merged {}, dropped {} pairs below {} ({} synapses), {} self-loops; {} neurons with unknown sign, {} isolated",
+        report.rows,
+        report.merged_rows,
+        report.below_threshold,
+        a.source.threshold,
+        report.below_threshold_synapses,
+        report.self_loops,
+        report.unknown_sign,
+        report.isolated
+    ));
+    Ok(0)
+}
