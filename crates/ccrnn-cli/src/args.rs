@@ -54,6 +54,44 @@ pub enum ConnectomeCmd {
     /// Neurons, synapses, edges, sign fractions, degree statistics, spectral radius, and what
     /// reading dropped or merged.
     Info(ConnectomeInfoArgs),
+    /// The teacher–student study on a connectome (the paper's Figure 5): a teacher with the
+    /// connectome's weights (scaled to a stable linearisation, random gains and biases, pulse
+    /// inputs into chosen neurons), students fitted to M random neurons, unrecorded error
+    /// against the shuffle and no-recurrence baselines.
+    Study(ConnectomeStudyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectomeStudyArgs {
+    #[command(flatten)]
+    pub source: ConnectomeSource,
+    /// Neurons with these labels receive the inputs (comma-separated; default: all neurons).
+    #[arg(long, value_delimiter = ',')]
+    pub input_label: Vec<String>,
+    /// Neurons with these labels are inhibitory (a sign rule for files without transmitters,
+    /// e.g. `LN` for the larval brain's local neurons).
+    #[arg(long, value_delimiter = ',')]
+    pub inhibitory_label: Vec<String>,
+    /// Recorded neurons per student; 0 = fitted to the readout only.
+    #[arg(long, value_delimiter = ',', default_value = "0,4,16,64")]
+    pub ms: Vec<usize>,
+    /// Adam steps per student.
+    #[arg(long, default_value_t = 600)]
+    pub steps: u64,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Trials of the training and of the held-out stimulus.
+    #[arg(long, default_value_t = 60)]
+    pub trials: usize,
+    /// Seed of the teacher, stimuli and students.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Skip the no-recurrence baseline (students with W removed).
+    #[arg(long)]
+    pub skip_no_recurrence: bool,
+    #[command(flatten)]
+    pub out: OutArgs,
 }
 
 /// A connectome file and how to read it.

@@ -473,6 +473,72 @@ fn connectome_info_describes_a_file() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+#[test]
+fn connectome_study_on_the_bundled_worm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let v = json(
+        d,
+        &[
+            "connectome",
+            "study",
+            "celegans",
+            "--input-label",
+            "sensory",
+            "--ms",
+            "0,8",
+            "--steps",
+            "3",
+            "--trials",
+            "4",
+            "--quiet",
+            "--json",
+            "--out",
+            "s",
+        ],
+    );
+    assert_eq!(v["neurons"], 302);
+    let lam = v["leading_eigenvalue"].as_f64().unwrap();
+    assert!((lam - 0.9).abs() < 0.01, "leading eigenvalue {lam}");
+    assert_eq!(v["inputs"], 83);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(v["no_recurrence_rows"].as_array().unwrap().len(), 2);
+    assert!(v["shuffle_mse"].as_f64().unwrap() > 0.0);
+    has_run_files(
+        &d.join("s"),
+        &[
+            "teacher.npz",
+            "table.csv",
+            "table_no_recurrence.csv",
+            "connectome_report.json",
+            "error_vs_m.png",
+        ],
+    );
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(d.join("s/meta.json")).unwrap()).unwrap();
+    assert!(
+        meta["inputs"].as_array().unwrap().is_empty(),
+        "a built-in name is not a file"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("s/connectome_report.json")).unwrap()).unwrap();
+    assert_eq!(report["self_loops"], 38);
+    assert_eq!(report["files"][0]["path"], "builtin:celegans/edges.csv");
+    let o = ccrnn(
+        d,
+        &[
+            "connectome",
+            "study",
+            "celegans",
+            "--input-label",
+            "nosuch",
+            "--out",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("label \"nosuch\" matches no neuron"));
+}
+
 fn read3(path: &Path, name: &str) -> Array3<f32> {
     let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(path).unwrap()).unwrap();
     z.by_name(name).unwrap()

@@ -243,3 +243,23 @@ fn larva_whole_brain_counts() {
     );
     assert!(c.labels.iter().any(|l| l == "KC"));
 }
+
+/// The bundled C. elegans connectome: counts of Cook et al. 2019 as derived by build.py.
+#[test]
+fn bundled_celegans_counts() {
+    let opts = LoadOptions {
+        self_loops: true,
+        ..LoadOptions::default()
+    };
+    let (c, r) = load_connectome(&Source::guess(Path::new("celegans"), None), &opts).unwrap();
+    assert_eq!((c.n(), c.edges(), c.synapses()), (302, 3709, 20965.0));
+    assert_eq!(c.signs.iter().filter(|&&s| s > 0).count(), 159, "acetylcholine neurons");
+    assert_eq!(c.labels.iter().filter(|l| *l == "sensory").count(), 83);
+    assert_eq!(r.files[0].path, "builtin:celegans/edges.csv");
+    let (c, r) = load_connectome(&Source::guess(Path::new("celegans"), None), &LoadOptions::default()).unwrap();
+    assert_eq!((c.edges(), r.self_loops), (3709 - 38, 38));
+    let e = load_connectome(&Source::Builtin("zebrafish".into()), &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no bundled connectome") && e.contains("celegans"), "{e}");
+}

@@ -16,4 +16,4 @@ pub mod teacher;
 pub use error::{Error, Result};
 pub use study::{StudentRow, Study, StudyResult, run_study, run_study_on};
 pub use task::SineTask;
-pub use teacher::{ChaoticSpec, EiSpec, LowRankSpec};
+pub use teacher::{ChaoticSpec, ConnectomeTeacher, ConnectomeTeacherSpec, EiSpec, LowRankSpec};

@@ -25,6 +25,8 @@ pub struct Study {
     pub seed: u64,
     /// Permutations averaged in the shuffle baseline.
     pub n_shuffles: usize,
+    /// Fit students without recurrence (W removed): the no-recurrence baseline.
+    pub remove_recurrence: bool,
 }
 
 impl Default for Study {
@@ -36,6 +38,7 @@ impl Default for Study {
             data_noise: 0.002,
             seed: 0,
             n_shuffles: 20,
+            remove_recurrence: false,
         }
     }
 }
@@ -115,7 +118,11 @@ pub fn run_study_on<F: Real>(
     )?;
     let ref_train = simulate(teacher, train, &SimOptions::noiseless())?;
     let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
-    let init = student_init(teacher, study.gain_factor, study.seed.wrapping_add(1));
+    let mut init = student_init(teacher, study.gain_factor, study.seed.wrapping_add(1));
+    if study.remove_recurrence {
+        let zeros = vec![F::zero(); init.coupling.pattern().nnz()];
+        init.coupling.set_values(&zeros);
+    }
     let mut rows = Vec::with_capacity(sets.len());
     for (row, set) in sets.iter().enumerate() {
         let (recorded, data) = if set.is_empty() {

@@ -42,7 +42,10 @@ fn stats(v: &[usize]) -> serde_json::Value {
 }
 
 pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
-    let ConnectomeCmd::Info(a) = c;
+    let a = match c {
+        ConnectomeCmd::Info(a) => a,
+        ConnectomeCmd::Study(a) => return super::connectome_study::run(a, ui),
+    };
     let t0 = std::time::Instant::now();
     let (con, report) = load(&a.source)?;
     let n = con.n();

@@ -3,17 +3,16 @@
 //! gains and biases and are fitted to the readout only or to M recorded neurons; each is scored
 //! on held-out trials against the teacher and the shuffle baseline.
 
-use super::{finish, fit_observer, loss_panel, trace_panels};
+use super::study_report::write_study;
+use super::{finish, fit_observer};
 use crate::args::DemoArgs;
 use crate::configs::{ConfigFile, DemoConfig};
-use crate::plots::{self, Panel, Series, color};
-use crate::table::{self, ScoreRow};
+use crate::table;
 use crate::ui::Ui;
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, simulate};
 use ccrnn_fit::IterState;
 use ccrnn_lab::{EiSpec, run_study};
-use ndarray::{Array1, Array2};
 use serde_json::json;
 use std::time::Instant;
 
@@ -118,102 +117,8 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     }
 
     // 3. Results.
-    let rows: Vec<ScoreRow> = res
-        .rows
-        .iter()
-        .map(|r| ScoreRow::new(&r.heldout, Some(r.steps), Some(r.seconds)))
-        .collect();
-    run.write("table.csv", &table::csv(&rows)?)?;
+    let rows = write_study(&run, &teacher, &ms, &res, &heldout, &ref_held, None)?;
     let n = teacher.n();
-    let k = res.rows.len();
-    let mut g = Array2::<f32>::zeros((k, n));
-    let mut b = Array2::<f32>::zeros((k, n));
-    let mut rec = Array2::<i64>::from_elem((k, ms.iter().copied().max().unwrap_or(0)), -1);
-    for (i, r) in res.rows.iter().enumerate() {
-        g.row_mut(i).assign(&r.model.params.g);
-        b.row_mut(i).assign(&r.model.params.b);
-        for (j, &x) in r.recorded.iter().enumerate() {
-            rec[(i, j)] = x as i64;
-        }
-    }
-    ccrnn_io::npz::write_npz(&run.file("students.npz"), |z| {
-        z.add("m", &Array1::from_iter(ms.iter().map(|&m| m as i64)))?;
-        z.add("g", &g)?;
-        z.add("b", &b)?;
-        z.add("recorded", &rec)?;
-        z.add("teacher_g", &teacher.params.g)?;
-        z.add("teacher_b", &teacher.params.b)
-    })?;
-
-    let names: Vec<String> = ms
-        .iter()
-        .map(|&m| if m == 0 { "readout".into() } else { m.to_string() })
-        .collect();
-    let pos = |v: &dyn Fn(&ScoreRow) -> f64| -> Vec<(f64, f64)> {
-        rows.iter().enumerate().map(|(i, r)| (i as f64, v(r))).collect()
-    };
-    let flat = |y: f64| vec![(-0.5, y), (k as f64 - 0.5, y)];
-    let err_panels = vec![
-        Panel {
-            title: "activity error vs recorded neurons".into(),
-            x_label: "recorded neurons M".into(),
-            y_label: "MSE (held-out trials)".into(),
-            series: vec![
-                Series::line("unrecorded", pos(&|r| r.unrecorded_mse), color(3)).markers(),
-                Series::line("recorded", pos(&|r| r.recorded_mse), color(0)).markers(),
-                Series::line("shuffle", flat(res.baseline.shuffle_mse), color(7)).dashed(),
-            ],
-            log_y: true,
-            x_names: Some(names.clone()),
-        },
-        Panel {
-            title: "correlation error vs recorded neurons".into(),
-            x_label: "recorded neurons M".into(),
-            y_label: "1 − mean |ρ|".into(),
-            series: vec![
-                Series::line("unrecorded", pos(&|r| r.unrecorded_corr_err), color(3)).markers(),
-                Series::line("recorded", pos(&|r| r.recorded_corr_err), color(0)).markers(),
-                Series::line("shuffle", flat(res.baseline.shuffle_corr_err), color(7)).dashed(),
-            ],
-            log_y: false,
-            x_names: Some(names),
-        },
-    ];
-    plots::save(&run, "error_vs_m", &err_panels, 2, (560, 420))?;
-    let curves: Vec<(String, &ccrnn_fit::History)> = res
-        .rows
-        .iter()
-        .zip(&ms)
-        .map(|(r, &m)| {
-            (
-                if m == 0 {
-                    "readout".to_string()
-                } else {
-                    format!("M = {m}")
-                },
-                &r.history,
-            )
-        })
-        .collect();
-    plots::save(&run, "loss", &[loss_panel("student fits", &curves)], 1, (640, 420))?;
-    let best = res.rows.last().expect("at least one student");
-    let student_traj = simulate(&best.model, &heldout, &SimOptions::noiseless())?;
-    let trial = (0..heldout.trials())
-        .max_by(|&i, &j| {
-            let e = |t: usize| {
-                heldout
-                    .u
-                    .index_axis(ndarray::Axis(0), t)
-                    .iter()
-                    .map(|x| x.abs())
-                    .sum::<f32>()
-            };
-            e(i).total_cmp(&e(j))
-        })
-        .unwrap_or(0);
-    let traces = trace_panels(&ref_held, &student_traj, &best.recorded, teacher.dt as f64, trial);
-    plots::save(&run, "traces", &traces, 3, (400, 260))?;
-
     let seconds = t_all.elapsed().as_secs_f64();
     let doc = json!({
         "command": "demo",

@@ -3,11 +3,13 @@
 mod analyze;
 mod config;
 mod connectome;
+mod connectome_study;
 mod demo;
 mod eval;
 mod fit;
 mod prioritize;
 mod simulate;
+mod study_report;
 mod teacher;
 
 use crate::args::{Command, StimArgs};

@@ -54,9 +54,12 @@ struct Table {
 
 impl Table {
     fn open(path: &Path) -> Result<Self> {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(open_text(path)?);
+        Self::from_reader(path, open_text(path)?)
+    }
+
+    /// A table read from `input`; `path` names it in messages.
+    fn from_reader(path: &Path, input: Box<dyn Read>) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| csv_error(path, e))?
@@ -155,8 +158,9 @@ struct Nodes {
     signs: Vec<Option<i8>>,
 }
 
-fn read_nodes(path: &Path, opts: &LoadOptions) -> Result<Nodes> {
-    let mut t = Table::open(path)?;
+fn read_nodes(mut t: Table, opts: &LoadOptions) -> Result<Nodes> {
+    let path = t.path.clone();
+    let path = path.as_path();
     let id_col = t.require("id", NODE_ID)?;
     let label_col = t.column(LABEL);
     let nt_col = t.column(TRANSMITTER);
@@ -206,18 +210,59 @@ fn read_nodes(path: &Path, opts: &LoadOptions) -> Result<Nodes> {
 
 /// Loads an edge-list CSV (`edges`) with an optional node table (`nodes`).
 pub fn load_csv(edges: &Path, nodes: Option<&Path>, opts: &LoadOptions) -> Result<(Connectome, LoadReport)> {
+    let mut files = vec![sha256_file(edges)?];
+    if let Some(p) = nodes {
+        files.push(sha256_file(p)?);
+    }
+    let node_table = nodes.map(Table::open).transpose()?;
+    load_tables(Table::open(edges)?, node_table, files, opts)
+}
+
+/// A bundled edge list and node table (`name` for messages and provenance).
+pub(crate) fn load_embedded(
+    name: &str,
+    edges: &'static [u8],
+    nodes: &'static [u8],
+    opts: &LoadOptions,
+) -> Result<(Connectome, LoadReport)> {
+    let file = |part: &str, bytes: &'static [u8]| {
+        use sha2::Digest;
+        let sha256 = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        crate::InputFile {
+            path: format!("builtin:{name}/{part}"),
+            sha256,
+            bytes: bytes.len() as u64,
+        }
+    };
+    let files = vec![file("edges.csv", edges), file("nodes.csv", nodes)];
+    let table = |part: &str, bytes: &'static [u8]| {
+        Table::from_reader(
+            Path::new(&format!("builtin:{name}/{part}")),
+            Box::new(std::io::Cursor::new(bytes)),
+        )
+    };
+    load_tables(
+        table("edges.csv", edges)?,
+        Some(table("nodes.csv", nodes)?),
+        files,
+        opts,
+    )
+}
+
+fn load_tables(
+    mut t: Table,
+    node_table: Option<Table>,
+    files: Vec<crate::InputFile>,
+    opts: &LoadOptions,
+) -> Result<(Connectome, LoadReport)> {
     let mut report = LoadReport {
-        files: vec![sha256_file(edges)?],
+        files,
         ..LoadReport::default()
     };
-    let node_table = match nodes {
-        Some(p) => {
-            report.files.push(sha256_file(p)?);
-            Some(read_nodes(p, opts)?)
-        }
-        None => None,
-    };
-    let mut t = Table::open(edges)?;
+    let nodes_name = node_table.as_ref().map(|n| n.path.display().to_string());
+    let node_table = node_table.map(|n| read_nodes(n, opts)).transpose()?;
+    let edges_path = t.path.clone();
+    let edges = edges_path.as_path();
     let pre_col = t.require("pre", PRE)?;
     let post_col = t.require("post", POST)?;
     let w_col = t.require("weight", WEIGHT)?;
@@ -297,7 +342,7 @@ pub fn load_csv(edges: &Path, nodes: Option<&Path>, opts: &LoadOptions) -> Resul
                     format!(
                         "line {}: neuron {id} is not in the node table {}",
                         lines[&id],
-                        nodes.map_or(String::new(), |p| p.display().to_string())
+                        nodes_name.clone().unwrap_or_default()
                     ),
                 )
             })

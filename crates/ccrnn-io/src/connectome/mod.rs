@@ -74,11 +74,20 @@ pub enum Source {
     },
     /// A dense matrix `W[post, pre]` in `.npy`/`.npz`.
     Dense(PathBuf),
+    /// A bundled connectome ([`BUILTIN`]): `celegans` (Cook et al. 2019, 302 neurons).
+    Builtin(String),
 }
 
 impl Source {
-    /// Guesses from the file name: `.npy`/`.npz` are dense, anything else an edge CSV.
+    /// Guesses from the file name: a bundled name (when no such file exists), `.npy`/`.npz`
+    /// dense, anything else an edge CSV.
     pub fn guess(edges: &Path, nodes: Option<&Path>) -> Self {
+        if let Some(name) = edges.to_str()
+            && BUILTIN.contains(&name)
+            && !edges.exists()
+        {
+            return Source::Builtin(name.to_string());
+        }
         let ext = edges
             .extension()
             .and_then(|e| e.to_str())
@@ -95,9 +104,24 @@ impl Source {
     }
 }
 
+/// Connectomes bundled with ccrnn, usable by name wherever a connectome file is accepted.
+pub const BUILTIN: &[&str] = &["celegans"];
+
 /// Loads a connectome.
 pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectome, LoadReport)> {
     match source {
+        Source::Builtin(name) => match name.as_str() {
+            "celegans" => csv_edges::load_embedded(
+                "celegans",
+                include_bytes!("../../../../data/celegans_cook2019/edges.csv"),
+                include_bytes!("../../../../data/celegans_cook2019/nodes.csv"),
+                opts,
+            ),
+            other => Err(crate::Error::format(
+                Path::new(other),
+                format!("no bundled connectome of that name (bundled: {})", BUILTIN.join(", ")),
+            )),
+        },
         Source::Csv { edges, nodes } => load_csv(edges, nodes.as_deref(), opts),
         Source::Dense(p) => load_dense(p, opts),
     }

@@ -11,7 +11,7 @@ pub enum Transmitter {
     Gaba,
     /// Glutamate (`GLUT`): its sign depends on species and receptor (a parameter).
     Glutamate,
-    /// Dopamine, serotonin, octopamine, tyramine, histamine, neuropeptides: modulatory.
+    /// Dopamine, serotonin, octopamine, tyramine, histamine, betaine, neuropeptides: modulatory.
     Modulatory,
 }
 
@@ -26,7 +26,7 @@ impl Transmitter {
             "gaba" | "gabaergic" => Self::Gaba,
             "glut" | "glutamate" | "glu" | "glutamatergic" => Self::Glutamate,
             "da" | "dopamine" | "ser" | "5ht" | "serotonin" | "oct" | "octopamine" | "tyr" | "tyramine" | "his"
-            | "histamine" | "peptide" => Self::Modulatory,
+            | "histamine" | "peptide" | "betaine" => Self::Modulatory,
             _ => return Err(format!("unknown transmitter {s:?}")),
         }))
     }

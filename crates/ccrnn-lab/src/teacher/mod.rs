@@ -1,8 +1,10 @@
 //! The paper's teachers (SCIENCE.md §4).
 
+mod connectome;
 mod ei;
 mod random_nets;
 
+pub use connectome::{ConnectomeTeacher, ConnectomeTeacherSpec};
 pub use ei::{EiSpec, leading_eigenvalue_real};
 pub use random_nets::{ChaoticSpec, LowRankSpec};
 
