@@ -110,7 +110,7 @@ pub fn write_study(
         .collect();
     plots::save(run, "loss", &[loss_panel("student fits", &curves)], 1, (640, 420))?;
     let best = res.rows.last().expect("at least one student");
-    let student_traj = simulate(&best.model, &heldout, &SimOptions::noiseless())?;
+    let student_traj = simulate(&best.model, heldout, &SimOptions::noiseless())?;
     let trial = (0..heldout.trials())
         .max_by(|&i, &j| {
             let e = |t: usize| {
@@ -124,7 +124,7 @@ pub fn write_study(
             e(i).total_cmp(&e(j))
         })
         .unwrap_or(0);
-    let traces = trace_panels(&ref_held, &student_traj, &best.recorded, teacher.dt as f64, trial);
+    let traces = trace_panels(ref_held, &student_traj, &best.recorded, teacher.dt as f64, trial);
     plots::save(run, "traces", &traces, 3, (400, 260))?;
 
     Ok(rows)
