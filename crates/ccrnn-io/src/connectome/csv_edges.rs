@@ -331,8 +331,7 @@ fn load_tables(
         }
     };
     let index: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
-    let mut triplets = Vec::with_capacity(order.len());
-    let mut degree = vec![0usize; ids.len()];
+    let mut filter = super::Filter::new(ids.len());
     for (post, pre) in order {
         let c = pairs[&(post, pre)];
         let look = |id: u64| {
@@ -348,19 +347,9 @@ fn load_tables(
             })
         };
         let (i, j) = (look(post)?, look(pre)?);
-        if i == j && !opts.self_loops {
-            report.self_loops += 1;
-            continue;
-        }
-        if c < opts.threshold {
-            report.below_threshold += 1;
-            report.below_threshold_synapses += c;
-            continue;
-        }
-        degree[i] += 1;
-        degree[j] += 1;
-        triplets.push((i as u32, j as u32, c));
+        filter.pair(i, j, c, opts, &mut report);
     }
+    let triplets = filter.finish(&mut report);
     let signs: Vec<i8> = ids
         .iter()
         .zip(&table_signs)
@@ -379,7 +368,6 @@ fn load_tables(
         .zip(&table_signs)
         .filter(|(id, ts)| ts.is_none() && !votes.contains_key(id))
         .count();
-    report.isolated = degree.iter().filter(|&&d| d == 0).count();
     let c = Connectome::from_triplets(ids, labels, signs, triplets).map_err(|e| Error::core(edges, e))?;
     Ok((c, report))
 }

@@ -59,29 +59,15 @@ pub fn load_dense(path: &Path, opts: &LoadOptions) -> Result<(Connectome, LoadRe
             _ => opts.signs.unknown,
         };
     }
-    let mut triplets = Vec::new();
-    let mut degree = vec![0usize; n];
+    let mut filter = super::Filter::new(n);
     for ((i, j), &x) in w.indexed_iter() {
-        let c = x.abs();
-        if c == 0.0 {
-            continue;
+        if x != 0.0 {
+            report.rows += 1;
+            filter.pair(i, j, x.abs(), opts, &mut report);
         }
-        report.rows += 1;
-        if i == j && !opts.self_loops {
-            report.self_loops += 1;
-            continue;
-        }
-        if c < opts.threshold {
-            report.below_threshold += 1;
-            report.below_threshold_synapses += c;
-            continue;
-        }
-        degree[i] += 1;
-        degree[j] += 1;
-        triplets.push((i as u32, j as u32, c));
     }
+    let triplets = filter.finish(&mut report);
     report.unknown_sign = signs.iter().filter(|&&s| s == 0).count();
-    report.isolated = degree.iter().filter(|&&d| d == 0).count();
     let c =
         Connectome::from_triplets(ids, vec![String::new(); n], signs, triplets).map_err(|e| Error::core(path, e))?;
     Ok((c, report))

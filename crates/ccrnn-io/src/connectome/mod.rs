@@ -62,6 +62,41 @@ pub struct LoadReport {
     pub isolated: usize,
 }
 
+/// Applies the self-loop rule and the threshold to one neuron pair `(post i, pre j, count)`,
+/// counting what is dropped in `report`; the kept pairs go to `kept`.
+pub(crate) struct Filter {
+    kept: Vec<(u32, u32, f64)>,
+    degree: Vec<usize>,
+}
+
+impl Filter {
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            kept: Vec::new(),
+            degree: vec![0; n],
+        }
+    }
+
+    pub(crate) fn pair(&mut self, i: usize, j: usize, c: f64, opts: &LoadOptions, report: &mut LoadReport) {
+        if i == j && !opts.self_loops {
+            report.self_loops += 1;
+        } else if c < opts.threshold {
+            report.below_threshold += 1;
+            report.below_threshold_synapses += c;
+        } else {
+            self.degree[i] += 1;
+            self.degree[j] += 1;
+            self.kept.push((i as u32, j as u32, c));
+        }
+    }
+
+    /// The kept pairs; counts the isolated neurons into `report`.
+    pub(crate) fn finish(self, report: &mut LoadReport) -> Vec<(u32, u32, f64)> {
+        report.isolated = self.degree.iter().filter(|&&d| d == 0).count();
+        self.kept
+    }
+}
+
 /// Where a connectome comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
