@@ -217,7 +217,7 @@ pub struct PrioritizeArgs {
 /// Where a run's directory goes.
 #[derive(Args, Debug, Clone)]
 pub struct OutArgs {
-    /// Run directory to create (default: runs/<command>-<date>-<time>).
+    /// Run directory to create (default: runs/COMMAND-DATE-TIME).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Replace the run directory if it exists (only once the run has succeeded).
@@ -233,7 +233,7 @@ pub struct DemoArgs {
     /// Seed of the teacher, the task trials and the students.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// A configuration file with a [demo] section (see `ccrnn config init demo`).
+    /// A configuration file with a `[demo]` section (see `ccrnn config init demo`).
     #[arg(long, value_name = "FILE", conflicts_with = "quick")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
@@ -257,7 +257,7 @@ pub struct TeacherArgs {
     /// Which teacher (ignored with --config).
     #[arg(long, value_enum, default_value_t = TeacherKind::EiTask)]
     pub preset: TeacherKind,
-    /// A configuration file with a [teacher] section (see `ccrnn config init teacher-ei`).
+    /// A configuration file with a `[teacher]` section (see `ccrnn config init teacher-ei`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Seed (overrides the configuration's).
@@ -365,7 +365,7 @@ pub struct FitArgs {
     /// Fit the readout only (the recording's `readout`).
     #[arg(long)]
     pub readout: bool,
-    /// A configuration file with [fit] and [student] sections (see `ccrnn config init fit`).
+    /// A configuration file with `[fit]` and `[student]` sections (see `ccrnn config init fit`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Initial parameters (overrides the configuration's).
