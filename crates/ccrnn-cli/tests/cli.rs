@@ -523,6 +523,23 @@ fn connectome_study_on_the_bundled_worm() {
         serde_json::from_str(&std::fs::read_to_string(d.join("s/connectome_report.json")).unwrap()).unwrap();
     assert_eq!(report["self_loops"], 38);
     assert_eq!(report["files"][0]["path"], "builtin:celegans/edges.csv");
+    // The teacher keeps the connectome's ids; a ranking names them.
+    ok(
+        d,
+        &[
+            "prioritize",
+            "--model",
+            "s/teacher.npz",
+            "--linear",
+            "--quiet",
+            "--out",
+            "p",
+        ],
+    );
+    let csv = std::fs::read_to_string(d.join("p/ranking.csv")).unwrap();
+    let first = csv.lines().nth(1).unwrap();
+    let id: u64 = first.split(',').nth(2).unwrap().parse().unwrap();
+    assert!((1..=302).contains(&id), "{first}");
     let o = ccrnn(
         d,
         &[

@@ -22,6 +22,6 @@ pub use atomic::{write_atomic, write_atomic_with};
 pub use config::{read_toml, to_toml};
 pub use connectome::{LoadOptions, LoadReport, Source, load_connectome};
 pub use error::{Error, Result};
-pub use model_file::{ModelFile, load_model, save_model};
+pub use model_file::{ModelFile, load_model, save_model, save_model_with_ids};
 pub use recording::{Layout, Recording, load_recording, load_stimulus, save_trajectory};
 pub use run_dir::{InputFile, Meta, RunDir, sha256_file};

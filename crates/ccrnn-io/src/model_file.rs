@@ -13,6 +13,7 @@
 //! | `activation` | uint8 text | `softplus`, `relu`, `tanh`, `linear` or `sigmoid` |
 //! | `gain_placement` | uint8 text | `presynaptic` or `postsynaptic` |
 //! | `recorded` | M, int64 (optional) | neurons a student was fitted to |
+//! | `neuron_ids` | N, uint64 (optional) | connectome body ids of the rows |
 //!
 //! Reading is lenient where NumPy users are: float64 is accepted for float arrays, any integer
 //! type for `mask`, `signs` and `recorded`; `W_eff`/`sign`/`w_out` (the paper's fixture names)
@@ -33,6 +34,8 @@ pub struct ModelFile {
     pub model: Model<f32>,
     /// Recorded neurons (students), if stored.
     pub recorded: Option<Vec<usize>>,
+    /// Connectome body ids of the rows, if the model was built on a connectome.
+    pub ids: Option<Vec<u64>>,
 }
 
 fn gain_name(g: GainPlacement) -> &'static str {
@@ -44,6 +47,24 @@ fn gain_name(g: GainPlacement) -> &'static str {
 
 /// Saves `model` (and the recorded set of a student) to `path`, atomically.
 pub fn save_model(path: &Path, model: &Model<f32>, recorded: Option<&[usize]>) -> Result<()> {
+    save_model_with_ids(path, model, recorded, None)
+}
+
+/// Like [`save_model`], also storing the connectome body id of every row (`neuron_ids`).
+pub fn save_model_with_ids(
+    path: &Path,
+    model: &Model<f32>,
+    recorded: Option<&[usize]>,
+    ids: Option<&[u64]>,
+) -> Result<()> {
+    if let Some(ids) = ids
+        && ids.len() != model.n()
+    {
+        return Err(Error::format(
+            path,
+            format!("{} neuron ids for {} neurons", ids.len(), model.n()),
+        ));
+    }
     let n = model.n();
     let w = model.coupling.to_dense();
     let mut mask = Array2::<u8>::zeros((n, n));
@@ -70,6 +91,9 @@ pub fn save_model(path: &Path, model: &Model<f32>, recorded: Option<&[usize]>) -
         z.add_text("gain_placement", gain_name(model.gain))?;
         if let Some(r) = recorded {
             z.add("recorded", &Array1::from_iter(r.iter().map(|&i| i as i64)))?;
+        }
+        if let Some(ids) = ids {
+            z.add("neuron_ids", &Array1::from(ids.to_vec()))?;
         }
         Ok(())
     })
@@ -212,6 +236,18 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
     } else {
         None
     };
+    let ids = if z.has("neuron_ids") {
+        let a = z.ids("neuron_ids")?;
+        if a.len() != n {
+            return Err(Error::format(
+                path,
+                format!("array 'neuron_ids': {} ids for {n} neurons", a.len()),
+            ));
+        }
+        Some(a)
+    } else {
+        None
+    };
     let conn = Connectivity::from_dense(w.view(), Some(mask.view()), signs).map_err(|e| Error::core(path, e))?;
     let model = Model::builder(conn)
         .params(p)
@@ -222,5 +258,5 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
         .dt(dt)
         .build()
         .map_err(|e| Error::core(path, e))?;
-    Ok(ModelFile { model, recorded })
+    Ok(ModelFile { model, recorded, ids })
 }

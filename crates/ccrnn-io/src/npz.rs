@@ -159,6 +159,22 @@ impl NpzIn {
         ))
     }
 
+    /// Reads a vector of 64-bit ids (uint64, or any non-negative integer type), exactly.
+    pub fn ids(&mut self, name: &str) -> Result<Vec<u64>> {
+        if !self.has(name) {
+            return Err(self.missing(name));
+        }
+        if let Some(a) = self.typed::<u64>(name)? {
+            return Ok(a.iter().copied().collect());
+        }
+        self.integers(name)?
+            .iter()
+            .map(|&x| {
+                u64::try_from(x).map_err(|_| Error::format(&self.path, format!("array '{name}': negative id {x}")))
+            })
+            .collect()
+    }
+
     /// Reads a text stored as a byte array (`np.frombuffer(b"softplus", np.uint8)`) or as a
     /// 0-d integer array of bytes.
     pub fn text(&mut self, name: &str) -> Result<String> {

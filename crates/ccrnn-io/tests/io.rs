@@ -56,6 +56,12 @@ fn saved_and_reloaded_model_simulates_identically() {
     save_model(&path, &m, Some(&[3, 5, 7])).unwrap();
     let back = load_model(&path).unwrap();
     assert_eq!(back.recorded.as_deref(), Some(&[3usize, 5, 7][..]));
+    assert_eq!(back.ids, None);
+    // Connectome ids above 2^53 survive exactly.
+    let ids: Vec<u64> = (0..23).map(|k| 720575940621234567 + k).collect();
+    let with_ids = d.join("ids.npz");
+    ccrnn_io::save_model_with_ids(&with_ids, &m, None, Some(&ids)).unwrap();
+    assert_eq!(load_model(&with_ids).unwrap().ids, Some(ids));
     let b = back.model;
     assert_eq!(b.activation, m.activation);
     assert_eq!(b.gain, m.gain);

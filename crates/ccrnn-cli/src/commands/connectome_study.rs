@@ -86,7 +86,7 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
         t0.elapsed().as_secs_f64()
     ));
     let teacher = built.model.cast::<f32>();
-    ccrnn_io::save_model(&run.file("teacher.npz"), &teacher, None)?;
+    ccrnn_io::save_model_with_ids(&run.file("teacher.npz"), &teacher, None, Some(&con.ids))?;
     let train = f32_stim(&spec.stimulus(a.trials, a.seed.wrapping_add(200)));
     let heldout = f32_stim(&spec.stimulus(a.trials, a.seed.wrapping_add(300)));
     let ref_held = simulate(&teacher, &heldout, &SimOptions::noiseless())?;

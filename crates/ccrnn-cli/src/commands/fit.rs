@@ -41,7 +41,9 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     student.validate()?;
     let valid = fc.validate()?;
 
-    let model = load_model(&a.model)?.model;
+    let model_file = load_model(&a.model)?;
+    let ids = model_file.ids.clone();
+    let model = model_file.model;
     let n = model.n();
     let rec = ccrnn_io::load_recording(&a.recording, a.layout.into(), n)?;
     let stim = rec.stimulus(&a.recording, model.n_in())?;
@@ -132,7 +134,12 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         stim.steps(),
         fc.steps
     ));
-    ccrnn_io::save_model(&run.file("initial.npz"), &init, Some(recorded.indices()))?;
+    ccrnn_io::save_model_with_ids(
+        &run.file("initial.npz"),
+        &init,
+        Some(recorded.indices()),
+        ids.as_deref(),
+    )?;
     let bar = ui.bar(fc.steps, "fitting");
     let mut err = None;
     let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
@@ -145,7 +152,12 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         return Err(e.into());
     }
     let seconds = t0.elapsed().as_secs_f64();
-    ccrnn_io::save_model(&run.file("student.npz"), &out.model, Some(recorded.indices()))?;
+    ccrnn_io::save_model_with_ids(
+        &run.file("student.npz"),
+        &out.model,
+        Some(recorded.indices()),
+        ids.as_deref(),
+    )?;
     let mut csv = String::from("step,loss,grad_norm\n");
     for ((s, l), g) in out
         .history

@@ -16,6 +16,7 @@ use serde_json::json;
 pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     let mf = load_model(&a.model)?;
     let model = mf.model;
+    let ids = mf.ids;
     let n = model.n();
     let already = a.recorded.clone().or(mf.recorded).unwrap_or_default();
     if let Some(&i) = already.iter().find(|&&i| i >= n) {
@@ -74,9 +75,11 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     let random_mean: Vec<f64> = (0..k)
         .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)
         .collect();
-    let mut csv = String::from("rank,neuron,score,predicted_remaining\n");
-    for (r, ((i, s), rem)) in best.order.iter().zip(&best.scores).zip(&best.remaining).enumerate() {
-        csv += &format!("{},{i},{s},{rem}\n", r + 1);
+    // With connectome ids (models built on a connectome), the ranking names the neurons.
+    let id_of = |i: usize| ids.as_ref().map_or(String::new(), |v| v[i].to_string());
+    let mut csv = String::from("rank,neuron,id,score,predicted_remaining\n");
+    for (r, ((&i, s), rem)) in best.order.iter().zip(&best.scores).zip(&best.remaining).enumerate() {
+        csv += &format!("{},{i},{},{s},{rem}\n", r + 1, id_of(i));
     }
     run.write("ranking.csv", csv.as_bytes())?;
     let mut ocsv = String::from("recorded,best,random_mean,worst\n");
@@ -139,7 +142,9 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
         .zip(&best.scores)
         .zip(&best.remaining)
         .take(20)
-        .map(|((i, s), r)| json!({"neuron": i, "score": s, "predicted_remaining": r}))
+        .map(
+            |((&i, s), r)| json!({"neuron": i, "id": ids.as_ref().map(|v| v[i]), "score": s, "predicted_remaining": r}),
+        )
         .collect();
     let doc = json!({
         "command": "prioritize", "already_recorded": already, "initial_remaining": best.initial,
@@ -155,8 +160,9 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
             );
         }
         println!("record next (neuron: fraction of error removed → predicted remaining):");
-        for ((i, s), r) in best.order.iter().zip(&best.scores).zip(&best.remaining).take(10) {
-            println!("  {i:>6}: {s:.4} → {r:.4}");
+        for ((&i, s), r) in best.order.iter().zip(&best.scores).zip(&best.remaining).take(10) {
+            let id = ids.as_ref().map_or(String::new(), |v| format!(" (id {})", v[i]));
+            println!("  {i:>6}{id}: {s:.4} → {r:.4}");
         }
         let show = |o: Option<usize>| o.map_or("—".to_string(), |k| k.to_string());
         for level in [0.1, 0.01] {
