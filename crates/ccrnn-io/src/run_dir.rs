@@ -171,7 +171,8 @@ impl RunDir {
         write_atomic(&self.file(name), bytes)
     }
 
-    /// Appends one JSON object as a line of `metrics.jsonl`.
+    /// Appends one JSON object as a line of `metrics.jsonl` (in the staging directory
+    /// `.NAME.partial-PID` while the run is going).
     pub fn metric<T: Serialize>(&mut self, record: &T) -> Result<()> {
         let path = self.file("metrics.jsonl");
         if self.metrics.is_none() {
@@ -180,7 +181,9 @@ impl RunDir {
         }
         let w = self.metrics.as_mut().expect("opened above");
         serde_json::to_writer(&mut *w, record).map_err(|e| Error::format(&path, e.to_string()))?;
-        w.write_all(b"\n").map_err(|e| Error::io(&path, e))
+        w.write_all(b"\n").map_err(|e| Error::io(&path, e))?;
+        // Flushed line by line so that a long run can be followed (`tail -f`).
+        w.flush().map_err(|e| Error::io(&path, e))
     }
 
     /// Writes `meta.json` and moves the directory into place; returns its final path.
