@@ -69,25 +69,23 @@ def main():
             used = [t for t in ORDER if out.get(t, 0) > 0]
             primary = max(used, key=lambda t: (out[t], -ORDER.index(t))) if used else ""
             w.writerow([k + 1, n, cls(n), primary, ";".join(used)])
-    edges = synapses = 0
-    with open(os.path.join(HERE, "edges.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["pre", "post", "weight"])
-        for a, pre in enumerate(names):
-            for b, post in enumerate(names):
-                c = cs[ix[pre]][ix[post]]
-                if c > 0:
-                    w.writerow([a + 1, b + 1, int(c)])
-                    edges += 1
-                    synapses += int(c)
-    with open(os.path.join(HERE, "gap_junctions.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["pre", "post", "weight"])
-        for a, pre in enumerate(names):
-            for b, post in enumerate(names):
-                c = gj[ix[pre]][ix[post]]
-                if c > 0:
-                    w.writerow([a + 1, b + 1, int(c)])
+    def write_pairs(fname, matrix):
+        """Writes the non-zero entries among the 302 neurons; returns (pairs, total)."""
+        pairs = total = 0
+        with open(os.path.join(HERE, fname), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["pre", "post", "weight"])
+            for a, pre in enumerate(names):
+                for b, post in enumerate(names):
+                    c = matrix[ix[pre]][ix[post]]
+                    if c > 0:
+                        w.writerow([a + 1, b + 1, int(c)])
+                        pairs += 1
+                        total += int(c)
+        return pairs, total
+
+    edges, synapses = write_pairs("edges.csv", cs)
+    write_pairs("gap_junctions.csv", gj)
     print(f"302 neurons, {edges} chemical edges, {synapses} synapses")
     assert (edges, synapses) == (3709, 20965)
 

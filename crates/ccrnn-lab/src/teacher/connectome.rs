@@ -151,7 +151,8 @@ impl ConnectomeTeacherSpec {
                 }
             }
         }
-        let (scale, _) = good.ok_or_else(|| Error::spec("connectome teacher", "no stable scale found"))?;
+        // The last scale that settled, and its eigenvalue (already computed there).
+        let (scale, lam) = good.ok_or_else(|| Error::spec("connectome teacher", "no stable scale found"))?;
         // The final model at the corrected scale, h0 at its fixed point.
         let mut m = Model::builder(con.connectivity::<f64>(scale)?)
             .backend(Backend::Csr)
@@ -161,7 +162,6 @@ impl ConnectomeTeacherSpec {
             .dt(self.dt)
             .build()?;
         m.params.h0 = settle(&m)?;
-        let lam = linearisation_eigenvalue(&m, &m.params.h0.clone())?;
         Ok(ConnectomeTeacher {
             model: m,
             scale,
