@@ -115,6 +115,15 @@ pub struct ConnectomeSource {
     /// Sign of neurons without a transmitter (0 = unconstrained).
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub unknown_sign: i8,
+    /// Keep only the rows of these neuropils (edge lists with a `neuropil` column).
+    #[arg(long, value_delimiter = ',')]
+    pub neuropil: Vec<String>,
+    /// Keep only the neurons with these labels (re-indexed contiguously; ids kept).
+    #[arg(long, value_delimiter = ',')]
+    pub keep_label: Vec<String>,
+    /// Keep only the neurons with these body ids (also combined with --keep-label).
+    #[arg(long, value_delimiter = ',')]
+    pub keep_ids: Vec<u64>,
 }
 
 #[derive(Args, Debug)]

@@ -469,6 +469,14 @@ fn connectome_info_describes_a_file() {
         (v["spectral_radius_signed"].as_f64().unwrap() - 2.0).abs() < 1e-9,
         "{v}"
     );
+    let k = json(d, &["connectome", "info", "c.csv", "--keep-ids", "1,2", "--json"]);
+    assert_eq!(k["neurons"], 2);
+    assert_eq!(k["report"]["deselected"], 1);
+    let w = json(
+        d,
+        &["connectome", "info", "celegans", "--keep-label", "sensory", "--json"],
+    );
+    assert_eq!(w["neurons"], 83);
     let o = ccrnn(d, &["connectome", "info", "c.csv", "--glutamate-sign", "3"]);
     assert_eq!(o.status.code(), Some(2));
 }

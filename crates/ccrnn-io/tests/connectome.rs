@@ -85,6 +85,39 @@ fn flywire_rows_are_summed_across_neuropils_thresholded_and_ids_exact() {
 }
 
 #[test]
+fn neuropil_rows_and_neuron_selection() {
+    let d = dir("select");
+    let f = d.join("c.csv");
+    std::fs::write(
+        &f,
+        "pre_root_id,post_root_id,neuropil,syn_count,nt_type\n1,2,AL_L,3,ACH\n1,2,LH_L,4,ACH\n2,3,ME_R,9,GABA\n3,1,AL_L,2,ACH\n",
+    )
+    .unwrap();
+    let opts = LoadOptions {
+        neuropils: vec!["al_l".into()],
+        ..LoadOptions::default()
+    };
+    let (c, r) = load_csv(&f, None, &opts).unwrap();
+    assert_eq!(c.ids, vec![1, 2, 3]);
+    assert_eq!(edges(&c), vec![(1, 3, 2.0), (2, 1, 3.0)]);
+    assert_eq!(r.outside_neuropils, 2);
+    // Selection by id keeps the order and re-indexes; synapses to removed neurons go.
+    let (c, mut r) = load_csv(&f, None, &LoadOptions::default()).unwrap();
+    let s = ccrnn_io::connectome::select(&c, &[], &[3, 1], &mut r).unwrap();
+    assert_eq!(s.ids, vec![1, 3]);
+    assert_eq!(edges(&s), vec![(1, 3, 2.0)]);
+    assert_eq!(r.deselected, 1);
+    assert!(
+        ccrnn_io::connectome::select(&c, &[], &[99], &mut r)
+            .unwrap_err()
+            .contains("id 99")
+    );
+    std::fs::write(d.join("nonp.csv"), "pre,post,weight\n1,2,3\n").unwrap();
+    let e = load_csv(&d.join("nonp.csv"), None, &opts).unwrap_err().to_string();
+    assert!(e.contains("no 'neuropil' column"), "{e}");
+}
+
+#[test]
 fn neuprint_export_with_node_table() {
     let d = dir("neuprint");
     let nodes = d.join("traced-neurons.csv");

@@ -5,7 +5,7 @@ use crate::ui::Ui;
 use anyhow::{Result, bail};
 use ccrnn_analysis::linalg::{perron_root, spectral_radius};
 use ccrnn_core::Connectome;
-use ccrnn_io::connectome::SignRules;
+use ccrnn_io::connectome::{SignRules, select};
 use ccrnn_io::{LoadOptions, LoadReport, Source, load_connectome};
 use serde_json::json;
 
@@ -30,8 +30,12 @@ pub fn load(src: &ConnectomeSource) -> Result<(Connectome, LoadReport)> {
             unknown: src.unknown_sign,
             ..SignRules::default()
         },
+        neuropils: src.neuropil.clone(),
     };
-    Ok(load_connectome(&Source::guess(&src.file, src.nodes.as_deref()), &opts)?)
+    let (con, mut report) = load_connectome(&Source::guess(&src.file, src.nodes.as_deref()), &opts)?;
+    let con = select(&con, &src.keep_label, &src.keep_ids, &mut report)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", src.file.display()))?;
+    Ok((con, report))
 }
 
 fn stats(v: &[usize]) -> serde_json::Value {
@@ -115,15 +119,17 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
         println!("  labels ({}): {}", labels.len(), shown.join(", "));
     }
     ui.say(format!(
-        "  read {} rows: merged {}, dropped {} pairs below {} ({} synapses), {} self-loops; {} neurons with unknown sign, {} isolated",
+        "  read {} rows: merged {}, dropped {} pairs below {} ({} synapses), {} self-loops, {} rows outside the neuropils; {} neurons with unknown sign, {} isolated, {} deselected",
         report.rows,
         report.merged_rows,
         report.below_threshold,
         a.source.threshold,
         report.below_threshold_synapses,
         report.self_loops,
+        report.outside_neuropils,
         report.unknown_sign,
-        report.isolated
+        report.isolated,
+        report.deselected
     ));
     Ok(0)
 }

@@ -277,6 +277,13 @@ fn load_tables(
     // Pass 1: rows → (post id, pre id) pairs with summed counts; per-pre sign votes.
     let mut pairs: HashMap<(u64, u64), f64> = HashMap::new();
     let mut order: Vec<(u64, u64)> = Vec::new();
+    let neuropil_col = t.column(&["neuropil"]);
+    if !opts.neuropils.is_empty() && neuropil_col.is_none() {
+        return Err(Error::format(
+            edges,
+            format!("no 'neuropil' column to select {} from", opts.neuropils.join(", ")),
+        ));
+    }
     let mut votes: HashMap<u64, [f64; 3]> = HashMap::new();
     let mut rec = csv::StringRecord::new();
     let mut lines: HashMap<u64, u64> = HashMap::new();
@@ -291,6 +298,16 @@ fn load_tables(
         let pre = parse_id(edges, line, &pre_name, rec.get(pre_col).unwrap_or(""))?;
         let post = parse_id(edges, line, &post_name, rec.get(post_col).unwrap_or(""))?;
         let w = parse_count(edges, line, &w_name, rec.get(w_col).unwrap_or(""))?;
+        if let Some(c) = neuropil_col
+            && !opts.neuropils.is_empty()
+            && !opts
+                .neuropils
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(rec.get(c).unwrap_or("").trim()))
+        {
+            report.outside_neuropils += 1;
+            continue;
+        }
         lines.entry(pre).or_insert(line);
         lines.entry(post).or_insert(line);
         let sign = match (sign_col, nt_col) {

@@ -29,6 +29,9 @@ pub struct LoadOptions {
     pub self_loops: bool,
     /// Transmitter → sign.
     pub signs: SignRules,
+    /// Keep only the rows of these neuropils (edge lists with a `neuropil` column, e.g.
+    /// FlyWire's); empty keeps all.
+    pub neuropils: Vec<String>,
 }
 
 impl Default for LoadOptions {
@@ -37,6 +40,7 @@ impl Default for LoadOptions {
             threshold: 1.0,
             self_loops: false,
             signs: SignRules::default(),
+            neuropils: Vec::new(),
         }
     }
 }
@@ -60,6 +64,40 @@ pub struct LoadReport {
     pub unknown_sign: usize,
     /// Neurons of the node table without any synapse kept.
     pub isolated: usize,
+    /// Rows outside the chosen neuropils.
+    pub outside_neuropils: usize,
+    /// Neurons removed by a selection ([`select`]).
+    pub deselected: usize,
+}
+
+/// Keeps the neurons whose label is one of `labels` or whose id is one of `ids` (everything if
+/// both are empty), re-indexed contiguously in their original order; the ids vector of the
+/// result is the map back to body ids. Synapses to or from removed neurons are dropped.
+pub fn select(
+    con: &Connectome,
+    labels: &[String],
+    ids: &[u64],
+    report: &mut LoadReport,
+) -> std::result::Result<Connectome, String> {
+    if labels.is_empty() && ids.is_empty() {
+        return Ok(con.clone());
+    }
+    let index = con.index();
+    if let Some(id) = ids.iter().find(|id| !index.contains_key(id)) {
+        return Err(format!("id {id} is not a neuron of the connectome"));
+    }
+    if let Some(l) = labels
+        .iter()
+        .find(|l| !con.labels.iter().any(|x| x.eq_ignore_ascii_case(l)))
+    {
+        return Err(format!("label {l:?} matches no neuron"));
+    }
+    let wanted: std::collections::HashSet<u64> = ids.iter().copied().collect();
+    let rows: Vec<usize> = (0..con.n())
+        .filter(|&i| wanted.contains(&con.ids[i]) || labels.iter().any(|l| con.labels[i].eq_ignore_ascii_case(l)))
+        .collect();
+    report.deselected = con.n() - rows.len();
+    con.subset(&rows).map_err(|e| e.to_string())
 }
 
 /// Applies the self-loop rule and the threshold to one neuron pair `(post i, pre j, count)`,
