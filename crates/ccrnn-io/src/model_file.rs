@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `W` | N × N, float32 | effective weights `W[post, pre]` (zeros off the mask) |
 //! | `mask` | N × N, uint8 | 1 where a synapse exists (the connectome) |
+//! | `W_indptr`, `W_indices`, `W_data` | N + 1, nnz (int64), nnz (float32) | instead of `W` and `mask` for sparse networks (density < 25 %): CSR rows = post, `scipy.sparse.csr_matrix((W_data, W_indices, W_indptr))` |
 //! | `signs` | N, int8 | presynaptic sign: +1 E, −1 I, 0 unconstrained |
 //! | `g`, `b`, `tau`, `h0` | N, float32 | gains, biases, time constants, initial state |
 //! | `beta` | scalar or N, float32 | softplus smoothness (global or per neuron) |
@@ -23,7 +24,7 @@
 
 use crate::npz::{NpzIn, write_npz};
 use crate::{Error, Result};
-use ccrnn_core::{Activation, Beta, Connectivity, GainPlacement, Model, NeuronParams};
+use ccrnn_core::{Activation, Beta, Connectivity, GainPlacement, Model, NeuronParams, Pattern};
 use ndarray::{Array1, Array2, ArrayD, Ix1, Ix2};
 use std::path::Path;
 
@@ -66,15 +67,21 @@ pub fn save_model_with_ids(
         ));
     }
     let n = model.n();
-    let w = model.coupling.to_dense();
-    let mut mask = Array2::<u8>::zeros((n, n));
     let p = model.coupling.pattern();
-    for (i, &j) in p.rows().into_iter().zip(p.col()) {
-        mask[(i as usize, j as usize)] = 1;
-    }
+    let sparse = p.nnz() * 4 < n * n;
     write_npz(path, |z| {
-        z.add("W", &w)?;
-        z.add("mask", &mask)?;
+        if sparse {
+            z.add("W_indptr", &Array1::from_iter(p.row_ptr().iter().map(|&k| k as i64)))?;
+            z.add("W_indices", &Array1::from_iter(p.col().iter().map(|&j| j as i64)))?;
+            z.add("W_data", &Array1::from(model.coupling.values()))?;
+        } else {
+            let mut mask = Array2::<u8>::zeros((n, n));
+            for (i, &j) in p.rows().into_iter().zip(p.col()) {
+                mask[(i as usize, j as usize)] = 1;
+            }
+            z.add("W", &model.coupling.to_dense())?;
+            z.add("mask", &mask)?;
+        }
         z.add("signs", &Array1::from(model.signs.clone()))?;
         z.add("g", &model.params.g)?;
         z.add("b", &model.params.b)?;
@@ -128,19 +135,53 @@ fn scalar_or_vector(z: &mut NpzIn, name: &str, n: usize) -> Result<ArrayD<f32>> 
 /// shape and value; errors name the file and the array.
 pub fn load_model(path: &Path) -> Result<ModelFile> {
     let mut z = NpzIn::open(path)?;
-    let w_name = z
-        .first_of(&["W", "W_eff"])
-        .ok_or_else(|| Error::format(path, format!("no array 'W' (the file holds: {})", z.names().join(", "))))?;
-    let w = z.floats(w_name)?;
-    let n = w.shape().first().copied().unwrap_or(0);
-    crate::npz::check_shape(path, w_name, w.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
-    let w = to_f32(w.into_dimensionality::<Ix2>().expect("checked"));
-    let mask = if z.has("mask") {
-        let m = z.integers("mask")?;
-        crate::npz::check_shape(path, "mask", m.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
-        m.into_dimensionality::<Ix2>().expect("checked").mapv(|x| x != 0)
+    // W: sparse CSR arrays, or dense W with an optional mask.
+    enum Weights {
+        Sparse(Vec<usize>, Vec<u32>, Vec<f32>),
+        Dense(Array2<f32>, Array2<bool>),
+    }
+    let (n, weights) = if z.has("W_data") {
+        let indptr = z.integers("W_indptr")?;
+        let indices = z.integers("W_indices")?;
+        let data = to_f32(z.floats("W_data")?);
+        let n = indptr.len().saturating_sub(1);
+        let as_usize = |name: &str, v: i64| {
+            usize::try_from(v).map_err(|_| Error::format(path, format!("array '{name}': negative entry {v}")))
+        };
+        let indptr: Vec<usize> = indptr.iter().map(|&v| as_usize("W_indptr", v)).collect::<Result<_>>()?;
+        let indices: Vec<u32> = indices
+            .iter()
+            .map(|&v| {
+                u32::try_from(v)
+                    .map_err(|_| Error::format(path, format!("array 'W_indices': entry {v} is not an index")))
+            })
+            .collect::<Result<_>>()?;
+        if data.len() != indices.len() {
+            return Err(Error::format(
+                path,
+                format!("'W_data' has {} entries but 'W_indices' {}", data.len(), indices.len()),
+            ));
+        }
+        (n, Weights::Sparse(indptr, indices, data.iter().copied().collect()))
     } else {
-        w.mapv(|x| x != 0.0)
+        let w_name = z.first_of(&["W", "W_eff"]).ok_or_else(|| {
+            Error::format(
+                path,
+                format!("no array 'W' or 'W_data' (the file holds: {})", z.names().join(", ")),
+            )
+        })?;
+        let w = z.floats(w_name)?;
+        let n = w.shape().first().copied().unwrap_or(0);
+        crate::npz::check_shape(path, w_name, w.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
+        let w = to_f32(w.into_dimensionality::<Ix2>().expect("checked"));
+        let mask = if z.has("mask") {
+            let m = z.integers("mask")?;
+            crate::npz::check_shape(path, "mask", m.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
+            m.into_dimensionality::<Ix2>().expect("checked").mapv(|x| x != 0)
+        } else {
+            w.mapv(|x| x != 0.0)
+        };
+        (n, Weights::Dense(w, mask))
     };
     let signs = match z.first_of(&["signs", "sign"]) {
         Some(name) => {
@@ -248,7 +289,14 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
     } else {
         None
     };
-    let conn = Connectivity::from_dense(w.view(), Some(mask.view()), signs).map_err(|e| Error::core(path, e))?;
+    let conn = match weights {
+        Weights::Dense(w, mask) => Connectivity::from_dense(w.view(), Some(mask.view()), signs),
+        Weights::Sparse(indptr, indices, values) => Pattern::new(n, indptr, indices).and_then(|pattern| {
+            let c = Connectivity { pattern, values, signs };
+            c.validate().map(|_| c)
+        }),
+    }
+    .map_err(|e| Error::core(path, e))?;
     let model = Model::builder(conn)
         .params(p)
         .activation(activation)

@@ -17,9 +17,13 @@ fn tmpdir(name: &str) -> PathBuf {
 
 /// A model using every field: sparse mask, mixed signs, per-neuron β, tanh, postsynaptic gain.
 fn model(n: usize, seed: u64) -> Model<f32> {
+    model_with_density(n, seed, 0.4)
+}
+
+fn model_with_density(n: usize, seed: u64, density: f64) -> Model<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let signs: Vec<i8> = (0..n).map(|j| [1, -1, 0][j % 3]).collect();
-    let mask = Array2::from_shape_fn((n, n), |_| rng.random_bool(0.4));
+    let mask = Array2::from_shape_fn((n, n), |_| rng.random_bool(density));
     let w = Array2::from_shape_fn((n, n), |(i, j)| {
         let v: f32 = rng.random_range(0.0..0.3);
         if !mask[(i, j)] {
@@ -46,6 +50,44 @@ fn model(n: usize, seed: u64) -> Model<f32> {
         .dt(0.1)
         .build()
         .unwrap()
+}
+
+/// Sparse networks are stored as CSR arrays (`W_indptr`, `W_indices`, `W_data`), dense ones as
+/// `W` + `mask`; both reload to the same model.
+#[test]
+fn sparse_and_dense_storage_round_trip() {
+    let d = tmpdir("storage");
+    for (density, sparse) in [(0.05, true), (0.6, false)] {
+        let m = model_with_density(40, 3, density);
+        let path = d.join(format!("m{density}.npz"));
+        save_model(&path, &m, None).unwrap();
+        let names = ndarray_npy::NpzReader::new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .names()
+            .unwrap();
+        assert_eq!(names.iter().any(|n| n == "W_data"), sparse, "{names:?}");
+        assert_eq!(names.iter().any(|n| n == "W"), !sparse, "{names:?}");
+        let b = load_model(&path).unwrap().model;
+        assert_eq!(b.coupling.pattern(), m.coupling.pattern());
+        assert_eq!(b.coupling.values(), m.coupling.values());
+        assert_eq!(b.signs, m.signs);
+    }
+    // A CSR index out of range names the file.
+    let bad = d.join("bad_csr.npz");
+    let mut z = NpzWriter::new(std::fs::File::create(&bad).unwrap());
+    z.add_array("W_indptr", &Array1::from(vec![0i64, 1, 2])).unwrap();
+    z.add_array("W_indices", &Array1::from(vec![1i64, 5])).unwrap();
+    z.add_array("W_data", &Array1::from(vec![0.5f32, 0.5])).unwrap();
+    for k in ["g", "b", "h0"] {
+        z.add_array(k, &Array1::<f32>::ones(2)).unwrap();
+    }
+    z.add_array("tau", &ndarray::arr0(1.0f32)).unwrap();
+    z.add_array("beta", &ndarray::arr0(1.0f32)).unwrap();
+    z.add_array("dt", &ndarray::arr0(0.1f32)).unwrap();
+    z.finish().unwrap();
+    let e = load_model(&bad).unwrap_err().to_string();
+    assert!(e.contains("bad_csr.npz") && e.contains("out of range"), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
