@@ -57,40 +57,48 @@ pub fn write_study(
     };
     let pos = |v: &dyn Fn(&ScoreRow) -> f64| pos_of(&rows, v);
     let flat = |y: f64| vec![(-0.5, y), (k as f64 - 0.5, y)];
-    let err_panels = vec![
+    // One panel per error measure: unrecorded and recorded error against M, with the shuffle
+    // baseline and (if given) the no-recurrence students.
+    let panel = |title: &str,
+                 y_label: &str,
+                 rec: fn(&ScoreRow) -> f64,
+                 unrec: fn(&ScoreRow) -> f64,
+                 shuffle: f64,
+                 log_y: bool| {
+        let mut series = vec![
+            Series::line("unrecorded", pos(&unrec), color(3)).markers(),
+            Series::line("recorded", pos(&rec), color(0)).markers(),
+            Series::line("shuffle", flat(shuffle), color(7)).dashed(),
+        ];
+        if let Some(nr) = no_rec {
+            series.push(Series::line("no recurrence", pos_of(nr, &unrec), color(1)).dashed());
+        }
         Panel {
-            title: "activity error vs recorded neurons".into(),
+            title: title.into(),
             x_label: "recorded neurons M".into(),
-            y_label: "MSE (held-out trials)".into(),
-            series: vec![
-                Series::line("unrecorded", pos(&|r| r.unrecorded_mse), color(3)).markers(),
-                Series::line("recorded", pos(&|r| r.recorded_mse), color(0)).markers(),
-                Series::line("shuffle", flat(res.baseline.shuffle_mse), color(7)).dashed(),
-            ]
-            .into_iter()
-            .chain(no_rec.map(|nr| Series::line("no recurrence", pos_of(nr, &|r| r.unrecorded_mse), color(1)).dashed()))
-            .collect(),
-            log_y: true,
+            y_label: y_label.into(),
+            series,
+            log_y,
             x_names: Some(names.clone()),
-        },
-        Panel {
-            title: "correlation error vs recorded neurons".into(),
-            x_label: "recorded neurons M".into(),
-            y_label: "1 − mean |ρ|".into(),
-            series: vec![
-                Series::line("unrecorded", pos(&|r| r.unrecorded_corr_err), color(3)).markers(),
-                Series::line("recorded", pos(&|r| r.recorded_corr_err), color(0)).markers(),
-                Series::line("shuffle", flat(res.baseline.shuffle_corr_err), color(7)).dashed(),
-            ]
-            .into_iter()
-            .chain(
-                no_rec
-                    .map(|nr| Series::line("no recurrence", pos_of(nr, &|r| r.unrecorded_corr_err), color(1)).dashed()),
-            )
-            .collect(),
-            log_y: false,
-            x_names: Some(names),
-        },
+        }
+    };
+    let err_panels = vec![
+        panel(
+            "activity error vs recorded neurons",
+            "MSE (held-out trials)",
+            |r| r.recorded_mse,
+            |r| r.unrecorded_mse,
+            res.baseline.shuffle_mse,
+            true,
+        ),
+        panel(
+            "correlation error vs recorded neurons",
+            "1 − mean |ρ|",
+            |r| r.recorded_corr_err,
+            |r| r.unrecorded_corr_err,
+            res.baseline.shuffle_corr_err,
+            false,
+        ),
     ];
     plots::save(run, "error_vs_m", &err_panels, 2, (560, 420))?;
     let curves: Vec<(String, &ccrnn_fit::History)> = res
