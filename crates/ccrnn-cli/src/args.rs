@@ -47,6 +47,80 @@ pub enum Command {
     /// Read a connectome file and describe it.
     #[command(subcommand)]
     Connectome(ConnectomeCmd),
+    /// The paper's experiments as sweeps: recipes expanded into tasks, run in parallel,
+    /// resumable, merged into one table.
+    #[command(subcommand)]
+    Sweep(SweepCmd),
+    /// A Markdown and HTML report on sweep results: one section per claim of the paper, with
+    /// plots, numbers and whether the claim held.
+    Report(ReportArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SweepCmd {
+    /// List the built-in recipes, or print one as TOML (`--show NAME`) to copy and edit.
+    Recipes(RecipesArgs),
+    /// Run every task of a recipe not yet done, J at a time; rerun the same command to resume
+    /// after an interruption.
+    Run(SweepRunArgs),
+    /// Run one task of a sweep directory by its index in tasks.json (for job arrays).
+    RunTask(RunTaskArgs),
+    /// Done / started / failed / missing tasks of a sweep directory.
+    Status(SweepDirArgs),
+    /// Merge the finished tasks into DIR/results.csv and DIR/results.npz.
+    Collect(SweepDirArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RecipesArgs {
+    /// Print this recipe as TOML.
+    #[arg(long, value_name = "NAME")]
+    pub show: Option<String>,
+    /// Scale of the printed recipe.
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepRunArgs {
+    /// A built-in recipe name (see `ccrnn sweep recipes`) or a recipe TOML file.
+    pub recipe: String,
+    /// Scale of a built-in recipe: `small` (minutes) or `paper`.
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+    /// Override the recipe's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sweep directory (default: runs/NAME-SCALE). Rerunning into it resumes.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Tasks run at the same time (default: 1; each task uses all --threads).
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct RunTaskArgs {
+    /// The sweep directory (made by `sweep run` or `sweep slurm`).
+    pub dir: PathBuf,
+    /// Index of the task in DIR/tasks.json (0-based).
+    #[arg(long)]
+    pub index: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepDirArgs {
+    /// The sweep directory.
+    pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A sweep directory, or a directory holding sweep directories.
+    pub dir: PathBuf,
+    /// Where to write report.md, report.html and the plots (default: DIR/report).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -54,6 +54,8 @@ pub struct Panel {
     pub series: Vec<Series>,
     /// Logarithmic y axis (values ≤ 0 are dropped).
     pub log_y: bool,
+    /// Logarithmic x axis (values ≤ 0 are dropped).
+    pub log_x: bool,
     /// Names of the integer x positions 0, 1, … (a categorical axis).
     pub x_names: Option<Vec<String>>,
 }
@@ -88,8 +90,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         .map(|s| {
             s.points
                 .iter()
-                .filter_map(|&(x, y)| Some((x, y_of(y, p.log_y)?)))
-                .filter(|(x, _)| x.is_finite())
+                .filter_map(|&(x, y)| Some((y_of(x, p.log_x)?, y_of(y, p.log_y)?)))
                 .collect()
         })
         .collect();
@@ -136,6 +137,7 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         }
     };
     let names = p.x_names.clone();
+    let log_x = p.log_x;
     let xfmt = move |v: &f64| match &names {
         Some(n) => {
             let i = v.round();
@@ -144,6 +146,10 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
             } else {
                 String::new()
             }
+        }
+        None if log_x => {
+            let e = 10f64.powf(*v);
+            if e >= 1.0 { format!("{e:.0}") } else { format!("{e:.2}") }
         }
         None => format!("{v}"),
     };
@@ -205,19 +211,25 @@ fn draw_all<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, panels: &[Panel], 
 /// Writes `stem.svg` and `stem.png` into the run directory: `panels` on a grid of `cols`
 /// columns, each panel `panel_size` pixels.
 pub fn save(run: &RunDir, stem: &str, panels: &[Panel], cols: usize, panel_size: (u32, u32)) -> Result<()> {
+    save_at(&run.file(stem), panels, cols, panel_size)
+}
+
+/// Writes `PATH.svg` and `PATH.png` (`path` without extension).
+pub fn save_at(path: &std::path::Path, panels: &[Panel], cols: usize, panel_size: (u32, u32)) -> Result<()> {
     register_font();
     let cols = cols.clamp(1, panels.len().max(1));
     let rows = panels.len().div_ceil(cols) as u32;
     let size = (panel_size.0 * cols as u32, panel_size.1 * rows);
+    let svg_path = path.with_extension("svg");
+    let png = path.with_extension("png");
     let mut svg = String::new();
     draw_all(
         SVGBackend::with_string(&mut svg, size).into_drawing_area(),
         panels,
         cols,
     )
-    .map_err(|e| anyhow!("plot {stem}.svg: {e}"))?;
-    run.write(&format!("{stem}.svg"), svg.as_bytes())?;
-    let png = run.file(&format!("{stem}.png"));
+    .map_err(|e| anyhow!("plot {}: {e}", svg_path.display()))?;
+    ccrnn_io::write_atomic(&svg_path, svg.as_bytes())?;
     draw_all(BitMapBackend::new(&png, size).into_drawing_area(), panels, cols)
         .map_err(|e| anyhow!("plot {}: {e}", png.display()))?;
     Ok(())

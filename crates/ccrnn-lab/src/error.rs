@@ -20,6 +20,12 @@ pub enum Error {
         /// Why it is rejected.
         reason: String,
     },
+    /// A file could not be read or written (the message names it).
+    #[error("{0}")]
+    File(String),
+    /// A sweep directory or task list is inconsistent (the message says how).
+    #[error("{0}")]
+    Sweep(String),
     /// No stable network was found.
     #[error("no stable network after {tries} draws (largest real eigenvalue of the last: {last:.3})")]
     Unstable {
@@ -37,5 +43,11 @@ impl Error {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+}
+
+impl From<ccrnn_io::Error> for Error {
+    fn from(e: ccrnn_io::Error) -> Self {
+        Error::File(e.to_string())
     }
 }

@@ -3,13 +3,15 @@
 //! The paper's tasks, teachers and experiments as data and functions (SCIENCE.md §3–5, §8):
 //! the sine-generation task, the E/I task teacher (generated with a stability redraw, then
 //! trained on the task), the rank-2 limit-cycle and chaotic tanh teachers, and the
-//! teacher–student study of Figures 1–2.
+//! teacher–student study of Figures 1–2, and sweeps: the paper's experiments as recipes run
+//! task by task.
 //!
 //! Nothing here prints; long loops report progress through a callback.
 #![deny(missing_docs)]
 
 pub mod error;
 pub mod study;
+pub mod sweep;
 pub mod task;
 pub mod teacher;
 

@@ -30,6 +30,7 @@ fn spectrum_panel(title: &str, values: &Array1<f64>, name: &str) -> Panel {
             color(0),
         )],
         log_y: true,
+        log_x: false,
         x_names: None,
     }
 }
@@ -129,6 +130,7 @@ fn hessian(a: HessianArgs, ui: &Ui) -> Result<i32> {
             y_label: "squared component".into(),
             series,
             log_y: true,
+            log_x: false,
             x_names: None,
         });
     }

@@ -8,8 +8,10 @@ mod demo;
 mod eval;
 mod fit;
 mod prioritize;
+mod report;
 mod simulate;
 mod study_report;
+mod sweep;
 mod teacher;
 
 use crate::args::{Command, StimArgs};
@@ -33,6 +35,8 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
         Command::Analyze(c) => analyze::run(c, ui),
         Command::Prioritize(a) => prioritize::run(a, ui),
         Command::Connectome(c) => connectome::run(c, ui),
+        Command::Sweep(c) => sweep::run(c, ui),
+        Command::Report(a) => report::run(a, ui),
     }
 }
 
@@ -147,6 +151,7 @@ fn loss_panel(title: &str, curves: &[(String, &History)]) -> Panel {
             })
             .collect(),
         log_y: true,
+        log_x: false,
         x_names: None,
     }
 }
@@ -191,6 +196,7 @@ fn trace_panels(
                     .dashed(),
                 ],
                 log_y: false,
+                log_x: false,
                 x_names: None,
             });
         }

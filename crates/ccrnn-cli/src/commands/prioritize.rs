@@ -116,6 +116,7 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
                 Series::line("worst", curve(&worst.remaining), color(1)),
             ],
             log_y: false,
+            log_x: false,
             x_names: None,
         }],
         1,

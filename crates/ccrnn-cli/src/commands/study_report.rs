@@ -79,6 +79,7 @@ pub fn write_study(
             y_label: y_label.into(),
             series,
             log_y,
+            log_x: false,
             x_names: Some(names.clone()),
         }
     };

@@ -6,7 +6,7 @@ mod random_nets;
 
 pub use connectome::{ConnectomeTeacher, ConnectomeTeacherSpec};
 pub use ei::{EiSpec, leading_eigenvalue_real};
-pub use random_nets::{ChaoticSpec, LowRankSpec};
+pub use random_nets::{ChaoticSpec, FIG3_NOISE, LowRankSpec};
 
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};

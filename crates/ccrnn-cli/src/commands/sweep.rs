@@ -1,0 +1,291 @@
+//! `ccrnn sweep`: recipes, local runs, single tasks (for job arrays), status and collection.
+
+use crate::args::{RecipesArgs, RunTaskArgs, SweepCmd, SweepDirArgs, SweepRunArgs};
+use crate::ui::Ui;
+use anyhow::{Context, Result, bail};
+use ccrnn_lab::sweep::{
+    BUILTIN, Event, Outcome, Recipe, SCALES, SweepDir, Table, TaskState, builtin, run_local, run_task,
+};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+pub fn run(cmd: SweepCmd, ui: &Ui) -> Result<i32> {
+    match cmd {
+        SweepCmd::Recipes(a) => recipes(a, ui),
+        SweepCmd::Run(a) => run_sweep(a, ui),
+        SweepCmd::RunTask(a) => run_one(a, ui),
+        SweepCmd::Status(a) => status(a, ui),
+        SweepCmd::Collect(a) => collect(a, ui),
+    }
+}
+
+/// A built-in recipe by name, or a recipe file.
+pub fn load_recipe(name_or_path: &str, scale: &str) -> Result<Recipe> {
+    let path = Path::new(name_or_path);
+    let recipe = if BUILTIN.contains(&name_or_path) {
+        builtin(name_or_path, scale)?
+    } else if path.exists() {
+        ccrnn_io::read_toml::<Recipe>(path)?
+    } else {
+        bail!(
+            "{name_or_path}: neither a built-in recipe ({}) nor a file",
+            BUILTIN.join(", ")
+        )
+    };
+    recipe.validate().with_context(|| format!("recipe {name_or_path}"))?;
+    Ok(recipe)
+}
+
+fn recipes(a: RecipesArgs, ui: &Ui) -> Result<i32> {
+    if let Some(name) = a.show {
+        print!("{}", ccrnn_io::to_toml(&builtin(&name, &a.scale)?));
+        return Ok(0);
+    }
+    let mut list = Vec::new();
+    for name in BUILTIN {
+        let counts: Vec<usize> = SCALES
+            .iter()
+            .map(|s| ccrnn_lab::sweep::expand(&builtin(name, s).expect("built-in")).map(|t| t.len()))
+            .collect::<ccrnn_lab::Result<_>>()?;
+        let r = builtin(name, "small")?;
+        list.push((name, counts, r.description));
+    }
+    if ui.json {
+        let doc: Vec<_> = list
+            .iter()
+            .map(|(n, c, d)| json!({"name": n, "tasks_small": c[0], "tasks_paper": c[1], "description": d}))
+            .collect();
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        println!("{:<18} {:>11} {:>11}  tests", "recipe", "tasks small", "tasks paper");
+        for (n, c, d) in &list {
+            println!("{n:<18} {:>11} {:>11}  {d}", c[0], c[1]);
+        }
+        println!(
+            "\nrun one: ccrnn sweep run NAME [--scale small|paper] [--jobs J]; edit one: ccrnn sweep recipes --show NAME > my.toml"
+        );
+    }
+    Ok(0)
+}
+
+/// Shows the sweep's progress on one bar: tasks done, and the running tasks' steps.
+struct Progress<'a> {
+    bar: indicatif::ProgressBar,
+    running: Mutex<BTreeMap<String, (u64, u64)>>,
+    ui: &'a Ui,
+}
+
+impl Progress<'_> {
+    fn on(&self, e: Event) {
+        let mut r = self.running.lock().expect("progress lock");
+        match e {
+            Event::Started { id } => {
+                r.insert(id.to_string(), (0, 0));
+            }
+            Event::Progress { id, step, total, .. } => {
+                r.insert(id.to_string(), (step, total));
+            }
+            Event::Finished { id, seconds } => {
+                r.remove(id);
+                self.bar.inc(1);
+                self.bar
+                    .suspend(|| self.ui.say(format!("  done {id} ({seconds:.1} s)")));
+            }
+            Event::Failed { id, message } => {
+                r.remove(id);
+                self.bar.suspend(|| self.ui.say(format!("  FAILED {id}: {message}")));
+            }
+        }
+        let msg: Vec<String> = r.iter().map(|(id, (s, t))| format!("{id} {s}/{t}")).collect();
+        self.bar.set_message(msg.join("  "));
+    }
+}
+
+fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
+    let mut recipe = load_recipe(&a.recipe, &a.scale)?;
+    if let Some(seed) = a.seed {
+        recipe.seed = seed;
+    }
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", recipe.name, recipe.scale)));
+    let dir = SweepDir::create(&out, &recipe)?;
+    write_meta(&dir, "run")?;
+    let total = dir.tasks.len();
+    let done = dir.tasks.iter().filter(|t| dir.state(&t.id) == TaskState::Done).count();
+    ui.say(format!(
+        "sweep {} ({} scale): {total} tasks, {done} already done; {} job(s); directory {}",
+        recipe.name,
+        recipe.scale,
+        a.jobs,
+        out.display()
+    ));
+    let progress = Progress {
+        bar: ui.bar(total as u64, "tasks"),
+        running: Mutex::new(BTreeMap::new()),
+        ui,
+    };
+    progress.bar.set_position(done as u64);
+    let start = Instant::now();
+    let summary = run_local(&dir, a.jobs, &|e| progress.on(e))?;
+    progress.bar.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let table = Table::collect(&dir)?;
+    table.write(dir.root())?;
+    let doc = json!({
+        "command": "sweep run",
+        "dir": out.display().to_string(),
+        "recipe": recipe.name,
+        "scale": recipe.scale,
+        "tasks": total,
+        "ran": summary.ran,
+        "already_done": summary.already_done,
+        "failed": summary.failed.iter().map(|(id, m)| json!({"id": id, "error": m})).collect::<Vec<_>>(),
+        "blocked": summary.blocked,
+        "seconds": seconds,
+    });
+    if ui.json {
+        println!("{}", serde_json::to_string(&doc)?);
+    } else {
+        println!(
+            "{}: ran {} task(s) in {seconds:.0} s, {} already done, {} failed, {} blocked; table {} ({} rows)",
+            out.display(),
+            summary.ran,
+            summary.already_done,
+            summary.failed.len(),
+            summary.blocked.len(),
+            out.join("results.csv").display(),
+            table.rows.len()
+        );
+        for (id, m) in &summary.failed {
+            println!("  failed {id}: {m}");
+        }
+    }
+    if summary.failed.is_empty() && summary.blocked.is_empty() {
+        Ok(0)
+    } else {
+        bail!(
+            "{} task(s) failed and {} could not run; rerun the same command to retry them (finished tasks are kept)",
+            summary.failed.len(),
+            summary.blocked.len()
+        )
+    }
+}
+
+/// Records who ran the sweep into DIR/meta-ACTION.json (version, argv, threads, time).
+fn write_meta(dir: &SweepDir, action: &str) -> Result<()> {
+    let meta = ccrnn_io::RunDir::meta_now(env!("CARGO_PKG_VERSION"), dir.recipe.seed, rayon::current_num_threads());
+    let text = serde_json::to_string_pretty(&meta)?;
+    ccrnn_io::write_atomic(&dir.root().join(format!("meta-{action}.json")), text.as_bytes())?;
+    Ok(())
+}
+
+fn run_one(a: RunTaskArgs, ui: &Ui) -> Result<i32> {
+    let dir = SweepDir::open(&a.dir)?;
+    let task = dir.tasks.get(a.index).with_context(|| {
+        format!(
+            "{}: --index {} is out of range (the sweep has {} tasks, 0..{})",
+            a.dir.display(),
+            a.index,
+            dir.tasks.len(),
+            dir.tasks.len()
+        )
+    })?;
+    let start = Instant::now();
+    let outcome = run_task(&dir, task, &|e| {
+        if let Event::Failed { id, message } = e {
+            ui.say(format!("task {id} failed: {message}"));
+        }
+    })?;
+    let what = match outcome {
+        Outcome::Ran => "ran",
+        Outcome::AlreadyDone => "already done",
+    };
+    if ui.json {
+        println!(
+            "{}",
+            json!({"command": "sweep run-task", "id": task.id, "outcome": what, "seconds": start.elapsed().as_secs_f64()})
+        );
+    } else {
+        println!(
+            "task {} ({}): {what} in {:.1} s",
+            a.index,
+            task.id,
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(0)
+}
+
+fn status(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
+    let dir = SweepDir::open(&a.dir)?;
+    let mut by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for t in &dir.tasks {
+        let s = match dir.state(&t.id) {
+            TaskState::Done => "done",
+            TaskState::Failed => "failed",
+            TaskState::Started => "started",
+            TaskState::Missing => "missing",
+        };
+        by.entry(s).or_default().push(&t.id);
+    }
+    let count = |s: &str| by.get(s).map_or(0, |v| v.len());
+    let failed: Vec<_> = by
+        .get("failed")
+        .into_iter()
+        .flatten()
+        .map(|id| {
+            let e = std::fs::read_to_string(dir.task_dir(id).join("error.txt")).unwrap_or_default();
+            (id.to_string(), e.trim().to_string())
+        })
+        .collect();
+    if ui.json {
+        println!(
+            "{}",
+            json!({"dir": a.dir.display().to_string(), "tasks": dir.tasks.len(), "done": count("done"),
+                "started": count("started"), "failed": count("failed"), "missing": count("missing"),
+                "failed_tasks": failed.iter().map(|(i, e)| json!({"id": i, "error": e})).collect::<Vec<_>>()})
+        );
+    } else {
+        println!(
+            "{}: {} tasks — {} done, {} started (running or killed), {} failed, {} missing",
+            a.dir.display(),
+            dir.tasks.len(),
+            count("done"),
+            count("started"),
+            count("failed"),
+            count("missing")
+        );
+        for (id, e) in &failed {
+            println!("  failed {id}: {e}");
+        }
+    }
+    Ok(0)
+}
+
+fn collect(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
+    let dir = SweepDir::open(&a.dir)?;
+    let table = Table::collect(&dir)?;
+    table.write(dir.root())?;
+    if ui.json {
+        println!(
+            "{}",
+            json!({"dir": a.dir.display().to_string(), "rows": table.rows.len(), "missing": table.missing})
+        );
+    } else {
+        println!(
+            "{}: {} rows (results.csv, results.npz){}",
+            a.dir.display(),
+            table.rows.len(),
+            if table.missing.is_empty() {
+                String::new()
+            } else {
+                format!("; {} student task(s) not finished", table.missing.len())
+            }
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,485 @@
+//! Verdicts: which of the paper's claims (SCIENCE.md §1) a sweep's table supports, with the
+//! numbers behind each verdict in plain words. The thresholds are stated in the evidence.
+
+use super::recipe::{BetaTraining, Recipe, TeacherKind};
+use super::table::{Table, column_index};
+
+/// The paper's claims, numbered as in SCIENCE.md §1.
+pub const CLAIMS: [(u8, &str); 8] = [
+    (
+        1,
+        "Connectome + task output alone is degenerate: many parameter sets solve the task with different neural activity.",
+    ),
+    (
+        2,
+        "Recording a small subset removes the degeneracy; the M needed tracks the dimensionality of the dynamics, not N.",
+    ),
+    (
+        3,
+        "Students whose connectivity is unconstrained (all weights trained) stay degenerate.",
+    ),
+    (
+        4,
+        "Activity can be predicted while single-neuron parameters are not recovered: the loss has stiff and sloppy directions.",
+    ),
+    (
+        5,
+        "A nonlinearity mismatch leaves an error floor; training the smoothness β recovers about the no-mismatch accuracy.",
+    ),
+    (
+        6,
+        "Connectome noise leaves an error floor growing with the noise level.",
+    ),
+    (
+        7,
+        "The theory ranks which neurons to record to reduce uncertainty fastest (best < random < worst).",
+    ),
+    (8, "All of it holds on real connectomes."),
+];
+
+/// One verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// Claim number (SCIENCE.md §1).
+    pub claim: u8,
+    /// `Some(true)` held, `Some(false)` not held, `None` not enough data to say.
+    pub held: Option<bool>,
+    /// The numbers and the test applied, in plain words.
+    pub evidence: String,
+}
+
+/// Rows of `table` selected by `keep`.
+struct View<'a> {
+    table: &'a Table,
+    rows: Vec<usize>,
+}
+
+fn col(name: &str) -> usize {
+    column_index(name)
+}
+
+impl<'a> View<'a> {
+    fn new(table: &'a Table, keep: impl Fn(&dyn Fn(&str) -> f64) -> bool) -> Self {
+        let rows = (0..table.rows.len())
+            .filter(|&r| keep(&|c: &str| table.rows[r][col(c)]))
+            .collect();
+        Self { table, rows }
+    }
+    fn values(&self, c: &str) -> Vec<f64> {
+        self.rows.iter().map(|&r| self.table.rows[r][col(c)]).collect()
+    }
+    fn mean(&self, c: &str) -> f64 {
+        mean(&self.values(c))
+    }
+    /// Distinct values of `key` (sorted) with the mean of `c` over rows sharing each.
+    fn mean_by(&self, key: &str, c: &str) -> Vec<(f64, f64)> {
+        let mut keys: Vec<f64> = self.values(key);
+        keys.sort_by(f64::total_cmp);
+        keys.dedup();
+        keys.iter()
+            .map(|&k| {
+                let v: Vec<f64> = self
+                    .rows
+                    .iter()
+                    .filter(|&&r| self.table.rows[r][col(key)] == k)
+                    .map(|&r| self.table.rows[r][col(c)])
+                    .collect();
+                (k, mean(&v))
+            })
+            .collect()
+    }
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Mean of the finite values (NaN if none).
+pub fn mean(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        f64::NAN
+    } else {
+        f.iter().sum::<f64>() / f.len() as f64
+    }
+}
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        for &k in &idx[i..=j] {
+            r[k] = (i + j) as f64 / 2.0;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+/// Spearman rank correlation of the points (NaN for fewer than 3 or a constant coordinate).
+pub fn spearman(points: &[(f64, f64)]) -> f64 {
+    if points.len() < 3 {
+        return f64::NAN;
+    }
+    let rx = ranks(&points.iter().map(|p| p.0).collect::<Vec<_>>());
+    let ry = ranks(&points.iter().map(|p| p.1).collect::<Vec<_>>());
+    let (mx, my) = (mean(&rx), mean(&ry));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in rx.iter().zip(&ry) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        f64::NAN
+    } else {
+        sxy / (sxx * syy).sqrt()
+    }
+}
+
+/// Where a decreasing curve `(M, err)` first falls to `level`, interpolated in log M; `None`
+/// if it never does.
+pub fn crossing(curve: &[(f64, f64)], level: f64) -> Option<f64> {
+    let first = curve.iter().position(|p| p.1 <= level)?;
+    if first == 0 {
+        return Some(curve[0].0);
+    }
+    let (m0, e0) = curve[first - 1];
+    let (m1, e1) = curve[first];
+    let f = ((e0 - level) / (e0 - e1)).clamp(0.0, 1.0);
+    Some((m0.ln() + f * (m1.ln() - m0.ln())).exp())
+}
+
+fn fmt_curve(curve: &[(f64, f64)]) -> String {
+    curve
+        .iter()
+        .map(|(k, v)| format!("{k}: {v:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The level of unrecorded 1 − |ρ| that defines M* (the paper's 0.2).
+pub const M_STAR_LEVEL: f64 = 0.2;
+
+/// The verdicts a recipe's table supports. Built-in recipes are recognised by their teacher
+/// and student grids, so an edited copy of a built-in is assessed the same way.
+pub fn assess(recipe: &Recipe, table: &Table) -> Vec<Finding> {
+    let s = &recipe.student;
+    let mut out = Vec::new();
+    if table.rows.is_empty() {
+        return out;
+    }
+    let constrained = View::new(table, |c| c("unconstrained") == 0.0 && c("connectome_noise") == 0.0);
+    if s.ms == [0] {
+        out.push(degeneracy(&constrained));
+    }
+    if s.unconstrained.contains(&true) {
+        out.push(recordings(&constrained));
+        out.push(unconstrained(table, &constrained));
+    } else if recipe.teacher.kind == TeacherKind::LowRank {
+        out.push(low_rank(&constrained));
+    } else if recipe.teacher.kind == TeacherKind::Chaotic {
+        out.push(chaos(&constrained));
+    } else if s.beta.len() > 1 {
+        out.push(mismatch(table));
+    } else if s.connectome_noise.len() > 1 {
+        out.push(noise(table));
+    } else if s.ms.len() > 1 {
+        out.push(recordings(&constrained));
+    }
+    out
+}
+
+fn degeneracy(v: &View) -> Finding {
+    let rel: Vec<f64> = v
+        .rows
+        .iter()
+        .map(|&r| v.table.rows[r][col("readout_mse")] / v.table.rows[r][col("teacher_readout_var")])
+        .collect();
+    let mut sorted = rel.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median_rel = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
+    let (mse, corr) = (v.mean("unrecorded_mse"), v.mean("unrecorded_corr_err"));
+    let (smse, scorr) = (v.mean("shuffle_mse"), v.mean("shuffle_corr_err"));
+    let solved = median_rel < 0.2;
+    let far = corr > 0.5 * scorr && mse > 0.5 * smse;
+    Finding {
+        claim: 1,
+        held: Some(solved && far),
+        evidence: format!(
+            "{} readout-only students. Task solved: median readout MSE = {:.1} % of the teacher's readout \
+             variance (test: < 20 %) — {}. Activity far from the teacher: unrecorded MSE {mse:.3} vs shuffled \
+             labels {smse:.3}, 1 − |ρ| {corr:.3} vs {scorr:.3} (test: both above half the shuffle level) — {}. \
+             Gain RMS error {:.3}, bias RMS error {:.3}.",
+            v.rows.len(),
+            100.0 * median_rel,
+            if solved { "yes" } else { "no" },
+            if far { "yes" } else { "no" },
+            v.mean("gain_rmse"),
+            v.mean("bias_rmse"),
+        ),
+    }
+}
+
+fn recordings(v: &View) -> Finding {
+    let recorded = View::new(v.table, |c| {
+        c("unconstrained") == 0.0 && c("connectome_noise") == 0.0 && c("m") > 0.0
+    });
+    let corr = recorded.mean_by("m", "unrecorded_corr_err");
+    let mse = recorded.mean_by("m", "unrecorded_mse");
+    let rho = spearman(&corr);
+    let scorr = v.mean("shuffle_corr_err");
+    let (first, last) = (corr.first().copied(), corr.last().copied());
+    let held = match (first, last) {
+        (Some(f), Some(l)) if corr.len() >= 2 => l.1 < f.1 && rho <= -0.5 && l.1 < 0.5 * scorr,
+        _ => return undecided(2, "fewer than two values of M"),
+    };
+    let gains = recorded.mean_by("m", "gain_rmse");
+    Finding {
+        claim: 2,
+        held: Some(held),
+        evidence: format!(
+            "Unrecorded 1 − |ρ| by M (mean over replicates): {} (shuffle level {scorr:.3}); unrecorded MSE: {}. \
+             Test: error at the largest M below the smallest M's, rank correlation with M ≤ −0.5 (got {rho:.2}), \
+             and below half the shuffle level at the largest M. Gain RMS error by M stays > 0: {}.",
+            fmt_curve(&corr),
+            fmt_curve(&mse),
+            fmt_curve(&gains),
+        ),
+    }
+}
+
+fn undecided(claim: u8, why: &str) -> Finding {
+    Finding {
+        claim,
+        held: None,
+        evidence: format!("not enough data: {why}"),
+    }
+}
+
+fn unconstrained(table: &Table, constrained: &View) -> Finding {
+    let free = View::new(table, |c| c("unconstrained") == 1.0 && c("m") > 0.0);
+    if free.is_empty() {
+        return undecided(3, "no unconstrained student finished");
+    }
+    let fu = free.mean_by("m", "unrecorded_corr_err");
+    let fr = free.mean_by("m", "recorded_corr_err");
+    let cu = View::new(table, |c| c("unconstrained") == 0.0 && c("m") > 0.0).mean_by("m", "unrecorded_corr_err");
+    let scorr = constrained.mean("shuffle_corr_err");
+    let (mf, ef) = *fu.last().expect("non-empty");
+    let ec = cu.iter().find(|p| p.0 == mf).map(|p| p.1).unwrap_or(f64::NAN);
+    let held = ef > ec && ef > 0.5 * scorr;
+    Finding {
+        claim: 3,
+        held: Some(held),
+        evidence: format!(
+            "Unconstrained students (all N² weights trained, no mask or signs; unrecorded neurons greedily \
+             matched): recorded 1 − |ρ| by M {}, unrecorded {} (shuffle level {scorr:.3}). At M = {mf}: \
+             unconstrained {ef:.3} vs connectome-constrained {ec:.3}. Test: unconstrained above constrained and \
+             above half the shuffle level at the largest M.",
+            fmt_curve(&fr),
+            fmt_curve(&fu),
+        ),
+    }
+}
+
+/// Per teacher size: `(N, [(M, mean unrecorded 1 − |ρ|)], participation ratio)`.
+type PerN = Vec<(f64, Vec<(f64, f64)>, f64)>;
+
+fn per_n_curves(v: &View) -> PerN {
+    let mut ns = v.values("n");
+    ns.sort_by(f64::total_cmp);
+    ns.dedup();
+    ns.iter()
+        .map(|&n| {
+            let sub = View {
+                table: v.table,
+                rows: v
+                    .rows
+                    .iter()
+                    .copied()
+                    .filter(|&r| v.table.rows[r][col("n")] == n)
+                    .collect(),
+            };
+            (n, sub.mean_by("m", "unrecorded_corr_err"), sub.mean("teacher_pr"))
+        })
+        .collect()
+}
+
+fn fmt_mstar(m: Option<f64>) -> String {
+    m.map(|x| format!("{x:.1}")).unwrap_or_else(|| "not reached".into())
+}
+
+fn low_rank(v: &View) -> Finding {
+    let curves = per_n_curves(v);
+    let stars: Vec<Option<f64>> = curves.iter().map(|c| crossing(&c.1, M_STAR_LEVEL)).collect();
+    let lines: Vec<String> = curves
+        .iter()
+        .zip(&stars)
+        .map(|((n, c, pr), s)| format!("N = {n}: M* = {} (PR {pr:.1}; {})", fmt_mstar(*s), fmt_curve(c)))
+        .collect();
+    let all: Option<Vec<f64>> = stars.iter().copied().collect();
+    let n_ratio = curves.last().map(|c| c.0).unwrap_or(1.0) / curves.first().map(|c| c.0).unwrap_or(1.0);
+    let held = all.as_ref().map(|s| {
+        let (lo, hi) = s
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+        hi <= 2.0 * lo.max(1.0)
+    });
+    Finding {
+        claim: 2,
+        held: if curves.len() < 2 {
+            None
+        } else {
+            Some(held.unwrap_or(false))
+        },
+        evidence: format!(
+            "Rank-2 teachers; M* = recordings needed for unrecorded 1 − |ρ| ≤ {M_STAR_LEVEL}. {}. Test: every N \
+             reaches the level and M* varies by at most a factor 2 while N varies by a factor {n_ratio:.0} \
+             (curves collapse against M, not M/N).",
+            lines.join("; "),
+        ),
+    }
+}
+
+fn chaos(v: &View) -> Finding {
+    let curves = per_n_curves(v);
+    let max_m = v.values("m").iter().fold(0.0f64, |a, &b| a.max(b));
+    // Not reached: beyond the largest M tried (counts as larger than any reached M*).
+    let stars: Vec<f64> = curves
+        .iter()
+        .map(|c| crossing(&c.1, M_STAR_LEVEL).unwrap_or(f64::INFINITY))
+        .collect();
+    let lines: Vec<String> = curves
+        .iter()
+        .zip(&stars)
+        .map(|((n, c, pr), s)| {
+            let s = if s.is_finite() {
+                format!("{s:.1}")
+            } else {
+                format!("> {max_m}")
+            };
+            format!("N = {n}: M* = {s} (PR {pr:.1}; {})", fmt_curve(c))
+        })
+        .collect();
+    let grows = stars.windows(2).all(|w| w[1] >= w[0]) && stars.last() > stars.first();
+    Finding {
+        claim: 2,
+        held: if curves.len() < 2 { None } else { Some(grows) },
+        evidence: format!(
+            "Chaotic teachers; M* = recordings needed for unrecorded 1 − |ρ| ≤ {M_STAR_LEVEL}. {}. Test: M* never \
+             decreases with N and is larger at the largest N than at the smallest (it tracks the dimensionality, \
+             PR).",
+            lines.join("; "),
+        ),
+    }
+}
+
+fn mismatch(table: &Table) -> Finding {
+    let by = |t: BetaTraining| {
+        View::new(table, |c| {
+            c("beta_training") == t.code() as f64 && c("unconstrained") == 0.0
+        })
+    };
+    let fixed = by(BetaTraining::Fixed);
+    let shared = by(BetaTraining::Shared);
+    let per = by(BetaTraining::PerNeuron);
+    let floors = fixed.mean_by("beta_student", "unrecorded_mse");
+    let beta_t = fixed.mean("beta_teacher");
+    let at_teacher = floors.iter().find(|p| (p.0 - beta_t).abs() < 1e-9).map(|p| p.1);
+    let Some(f1) = at_teacher else {
+        return undecided(5, "no fixed-β student with the teacher's β");
+    };
+    let others: Vec<&(f64, f64)> = floors.iter().filter(|p| (p.0 - beta_t).abs() >= 1e-9).collect();
+    let floor_holds = !others.is_empty() && others.iter().all(|p| p.1 > f1);
+    let mism = |v: &View| View {
+        table,
+        rows: v
+            .rows
+            .iter()
+            .copied()
+            .filter(|&r| (table.rows[r][col("beta_student")] - beta_t).abs() >= 1e-9)
+            .collect(),
+    };
+    let closer = |v: &View| {
+        let m = mism(v);
+        let starts = m.values("beta_start");
+        let ends = m.values("beta_final");
+        !starts.is_empty()
+            && starts
+                .iter()
+                .zip(&ends)
+                .all(|(s, e)| (e - beta_t).abs() < (s - beta_t).abs())
+    };
+    let trained_closer = closer(&shared);
+    let excess = |v: &View| mean(&mism(v).values("unrecorded_mse")) - f1;
+    let (ex_fixed, ex_shared, ex_per) = (excess(&fixed), excess(&shared), excess(&per));
+    let removed = 1.0 - ex_shared / ex_fixed;
+    Finding {
+        claim: 5,
+        held: Some(floor_holds && trained_closer),
+        evidence: format!(
+            "Teacher β = {beta_t}. Unrecorded MSE with β fixed, by student β: {} — the matched student's \
+             {f1:.4} is {} every mismatched one's. Trained shared β: start → end {} ({} closer to the teacher's \
+             for every mismatched start). Mismatch excess over the matched floor (mean over mismatched β): \
+             fixed {ex_fixed:.4}, shared β trained {ex_shared:.4} ({:.0} % of it removed), per-neuron β trained \
+             {ex_per:.4}. Test: matched floor below every mismatched fixed-β floor, and trained β ends closer to \
+             the teacher's than it started.",
+            fmt_curve(&floors),
+            if floor_holds { "below" } else { "not below" },
+            mism(&shared)
+                .rows
+                .iter()
+                .map(|&r| format!(
+                    "{} → {:.2}",
+                    table.rows[r][col("beta_start")],
+                    table.rows[r][col("beta_final")]
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if trained_closer { "all" } else { "not all" },
+            100.0 * removed,
+        ),
+    }
+}
+
+fn noise(table: &Table) -> Finding {
+    let v = View::new(table, |c| c("unconstrained") == 0.0);
+    let mse = v.mean_by("connectome_noise", "unrecorded_mse");
+    let corr = v.mean_by("connectome_noise", "unrecorded_corr_err");
+    let rho = spearman(&mse);
+    let held = mse.len() >= 3 && rho >= 0.5 && mse.last().map(|l| l.1) > mse.first().map(|f| f.1);
+    Finding {
+        claim: 6,
+        held: Some(held),
+        evidence: format!(
+            "Unrecorded MSE by connectome noise σ: {}; 1 − |ρ|: {}. Test: rank correlation with σ ≥ 0.5 (got \
+             {rho:.2}) and the largest σ's error above the noise-free one's.",
+            fmt_curve(&mse),
+            fmt_curve(&corr),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_and_crossing() {
+        let up: Vec<(f64, f64)> = (0..5).map(|i| (i as f64, (i * i) as f64)).collect();
+        assert!((spearman(&up) - 1.0).abs() < 1e-12);
+        let down: Vec<(f64, f64)> = up.iter().map(|p| (p.0, -p.1)).collect();
+        assert!((spearman(&down) + 1.0).abs() < 1e-12);
+        let curve = [(1.0, 0.8), (4.0, 0.4), (16.0, 0.1)];
+        let m = crossing(&curve, 0.2).unwrap();
+        assert!(m > 4.0 && m < 16.0, "{m}");
+        assert_eq!(crossing(&curve, 0.05), None);
+        assert_eq!(crossing(&curve, 0.9), Some(1.0));
+    }
+}

@@ -1,0 +1,167 @@
+//! The on-disk layout of a sweep, shared by every executor:
+//!
+//! ```text
+//! DIR/recipe.toml          the recipe as run (a sweep directory holds one recipe)
+//! DIR/tasks.json           the expanded task list (index = position, for job arrays)
+//! DIR/tasks/ID/…           a task's outputs; `result.json` is written last, atomically,
+//!                          and marks the task done
+//! DIR/tasks/ID/error.txt   why the task's last attempt failed (removed on success)
+//! DIR/results.csv, .npz    written by `collect`
+//! ```
+//!
+//! A task is done iff its `result.json` exists; anything else in its directory is rewritten by
+//! the next attempt, so an interrupted task restarts cleanly.
+
+use super::recipe::Recipe;
+use super::tasks::{Task, expand};
+use crate::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// A sweep directory.
+#[derive(Debug, Clone)]
+pub struct SweepDir {
+    root: PathBuf,
+    /// The recipe.
+    pub recipe: Recipe,
+    /// The tasks, in the order of `tasks.json`.
+    pub tasks: Vec<Task>,
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::File(format!("{}: {e}", path.display()))
+}
+
+/// Reads a JSON file, naming it in errors.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| io_err(path, e))?;
+    serde_json::from_str(&text).map_err(|e| io_err(path, e))
+}
+
+/// Writes a JSON file atomically.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| io_err(path, e))?;
+    Ok(ccrnn_io::atomic::write_atomic(path, text.as_bytes())?)
+}
+
+/// Status of one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// `result.json` exists.
+    Done,
+    /// The last attempt failed (`error.txt` exists).
+    Failed,
+    /// Started but neither finished nor failed: running now, or killed.
+    Started,
+    /// Never started.
+    Missing,
+}
+
+impl SweepDir {
+    /// Creates `root` for `recipe` (writing `recipe.toml` and `tasks.json`), or opens it if it
+    /// already holds the same recipe. A directory holding a different recipe is an error:
+    /// its results would be mixed with the new ones.
+    pub fn create(root: &Path, recipe: &Recipe) -> Result<Self> {
+        let tasks = expand(recipe)?;
+        let recipe_path = root.join("recipe.toml");
+        let text = ccrnn_io::to_toml(recipe);
+        if recipe_path.exists() {
+            let old = std::fs::read_to_string(&recipe_path).map_err(|e| io_err(&recipe_path, e))?;
+            if old != text {
+                return Err(Error::Sweep(format!(
+                    "{} holds a different recipe ({}); use another --out directory",
+                    root.display(),
+                    recipe_path.display()
+                )));
+            }
+        } else {
+            std::fs::create_dir_all(root.join("tasks")).map_err(|e| io_err(root, e))?;
+            write_json(&root.join("tasks.json"), &tasks)?;
+            ccrnn_io::atomic::write_atomic(&recipe_path, text.as_bytes())?;
+        }
+        Self::open(root)
+    }
+
+    /// Opens an existing sweep directory.
+    pub fn open(root: &Path) -> Result<Self> {
+        let recipe_path = root.join("recipe.toml");
+        if !recipe_path.exists() {
+            return Err(Error::Sweep(format!(
+                "{}: not a sweep directory (no recipe.toml)",
+                root.display()
+            )));
+        }
+        let recipe: Recipe = ccrnn_io::read_toml(&recipe_path)?;
+        let tasks: Vec<Task> = read_json(&root.join("tasks.json"))?;
+        if tasks != expand(&recipe)? {
+            return Err(Error::Sweep(format!(
+                "{}: tasks.json does not match recipe.toml (edited by hand, or written by another \
+                 version of ccrnn)",
+                root.display()
+            )));
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            recipe,
+            tasks,
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The output directory of task `id`.
+    pub fn task_dir(&self, id: &str) -> PathBuf {
+        self.root.join("tasks").join(id)
+    }
+
+    /// The task with this id.
+    pub fn task(&self, id: &str) -> Result<&Task> {
+        self.tasks
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Error::Sweep(format!("{}: no task {id:?}", self.root.display())))
+    }
+
+    /// The state of task `id`.
+    pub fn state(&self, id: &str) -> TaskState {
+        let d = self.task_dir(id);
+        if d.join("result.json").exists() {
+            TaskState::Done
+        } else if d.join("error.txt").exists() {
+            TaskState::Failed
+        } else if d.exists() {
+            TaskState::Started
+        } else {
+            TaskState::Missing
+        }
+    }
+
+    /// Reads a finished task's result.
+    pub fn result<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
+        read_json(&self.task_dir(id).join("result.json"))
+    }
+}
+
+/// Serde for `f64` fields whose value may be NaN (not applicable): written as `null`, read back
+/// as NaN (JSON has no NaN).
+pub mod nan_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes NaN and infinities as `null`.
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() {
+            s.serialize_f64(*x)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    /// Reads `null` as NaN.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}

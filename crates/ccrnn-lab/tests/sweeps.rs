@@ -1,0 +1,160 @@
+//! Every built-in recipe at `small` scale, run end to end, with assertions on the claim it tests;
+//! and the sweep machinery: resuming, job-count independence, failures.
+
+use ccrnn_lab::sweep::{Finding, Recipe, SweepDir, Table, TaskState, assess, builtin, run_local, run_task};
+
+fn run(recipe: &Recipe, jobs: usize) -> (tempfile::TempDir, Table, Vec<Finding>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SweepDir::create(&tmp.path().join("sweep"), recipe).unwrap();
+    let s = run_local(&dir, jobs, &|_| {}).unwrap();
+    assert!(s.failed.is_empty() && s.blocked.is_empty(), "{s:?}");
+    let table = Table::collect(&dir).unwrap();
+    assert!(table.missing.is_empty());
+    let findings = assess(recipe, &table);
+    for f in &findings {
+        eprintln!("{} claim {}: {:?} — {}", recipe.name, f.claim, f.held, f.evidence);
+    }
+    (tmp, table, findings)
+}
+
+fn held(findings: &[Finding], claim: u8) -> bool {
+    findings.iter().any(|f| f.claim == claim && f.held == Some(true))
+}
+
+fn small(name: &str) -> Recipe {
+    builtin(name, "small").unwrap()
+}
+
+#[test]
+fn fig1_readout_only_students_solve_the_task_with_other_activity() {
+    let (_t, table, f) = run(&small("fig1-degeneracy"), 2);
+    assert!(held(&f, 1));
+    // Every student is far from the teacher's activity: its unrecorded correlation error is at
+    // least half the shuffled-label level.
+    for (e, s) in table
+        .column("unrecorded_corr_err")
+        .iter()
+        .zip(table.column("shuffle_corr_err"))
+    {
+        assert!(*e > 0.5 * s, "{e} vs shuffle {s}");
+    }
+}
+
+#[test]
+fn fig2_recordings_constrain_connectome_students_but_not_unconstrained_ones() {
+    let (_t, table, f) = run(&small("fig2-recordings"), 2);
+    assert!(held(&f, 2) && held(&f, 3));
+    let c = table.curve(|c| c("unconstrained") == 0.0, "m", "unrecorded_corr_err");
+    assert!(c.last().unwrap().1 < c.first().unwrap().1, "{c:?}");
+    // Gains are not recovered at any M.
+    assert!(table.column("gain_rmse").iter().all(|g| *g > 0.05));
+}
+
+#[test]
+fn fig3_lowrank_needs_a_handful_of_recordings_whatever_n() {
+    let (_t, _table, f) = run(&small("fig3-lowrank"), 2);
+    assert!(held(&f, 2));
+}
+
+#[test]
+fn fig3_chaos_needs_more_recordings_as_n_grows() {
+    let (_t, _table, f) = run(&small("fig3-chaos"), 2);
+    assert!(held(&f, 2));
+}
+
+#[test]
+fn fig4_mismatch_leaves_a_floor_and_trained_beta_moves_to_the_teacher() {
+    let (_t, table, f) = run(&small("fig4-mismatch"), 2);
+    assert!(held(&f, 5));
+    let floors = table.curve(|c| c("beta_training") == 0.0, "beta_student", "unrecorded_mse");
+    let f1 = floors.iter().find(|p| p.0 == 1.0).unwrap().1;
+    assert!(floors.iter().filter(|p| p.0 != 1.0).all(|p| p.1 > f1), "{floors:?}");
+    for r in 0..table.rows.len() {
+        if table.get(r, "beta_training") == 1.0 && table.get(r, "beta_student") != 1.0 {
+            let (s, e) = (table.get(r, "beta_start"), table.get(r, "beta_final"));
+            assert!((e - 1.0).abs() < (s - 1.0).abs(), "β {s} → {e}");
+        }
+    }
+}
+
+#[test]
+fn fig4_connectome_noise_raises_the_floor() {
+    let (_t, _table, f) = run(&small("fig4-noise"), 2);
+    assert!(held(&f, 6));
+}
+
+/// A recipe of a few seconds for the machinery tests.
+fn tiny() -> Recipe {
+    let mut r = small("fig2-recordings");
+    r.name = "tiny".into();
+    r.teacher.n = vec![20];
+    r.teacher.training_steps = 20;
+    r.teacher.trials = 6;
+    r.teacher.heldout_trials = 2;
+    r.teacher.steps = 40;
+    r.student.ms = vec![0, 2, 5];
+    r.fit.steps = 15;
+    r.fit.batch_size = 4;
+    r
+}
+
+#[test]
+fn tables_do_not_depend_on_jobs_and_interrupted_tasks_restart_cleanly() {
+    let r = tiny();
+    let (t1, a, _) = run(&r, 1);
+    let (_t2, b, _) = run(&r, 3);
+    assert_eq!(a.to_csv(), b.to_csv());
+    // Simulate a task killed half-way (its directory without result.json, a stray partial
+    // file) and one that failed: rerunning redoes exactly those and gives the same table.
+    let dir = SweepDir::open(&t1.path().join("sweep")).unwrap();
+    let killed = &dir.tasks[3].id;
+    let failed = &dir.tasks[5].id;
+    std::fs::remove_file(dir.task_dir(killed).join("result.json")).unwrap();
+    std::fs::write(dir.task_dir(killed).join(".result.json.tmp-1"), "half").unwrap();
+    std::fs::remove_file(dir.task_dir(failed).join("result.json")).unwrap();
+    std::fs::write(dir.task_dir(failed).join("error.txt"), "killed\n").unwrap();
+    assert_eq!(dir.state(killed), TaskState::Started);
+    assert_eq!(dir.state(failed), TaskState::Failed);
+    let s = run_local(&dir, 2, &|_| {}).unwrap();
+    assert_eq!(s.ran, 2);
+    assert_eq!(s.already_done, dir.tasks.len() - 2);
+    assert_eq!(Table::collect(&dir).unwrap().to_csv(), a.to_csv());
+    assert_eq!(dir.state(failed), TaskState::Done);
+    assert!(!dir.task_dir(failed).join("error.txt").exists());
+}
+
+#[test]
+fn a_directory_keeps_its_recipe_and_tasks_wait_for_their_teacher() {
+    let r = tiny();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SweepDir::create(&tmp.path().join("s"), &r).unwrap();
+    // A student before its teacher: refused, nothing written.
+    let student = dir.tasks.iter().find(|t| !t.needs.is_empty()).unwrap();
+    let e = run_task(&dir, student, &|_| {}).unwrap_err().to_string();
+    assert!(e.contains("needs task teacher-n20"), "{e}");
+    assert_eq!(dir.state(&student.id), TaskState::Missing);
+    // Same recipe: reopened; another recipe: refused.
+    SweepDir::create(&tmp.path().join("s"), &r).unwrap();
+    let mut other = r.clone();
+    other.seed = 7;
+    let e = SweepDir::create(&tmp.path().join("s"), &other).unwrap_err().to_string();
+    assert!(e.contains("different recipe"), "{e}");
+}
+
+#[test]
+fn a_failing_task_is_reported_and_blocks_only_its_students() {
+    let mut r = tiny();
+    r.teacher.n = vec![20, 24];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = SweepDir::create(&tmp.path().join("s"), &r).unwrap();
+    // Corrupt the second teacher's output directory so that writing its model fails.
+    std::fs::create_dir_all(dir.task_dir("teacher-n24").join("teacher.npz")).unwrap();
+    let s = run_local(&dir, 2, &|_| {}).unwrap();
+    assert_eq!(s.failed.len(), 1, "{s:?}");
+    assert_eq!(s.failed[0].0, "teacher-n24");
+    assert!(s.blocked.iter().all(|id| id.starts_with("n24-")) && s.blocked.len() == 3);
+    assert_eq!(s.ran, dir.tasks.len() - 4);
+    assert_eq!(dir.state("teacher-n24"), TaskState::Failed);
+    let msg = std::fs::read_to_string(dir.task_dir("teacher-n24").join("error.txt")).unwrap();
+    assert!(msg.contains("teacher.npz"), "{msg}");
+}
