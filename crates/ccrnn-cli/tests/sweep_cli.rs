@@ -1,0 +1,127 @@
+//! `ccrnn sweep` and `ccrnn report` end to end on a recipe of a few seconds.
+
+use std::path::Path;
+
+mod common;
+use common::*;
+
+/// A tiny copy of the built-in fig2 recipe, written as users write theirs.
+fn tiny_recipe(dir: &Path) -> std::path::PathBuf {
+    let text = ok(dir, &["sweep", "recipes", "--show", "fig2-recordings"]);
+    let mut text = text
+        .replace("name = \"fig2-recordings\"", "name = \"tiny\"")
+        .replace("training_steps = 600", "training_steps = 30")
+        .replace("trials = 24", "trials = 6")
+        .replace("heldout_trials = 8", "heldout_trials = 3")
+        .replace("steps = 200", "steps = 50")
+        .replace("steps = 300", "steps = 20");
+    text = text.replace("n = [60]", "n = [24]");
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn sweep_run_collect_status_run_task_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let list = json(d, &["--json", "sweep", "recipes"]);
+    assert_eq!(list.as_array().unwrap().len(), 6);
+    let recipe = tiny_recipe(d);
+    let r = json(
+        d,
+        &[
+            "--json",
+            "sweep",
+            "run",
+            recipe.to_str().unwrap(),
+            "--out",
+            "sw",
+            "--jobs",
+            "2",
+        ],
+    );
+    let tasks = r["tasks"].as_u64().unwrap();
+    assert_eq!(r["ran"].as_u64(), Some(tasks));
+    assert!(tasks > 10, "{r}");
+    let csv = std::fs::read_to_string(d.join("sw/results.csv")).unwrap();
+    assert_eq!(csv.lines().count() as u64, tasks, "header + one row per student");
+    // Rerunning resumes: nothing left to do, same table.
+    let again = json(d, &["--json", "sweep", "run", recipe.to_str().unwrap(), "--out", "sw"]);
+    assert_eq!(again["ran"].as_u64(), Some(0));
+    assert_eq!(again["already_done"].as_u64(), Some(tasks));
+    // A task killed half-way is "started"; run-task redoes it and collect gives the same table.
+    std::fs::remove_file(d.join("sw/tasks/n24-m4-r1/result.json")).unwrap();
+    let st = json(d, &["--json", "sweep", "status", "sw"]);
+    assert_eq!(st["started"].as_u64(), Some(1));
+    assert_eq!(st["done"].as_u64(), Some(tasks - 1));
+    let list: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sw/tasks.json")).unwrap()).unwrap();
+    let index = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|t| t["id"] == "n24-m4-r1")
+        .unwrap();
+    let one = json(d, &["--json", "sweep", "run-task", "sw", "--index", &index.to_string()]);
+    assert_eq!(one["outcome"], "ran");
+    let one = json(d, &["--json", "sweep", "run-task", "sw", "--index", &index.to_string()]);
+    assert_eq!(one["outcome"], "already done");
+    ok(d, &["sweep", "collect", "sw"]);
+    assert_eq!(std::fs::read_to_string(d.join("sw/results.csv")).unwrap(), csv);
+    // The .npz has every column.
+    let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(d.join("sw/results.npz")).unwrap()).unwrap();
+    let m: ndarray::Array1<f64> = z.by_name("m").unwrap();
+    assert_eq!(m.len() as u64, tasks - 1);
+    // The report: one section per claim, verdicts for claims 2 and 3, inline plots.
+    let rep = json(d, &["--json", "report", "sw"]);
+    let claims: Vec<u64> = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["claim"].as_u64().unwrap())
+        .collect();
+    assert_eq!(claims, [2, 3]);
+    let md = std::fs::read_to_string(d.join("sw/report/report.md")).unwrap();
+    for k in 1..=8 {
+        assert!(md.contains(&format!("## Claim {k}")), "report lacks claim {k}");
+    }
+    assert!(d.join("sw/report/tiny-small.png").is_file());
+    let html = std::fs::read_to_string(d.join("sw/report/report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("Claim 3"));
+}
+
+#[test]
+fn sweep_bad_input_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("bad.toml"), "name = \"x\"\n[student]\nms = [1]\nbogus = 3\n").unwrap();
+    fails(d, &["sweep", "run", "bad.toml"], &["bad.toml", "bogus"]);
+    std::fs::write(
+        d.join("neg.toml"),
+        "name = \"x\"\n[student]\nconnectome_noise = [-0.1]\n",
+    )
+    .unwrap();
+    fails(d, &["sweep", "run", "neg.toml"], &["student.connectome_noise", "-0.1"]);
+    fails(d, &["sweep", "run", "fig9"], &["fig9", "fig2-recordings"]);
+    fails(
+        d,
+        &["sweep", "run", "fig2-recordings", "--scale", "huge"],
+        &["huge", "small, paper"],
+    );
+    fails(d, &["sweep", "status", "."], &["not a sweep directory"]);
+    fails(d, &["report", "."], &["no sweep here"]);
+    let recipe = tiny_recipe(d);
+    ok(d, &["--quiet", "sweep", "run", recipe.to_str().unwrap(), "--out", "sw"]);
+    fails(
+        d,
+        &["sweep", "run-task", "sw", "--index", "999"],
+        &["--index 999", "out of range"],
+    );
+    // Another recipe into the same directory would mix results: refused.
+    let other = std::fs::read_to_string(&recipe)
+        .unwrap()
+        .replace("seed = 0", "seed = 5");
+    std::fs::write(d.join("other.toml"), other).unwrap();
+    fails(d, &["sweep", "run", "other.toml", "--out", "sw"], &["different recipe"]);
+}
