@@ -63,6 +63,9 @@ pub enum SweepCmd {
     /// Run every task of a recipe not yet done, J at a time; rerun the same command to resume
     /// after an interruption.
     Run(SweepRunArgs),
+    /// Write (and with --submit, submit) Slurm job arrays running a recipe's tasks on a
+    /// cluster; the same directory layout and results as `sweep run`.
+    Slurm(SlurmArgs),
     /// Run one task of a sweep directory by its index in tasks.json (for job arrays).
     RunTask(RunTaskArgs),
     /// Done / started / failed / missing tasks of a sweep directory.
@@ -97,6 +100,45 @@ pub struct SweepRunArgs {
     /// Tasks run at the same time (default: 1; each task uses all --threads).
     #[arg(long, short = 'j', default_value_t = 1)]
     pub jobs: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SlurmArgs {
+    /// A built-in recipe name or a recipe TOML file.
+    pub recipe: String,
+    /// Scale of a built-in recipe.
+    #[arg(long, default_value = "small")]
+    pub scale: String,
+    /// Override the recipe's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sweep directory, on a file system the compute nodes share.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit per array element (Slurm syntax, e.g. 2:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Memory per array element (e.g. 4G).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Threads per task.
+    #[arg(long, default_value_t = 1)]
+    pub cpus_per_task: usize,
+    /// Tasks run one after another by each array element.
+    #[arg(long, default_value_t = 1)]
+    pub tasks_per_job: usize,
+    /// At most this many array elements at once.
+    #[arg(long)]
+    pub throttle: Option<usize>,
+    /// Only the tasks not done yet (failed, killed, never run).
+    #[arg(long)]
+    pub only_missing: bool,
+    /// Submit with sbatch (teachers, then students after them) and print the job ids.
+    #[arg(long)]
+    pub submit: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,25 +1,7 @@
 //! `ccrnn sweep` and `ccrnn report` end to end on a recipe of a few seconds.
 
-use std::path::Path;
-
 mod common;
 use common::*;
-
-/// A tiny copy of the built-in fig2 recipe, written as users write theirs.
-fn tiny_recipe(dir: &Path) -> std::path::PathBuf {
-    let text = ok(dir, &["sweep", "recipes", "--show", "fig2-recordings"]);
-    let mut text = text
-        .replace("name = \"fig2-recordings\"", "name = \"tiny\"")
-        .replace("training_steps = 600", "training_steps = 30")
-        .replace("trials = 24", "trials = 6")
-        .replace("heldout_trials = 8", "heldout_trials = 3")
-        .replace("steps = 200", "steps = 50")
-        .replace("steps = 300", "steps = 20");
-    text = text.replace("n = [60]", "n = [24]");
-    let path = dir.join("tiny.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 #[test]
 fn sweep_run_collect_status_run_task_and_report() {

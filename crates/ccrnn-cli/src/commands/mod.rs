@@ -10,6 +10,7 @@ mod fit;
 mod prioritize;
 mod report;
 mod simulate;
+mod slurm;
 mod study_report;
 mod sweep;
 mod teacher;

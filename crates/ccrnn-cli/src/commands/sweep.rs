@@ -16,16 +16,17 @@ pub fn run(cmd: SweepCmd, ui: &Ui) -> Result<i32> {
     match cmd {
         SweepCmd::Recipes(a) => recipes(a, ui),
         SweepCmd::Run(a) => run_sweep(a, ui),
+        SweepCmd::Slurm(a) => super::slurm::run(a, ui),
         SweepCmd::RunTask(a) => run_one(a, ui),
         SweepCmd::Status(a) => status(a, ui),
         SweepCmd::Collect(a) => collect(a, ui),
     }
 }
 
-/// A built-in recipe by name, or a recipe file.
-pub fn load_recipe(name_or_path: &str, scale: &str) -> Result<Recipe> {
+/// A built-in recipe by name, or a recipe file; `seed` overrides the recipe's.
+pub fn load_recipe(name_or_path: &str, scale: &str, seed: Option<u64>) -> Result<Recipe> {
     let path = Path::new(name_or_path);
-    let recipe = if BUILTIN.contains(&name_or_path) {
+    let mut recipe = if BUILTIN.contains(&name_or_path) {
         builtin(name_or_path, scale)?
     } else if path.exists() {
         ccrnn_io::read_toml::<Recipe>(path)?
@@ -35,6 +36,9 @@ pub fn load_recipe(name_or_path: &str, scale: &str) -> Result<Recipe> {
             BUILTIN.join(", ")
         )
     };
+    if let Some(seed) = seed {
+        recipe.seed = seed;
+    }
     recipe.validate().with_context(|| format!("recipe {name_or_path}"))?;
     Ok(recipe)
 }
@@ -105,10 +109,7 @@ impl Progress<'_> {
 }
 
 fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
-    let mut recipe = load_recipe(&a.recipe, &a.scale)?;
-    if let Some(seed) = a.seed {
-        recipe.seed = seed;
-    }
+    let recipe = load_recipe(&a.recipe, &a.scale, a.seed)?;
     let out = a
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", recipe.name, recipe.scale)));
@@ -176,7 +177,7 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
 }
 
 /// Records who ran the sweep into DIR/meta-ACTION.json (version, argv, threads, time).
-fn write_meta(dir: &SweepDir, action: &str) -> Result<()> {
+pub fn write_meta(dir: &SweepDir, action: &str) -> Result<()> {
     let meta = ccrnn_io::RunDir::meta_now(env!("CARGO_PKG_VERSION"), dir.recipe.seed, rayon::current_num_threads());
     let text = serde_json::to_string_pretty(&meta)?;
     ccrnn_io::write_atomic(&dir.root().join(format!("meta-{action}.json")), text.as_bytes())?;
@@ -239,7 +240,7 @@ fn status(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
         .flatten()
         .map(|id| {
             let e = std::fs::read_to_string(dir.task_dir(id).join("error.txt")).unwrap_or_default();
-            (id.to_string(), e.trim().to_string())
+            (id.to_string(), e.trim().to_string(), log_tail(&dir, id))
         })
         .collect();
     if ui.json {
@@ -247,7 +248,7 @@ fn status(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
             "{}",
             json!({"dir": a.dir.display().to_string(), "tasks": dir.tasks.len(), "done": count("done"),
                 "started": count("started"), "failed": count("failed"), "missing": count("missing"),
-                "failed_tasks": failed.iter().map(|(i, e)| json!({"id": i, "error": e})).collect::<Vec<_>>()})
+                "failed_tasks": failed.iter().map(|(i, e, l)| json!({"id": i, "error": e, "log_tail": l})).collect::<Vec<_>>()})
         );
     } else {
         println!(
@@ -259,11 +260,25 @@ fn status(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
             count("failed"),
             count("missing")
         );
-        for (id, e) in &failed {
+        for (id, e, log) in &failed {
             println!("  failed {id}: {e}");
+            for l in log {
+                println!("    | {l}");
+            }
         }
     }
     Ok(0)
+}
+
+/// The last lines of a task's job-array log (DIR/logs/task-INDEX.log), if it ran under Slurm.
+fn log_tail(dir: &SweepDir, id: &str) -> Vec<String> {
+    let Some(index) = dir.tasks.iter().position(|t| t.id == id) else {
+        return Vec::new();
+    };
+    let path = dir.root().join("logs").join(format!("task-{index}.log"));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[lines.len().saturating_sub(5)..].to_vec()
 }
 
 fn collect(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
