@@ -84,8 +84,9 @@ pub struct RecipesArgs {
     pub scale: String,
 }
 
+/// Which recipe: shared by `sweep run` and `sweep slurm`.
 #[derive(Args, Debug)]
-pub struct SweepRunArgs {
+pub struct RecipeArgs {
     /// A built-in recipe name (see `ccrnn sweep recipes`) or a recipe TOML file.
     pub recipe: String,
     /// Scale of a built-in recipe: `small` (minutes) or `paper`.
@@ -94,6 +95,12 @@ pub struct SweepRunArgs {
     /// Override the recipe's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepRunArgs {
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
     /// Sweep directory (default: runs/NAME-SCALE). Rerunning into it resumes.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -104,14 +111,8 @@ pub struct SweepRunArgs {
 
 #[derive(Args, Debug)]
 pub struct SlurmArgs {
-    /// A built-in recipe name or a recipe TOML file.
-    pub recipe: String,
-    /// Scale of a built-in recipe.
-    #[arg(long, default_value = "small")]
-    pub scale: String,
-    /// Override the recipe's seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub recipe: RecipeArgs,
     /// Sweep directory, on a file system the compute nodes share.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

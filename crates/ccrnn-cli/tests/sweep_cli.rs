@@ -68,7 +68,7 @@ fn sweep_run_collect_status_run_task_and_report() {
     for k in 1..=8 {
         assert!(md.contains(&format!("## Claim {k}")), "report lacks claim {k}");
     }
-    assert!(d.join("sw/report/tiny-small.png").is_file());
+    assert!(d.join("sw/report/sw.png").is_file());
     let html = std::fs::read_to_string(d.join("sw/report/report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Claim 3"));
 }

@@ -224,17 +224,20 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
             ),
         ];
     }
+    let error_vs_m = |title: &str| {
+        panel(
+            title,
+            "recorded neurons M",
+            "unrecorded 1 − |ρ|",
+            per_n("m", "unrecorded_corr_err"),
+            true,
+            false,
+        )
+    };
     match recipe.teacher.kind {
         TeacherKind::LowRank => {
             return vec![
-                panel(
-                    "Rank-2 teachers: error vs M",
-                    "recorded neurons M",
-                    "unrecorded 1 − |ρ|",
-                    per_n("m", "unrecorded_corr_err"),
-                    true,
-                    false,
-                ),
+                error_vs_m("Rank-2 teachers: error vs M"),
                 panel(
                     "... and vs M/N",
                     "fraction recorded M/N",
@@ -258,14 +261,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 .map(|&n| (n, t.curve(|c| is(c, "n", n), "n", "teacher_pr")[0].1))
                 .collect();
             return vec![
-                panel(
-                    "Chaotic teachers: error vs M",
-                    "recorded neurons M",
-                    "unrecorded 1 − |ρ|",
-                    per_n("m", "unrecorded_corr_err"),
-                    true,
-                    false,
-                ),
+                error_vs_m("Chaotic teachers: error vs M"),
                 panel(
                     "Recordings needed and dimensionality",
                     "network size N",
@@ -349,14 +345,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
             ),
         ];
     }
-    vec![panel(
-        "Error vs recorded neurons",
-        "recorded neurons M",
-        "unrecorded 1 − |ρ|",
-        per_n("m", "unrecorded_corr_err"),
-        true,
-        false,
-    )]
+    vec![error_vs_m("Error vs recorded neurons")]
 }
 
 fn verdict(h: Option<bool>) -> &'static str {
@@ -398,7 +387,11 @@ pub fn run(a: ReportArgs, ui: &Ui) -> Result<i32> {
             let sweep = SweepDir::open(d)?;
             let table = Table::collect(&sweep)?;
             let findings = assess(&sweep.recipe, &table);
-            let plot = format!("{}-{}", sweep.recipe.name, sweep.recipe.scale);
+            // Named after the directory: two sweeps of one recipe (seeds, scales) stay apart.
+            let plot = d
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| format!("{}-{}", sweep.recipe.name, sweep.recipe.scale));
             if !table.rows.is_empty() {
                 save_at(&stage.join(&plot), &panels(&sweep.recipe, &table), 2, (560, 400))?;
             }

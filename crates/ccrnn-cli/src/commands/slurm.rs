@@ -35,7 +35,7 @@ fn sbatch(script: &Path, extra: &[String]) -> Result<String> {
 }
 
 pub fn run(a: SlurmArgs, ui: &Ui) -> Result<i32> {
-    let recipe = load_recipe(&a.recipe, &a.scale, a.seed)?;
+    let recipe = load_recipe(&a.recipe)?;
     if a.cpus_per_task == 0 || a.tasks_per_job == 0 || a.throttle == Some(0) {
         bail!("--cpus-per-task, --tasks-per-job and --throttle must be >= 1");
     }

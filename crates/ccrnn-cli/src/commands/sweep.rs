@@ -1,6 +1,6 @@
 //! `ccrnn sweep`: recipes, local runs, single tasks (for job arrays), status and collection.
 
-use crate::args::{RecipesArgs, RunTaskArgs, SweepCmd, SweepDirArgs, SweepRunArgs};
+use crate::args::{RecipeArgs, RecipesArgs, RunTaskArgs, SweepCmd, SweepDirArgs, SweepRunArgs};
 use crate::ui::Ui;
 use anyhow::{Context, Result, bail};
 use ccrnn_lab::sweep::{
@@ -23,8 +23,9 @@ pub fn run(cmd: SweepCmd, ui: &Ui) -> Result<i32> {
     }
 }
 
-/// A built-in recipe by name, or a recipe file; `seed` overrides the recipe's.
-pub fn load_recipe(name_or_path: &str, scale: &str, seed: Option<u64>) -> Result<Recipe> {
+/// A built-in recipe by name, or a recipe file; `--seed` overrides the recipe's.
+pub fn load_recipe(a: &RecipeArgs) -> Result<Recipe> {
+    let (name_or_path, scale, seed) = (a.recipe.as_str(), a.scale.as_str(), a.seed);
     let path = Path::new(name_or_path);
     let mut recipe = if BUILTIN.contains(&name_or_path) {
         builtin(name_or_path, scale)?
@@ -109,7 +110,7 @@ impl Progress<'_> {
 }
 
 fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
-    let recipe = load_recipe(&a.recipe, &a.scale, a.seed)?;
+    let recipe = load_recipe(&a.recipe)?;
     let out = a
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", recipe.name, recipe.scale)));

@@ -101,25 +101,20 @@ pub fn build(recipe: &Recipe, n: usize, seed: u64, progress: &mut dyn FnMut(u64,
             let (heldout, _) = held_task.generate::<f32>(seed.wrapping_add(300))?;
             Ok(TeacherData { model, train, heldout })
         }
-        TeacherKind::LowRank => {
-            let spec = LowRankSpec {
-                n,
-                ..LowRankSpec::default()
+        TeacherKind::LowRank | TeacherKind::Chaotic => {
+            let (m, stim) = if t.kind == TeacherKind::LowRank {
+                LowRankSpec {
+                    n,
+                    ..LowRankSpec::default()
+                }
+                .generate(total, t.steps, seed)?
+            } else {
+                ChaoticSpec {
+                    n,
+                    ..ChaoticSpec::default()
+                }
+                .generate(total, t.steps, seed)?
             };
-            let (m, stim) = spec.generate(total, t.steps, seed)?;
-            let (train, heldout) = split(stim, t.trials);
-            Ok(TeacherData {
-                model: m.cast(),
-                train,
-                heldout,
-            })
-        }
-        TeacherKind::Chaotic => {
-            let spec = ChaoticSpec {
-                n,
-                ..ChaoticSpec::default()
-            };
-            let (m, stim) = spec.generate(total, t.steps, seed)?;
             let (train, heldout) = split(stim, t.trials);
             Ok(TeacherData {
                 model: m.cast(),
