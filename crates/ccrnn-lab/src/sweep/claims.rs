@@ -349,7 +349,6 @@ fn low_rank(v: &View) -> Finding {
 
 fn chaos(v: &View) -> Finding {
     let curves = per_n_curves(v);
-    let max_m = v.values("m").iter().fold(0.0f64, |a, &b| a.max(b));
     // Not reached: beyond the largest M tried (counts as larger than any reached M*).
     let stars: Vec<f64> = curves
         .iter()
