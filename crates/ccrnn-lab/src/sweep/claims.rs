@@ -358,6 +358,7 @@ fn chaos(v: &View) -> Finding {
         .iter()
         .zip(&stars)
         .map(|((n, c, pr), s)| {
+            let max_m = c.last().map_or(0.0, |p| p.0);
             let s = if s.is_finite() {
                 format!("{s:.1}")
             } else {
