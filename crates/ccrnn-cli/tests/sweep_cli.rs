@@ -27,6 +27,11 @@ fn sweep_run_collect_status_run_task_and_report() {
     assert_eq!(r["ran"].as_u64(), Some(tasks));
     assert!(tasks > 10, "{r}");
     let csv = std::fs::read_to_string(d.join("sw/results.csv")).unwrap();
+    // Provenance: version, seed, the recipe as run and the file given, with their hashes.
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("sw/meta-run.json")).unwrap()).unwrap();
+    assert_eq!(meta["inputs"].as_array().unwrap().len(), 2, "{meta}");
+    assert!(meta["finished"].is_string() && meta["ccrnn_version"].is_string());
     assert_eq!(csv.lines().count() as u64, tasks, "header + one row per student");
     // Rerunning resumes: nothing left to do, same table.
     let again = json(d, &["--json", "sweep", "run", recipe.to_str().unwrap(), "--out", "sw"]);

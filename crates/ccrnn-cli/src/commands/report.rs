@@ -53,18 +53,30 @@ fn render_md(blocks: &[Block]) -> String {
     out
 }
 
-/// Markdown emphasis (`**x**`) to HTML, after escaping.
+/// Wraps every other piece of `s` split at `mark` in `<tag>`.
+fn emphasis(s: &str, mark: &str, tag: &str) -> String {
+    s.split(mark)
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<{tag}>{part}</{tag}>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Markdown emphasis (`**x**`, `*x*`, `` `x` ``) to HTML, after escaping.
 fn inline_html(s: &str) -> String {
     let e = html_escape(s);
-    let mut out = String::new();
-    for (i, part) in e.split("**").enumerate() {
-        if i % 2 == 1 {
-            out += &format!("<strong>{part}</strong>");
-        } else {
-            out += part;
-        }
+    let e = emphasis(&e, "**", "strong");
+    let e = emphasis(&e, "`", "code");
+    if e.starts_with('*') && e.ends_with('*') && e.len() > 1 {
+        format!("<em>{}</em>", &e[1..e.len() - 1])
+    } else {
+        e
     }
-    out.replace('`', "")
 }
 
 fn render_html(blocks: &[Block], out_dir: &Path) -> Result<String> {

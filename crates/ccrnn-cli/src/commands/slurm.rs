@@ -1,7 +1,7 @@
 //! `ccrnn sweep slurm`: a recipe's tasks as Slurm job arrays (scripts under DIR/slurm/, logs
 //! under DIR/logs/), submitted with `--submit`.
 
-use super::sweep::{load_recipe, write_meta};
+use super::sweep::{SweepMeta, load_recipe};
 use crate::args::SlurmArgs;
 use crate::ui::Ui;
 use anyhow::{Context, Result, bail};
@@ -45,7 +45,7 @@ pub fn run(a: SlurmArgs, ui: &Ui) -> Result<i32> {
         .canonicalize()
         .with_context(|| format!("resolving {}", a.out.display()))?;
     let dir = SweepDir::create(&root, &recipe)?;
-    write_meta(&dir, "slurm")?;
+    SweepMeta::start(&dir, "slurm", &a.recipe)?.finish()?;
     let exe = std::env::current_exe().context("locating the ccrnn binary")?;
     let opts = SlurmOptions {
         partition: a.partition,

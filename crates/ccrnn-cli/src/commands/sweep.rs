@@ -115,7 +115,7 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", recipe.name, recipe.scale)));
     let dir = SweepDir::create(&out, &recipe)?;
-    write_meta(&dir, "run")?;
+    let meta = SweepMeta::start(&dir, "run", &a.recipe)?;
     let total = dir.tasks.len();
     let done = dir.tasks.iter().filter(|t| dir.state(&t.id) == TaskState::Done).count();
     ui.say(format!(
@@ -137,6 +137,7 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
     let seconds = start.elapsed().as_secs_f64();
     let table = Table::collect(&dir)?;
     table.write(dir.root())?;
+    meta.finish()?;
     let doc = json!({
         "command": "sweep run",
         "dir": out.display().to_string(),
@@ -177,12 +178,45 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
     }
 }
 
-/// Records who ran the sweep into DIR/meta-ACTION.json (version, argv, threads, time).
-pub fn write_meta(dir: &SweepDir, action: &str) -> Result<()> {
-    let meta = ccrnn_io::RunDir::meta_now(env!("CARGO_PKG_VERSION"), dir.recipe.seed, rayon::current_num_threads());
-    let text = serde_json::to_string_pretty(&meta)?;
-    ccrnn_io::write_atomic(&dir.root().join(format!("meta-{action}.json")), text.as_bytes())?;
-    Ok(())
+/// Provenance of a sweep command, DIR/meta-ACTION.json: version, command line, seed, threads,
+/// start (and end) time, and the sha256 of the recipe as run (and of the recipe file given).
+pub struct SweepMeta {
+    path: PathBuf,
+    meta: ccrnn_io::Meta,
+    start: Instant,
+}
+
+impl SweepMeta {
+    pub fn start(dir: &SweepDir, action: &str, recipe: &RecipeArgs) -> Result<Self> {
+        let mut meta =
+            ccrnn_io::RunDir::meta_now(env!("CARGO_PKG_VERSION"), dir.recipe.seed, rayon::current_num_threads());
+        meta.inputs
+            .push(ccrnn_io::sha256_file(&dir.root().join("recipe.toml"))?);
+        let given = Path::new(&recipe.recipe);
+        if given.is_file() {
+            meta.inputs.push(ccrnn_io::sha256_file(given)?);
+        }
+        let m = Self {
+            path: dir.root().join(format!("meta-{action}.json")),
+            meta,
+            start: Instant::now(),
+        };
+        m.write()?;
+        Ok(m)
+    }
+
+    fn write(&self) -> Result<()> {
+        let text = serde_json::to_string_pretty(&self.meta)?;
+        ccrnn_io::write_atomic(&self.path, text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Records the end time.
+    pub fn finish(mut self) -> Result<()> {
+        self.meta.finished = Some(humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string());
+        self.meta.seconds = Some(self.start.elapsed().as_secs_f64());
+        self.write()
+    }
 }
 
 fn run_one(a: RunTaskArgs, ui: &Ui) -> Result<i32> {
