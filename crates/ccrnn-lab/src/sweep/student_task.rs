@@ -299,3 +299,83 @@ pub fn run(
     write_json(&dir.join("result.json"), &result)?;
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EiSpec;
+    use ccrnn_core::Stimulus;
+
+    fn teacher() -> Model<f32> {
+        EiSpec {
+            n: 30,
+            ..EiSpec::default()
+        }
+        .generate(1)
+        .unwrap()
+        .0
+        .cast()
+    }
+
+    #[test]
+    fn connectome_noise_keeps_signs_and_adds_about_sigma_of_the_absent_synapses() {
+        let t = teacher();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let same = noisy_connectivity(&t, 0.0, &mut rng).unwrap();
+        assert_eq!(same.to_dense(), t.coupling.to_dense());
+        let sigma = 0.1;
+        let noisy = noisy_connectivity(&t, sigma, &mut rng).unwrap();
+        let (w0, w) = (t.coupling.to_dense(), noisy.to_dense());
+        let n = t.n();
+        let absent = (0..n * n)
+            .filter(|&k| k / n != k % n && w0[[k / n, k % n]] == 0.0)
+            .count();
+        let added = (0..n * n)
+            .filter(|&k| w0[[k / n, k % n]] == 0.0 && w[[k / n, k % n]] != 0.0)
+            .count();
+        let expect = sigma * absent as f64;
+        assert!(
+            (added as f64 - expect).abs() < 4.0 * expect.sqrt(),
+            "{added} vs {expect}"
+        );
+        for j in 0..n {
+            let s = t.signs[j] as f32;
+            assert!(
+                w.column(j).iter().all(|&x| x * s >= 0.0),
+                "column {j} breaks Dale's law"
+            );
+        }
+        let changed = w0.iter().zip(w.iter()).filter(|(a, b)| **a != 0.0 && a != b).count();
+        assert!(changed > 0);
+    }
+
+    #[test]
+    fn greedy_matching_undoes_a_relabelling_of_the_unrecorded_neurons() {
+        let t = teacher();
+        let n = t.n();
+        let recorded = NeuronSet::new(&[0, 1, 2], n, true).unwrap();
+        // Student = teacher with its unrecorded neurons relabelled (reversed).
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm[3..].reverse();
+        let student = t.permuted(&perm).unwrap();
+        let stim = Stimulus::new(ndarray::Array3::from_shape_fn((2, 60, t.n_in()), |(b, s, c)| {
+            if s == 5 + 10 * b && c == b % t.n_in() {
+                20.0
+            } else {
+                0.0
+            }
+        }));
+        let data = TeacherData {
+            model: t.clone(),
+            train: stim.clone(),
+            heldout: stim.clone(),
+        };
+        let reference = simulate(&t, &stim, &SimOptions::noiseless()).unwrap();
+        let before = evaluate(&t, &reference, &student, &stim, &recorded).unwrap();
+        let matched = match_unrecorded(&reference.a, &student, &data, &recorded).unwrap();
+        let after = evaluate(&t, &reference, &matched, &stim, &recorded).unwrap();
+        assert!(before.unrecorded_mse > 1e-6, "the relabelling changes the score");
+        assert!(after.unrecorded_mse < 1e-10, "{}", after.unrecorded_mse);
+        assert!(after.gain_rmse < 1e-6);
+    }
+}
