@@ -384,3 +384,36 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_round_trip_through_toml_and_validate() {
+        for name in BUILTIN {
+            for scale in SCALES {
+                let r = builtin(name, scale).unwrap();
+                r.validate().unwrap();
+                let text = ccrnn_io::to_toml(&r);
+                let back: Recipe = ccrnn_io::config::parse_toml(std::path::Path::new("r.toml"), &text).unwrap();
+                assert_eq!(back, r, "{name} {scale}");
+            }
+        }
+        assert!(builtin("fig2-recordings", "huge").is_err());
+        assert!(builtin("fig9", "small").is_err());
+    }
+
+    #[test]
+    fn invalid_recipes_name_the_field() {
+        let mut r = builtin("fig3-lowrank", "small").unwrap();
+        r.student.ms = vec![0, 4];
+        assert!(r.validate().unwrap_err().to_string().contains("recipe.student.ms"));
+        let mut r = builtin("fig4-noise", "small").unwrap();
+        r.student.connectome_noise = vec![1.5];
+        assert!(r.validate().unwrap_err().to_string().contains("connectome_noise"));
+        let mut r = builtin("fig1-degeneracy", "small").unwrap();
+        r.replicates = 0;
+        assert!(r.validate().unwrap_err().to_string().contains("recipe.replicates"));
+    }
+}
