@@ -73,20 +73,7 @@ impl<'a> View<'a> {
     }
     /// Distinct values of `key` (sorted) with the mean of `c` over rows sharing each.
     fn mean_by(&self, key: &str, c: &str) -> Vec<(f64, f64)> {
-        let mut keys: Vec<f64> = self.values(key);
-        keys.sort_by(f64::total_cmp);
-        keys.dedup();
-        keys.iter()
-            .map(|&k| {
-                let v: Vec<f64> = self
-                    .rows
-                    .iter()
-                    .filter(|&&r| self.table.rows[r][col(key)] == k)
-                    .map(|&r| self.table.rows[r][col(c)])
-                    .collect();
-                (k, mean(&v))
-            })
-            .collect()
+        self.table.curve_over(&self.rows, key, c)
     }
     fn is_empty(&self) -> bool {
         self.rows.is_empty()

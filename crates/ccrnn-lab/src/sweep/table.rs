@@ -136,6 +136,11 @@ impl Table {
         let rows: Vec<usize> = (0..self.rows.len())
             .filter(|&r| keep(&|c: &str| self.get(r, c)))
             .collect();
+        self.curve_over(&rows, x, y)
+    }
+
+    /// [`Table::curve`] over the given row indices.
+    pub fn curve_over(&self, rows: &[usize], x: &str, y: &str) -> Vec<(f64, f64)> {
         let mut xs: Vec<f64> = rows.iter().map(|&r| self.get(r, x)).filter(|v| v.is_finite()).collect();
         xs.sort_by(f64::total_cmp);
         xs.dedup();
