@@ -215,14 +215,23 @@ pub struct ConnectomeStudyArgs {
 #[derive(Args, Debug, Clone)]
 pub struct ConnectomeSource {
     /// Edge list (`.csv` or `.csv.gz`: FlyWire/Codex connections, neuPrint
-    /// traced-total-connections, generic pre,post,weight) or a dense `.npy`/`.npz` matrix.
+    /// traced-total-connections, generic pre,post,weight), a dense `.npy`/`.npz` matrix, a flyvis
+    /// type-level wiring `.json[.gz]`, or a bundled connectome: celegans, larva-mb-left,
+    /// larva-mb-right, flyvis.
     pub file: PathBuf,
     /// Node table (ids, labels, transmitters): neuPrint traced-neurons.csv, a nodes.csv, ….
     #[arg(long, value_name = "FILE")]
     pub nodes: Option<PathBuf>,
-    /// Keep a neuron pair only with at least this many synapses (FlyWire users often use 5).
-    #[arg(long, default_value_t = 1.0)]
+    /// Keep a neuron pair only with at least this many synapses (FlyWire users often use 5;
+    /// the default keeps every pair with a positive count).
+    #[arg(long, default_value_t = 0.0)]
     pub threshold: f64,
+    /// flyvis wiring: radius of the hexagonal column lattice (15: 721 columns, 45,669 neurons).
+    #[arg(long, default_value_t = 15)]
+    pub extent: u32,
+    /// flyvis wiring: synapses assumed in each gap of a receptive field (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    pub n_syn_fill: f64,
     /// Keep self-connections (dropped by default).
     #[arg(long)]
     pub self_loops: bool,

@@ -1,7 +1,7 @@
 //! Connectome loaders: every format on small hand-written files, ids kept exactly, what was
 //! dropped counted, bad files named, random bytes never panic; the larval brain's counts.
 
-use ccrnn_io::connectome::{load_csv, load_dense};
+use ccrnn_io::connectome::{Lattice, load_csv, load_dense, load_flyvis};
 use ccrnn_io::{LoadOptions, Source, load_connectome};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -244,6 +244,9 @@ proptest::proptest! {
         let n = d.join("x.npy");
         std::fs::write(&n, &content).unwrap();
         let _ = load_dense(&n, &LoadOptions::default());
+        let j = d.join("x.json");
+        std::fs::write(&j, &content).unwrap();
+        let _ = load_flyvis(&j, &LoadOptions::default());
     }
 }
 
@@ -295,4 +298,146 @@ fn bundled_celegans_counts() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("no bundled connectome") && e.contains("celegans"), "{e}");
+}
+
+/// A flyvis wiring by hand. At extent 1 the lattice has 7 columns; type A (stride 1) gets ids
+/// 0–6 at (−1,0), (−1,1), (0,−1), (0,0), (0,1), (1,−1), (1,0); the single C is id 7 at (0,0).
+const FLYVIS: &str = r#"{"nodes": [
+  {"name": "A", "pattern": ["stride", [1, 1]], "activation": "relu"},
+  {"name": "C", "pattern": ["single", null]}],
+ "edges": [
+  {"src": "A", "tar": "A", "alpha": 1, "offsets": [[[1, 0], 3]], "edge_type": "chem"},
+  {"src": "C", "tar": "A", "alpha": -1,
+   "offsets": [[[-1, 0], 2], [[1, 0], 2], [[0, -1], 2], [[0, 1], 2]]}],
+ "input_units": ["A"], "output_units": ["C"]}"#;
+
+#[test]
+fn flyvis_wiring_expands_onto_the_hexagonal_lattice() {
+    let d = dir("flyvis");
+    let f = d.join("wiring.json.gz");
+    gz(&f, FLYVIS);
+    assert_eq!(Source::guess(&f, None), Source::Flyvis(f.clone()));
+    let opts = LoadOptions {
+        lattice: Lattice {
+            extent: 1,
+            n_syn_fill: 1.0,
+        },
+        ..LoadOptions::default()
+    };
+    let (c, r) = load_connectome(&Source::guess(&f, None), &opts).unwrap();
+    assert_eq!(c.n(), 8);
+    assert_eq!(c.ids, (0..8).collect::<Vec<u64>>());
+    assert_eq!(c.labels[..7], ["A"; 7]);
+    assert_eq!(c.labels[7], "C");
+    assert_eq!(c.signs, [1, 1, 1, 1, 1, 1, 1, -1]);
+    let mut e = edges(&c);
+    e.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    // A → A one column along u; C → its four neighbours (2 synapses) and, filling the hull's
+    // gap, the A of its own column (1 synapse).
+    let want = [
+        (0, 7, 2.0),
+        (2, 7, 2.0),
+        (3, 0, 3.0),
+        (3, 7, 1.0),
+        (4, 1, 3.0),
+        (4, 7, 2.0),
+        (5, 2, 3.0),
+        (6, 3, 3.0),
+        (6, 7, 2.0),
+    ];
+    assert_eq!(e, want);
+    assert_eq!((r.rows, r.mixed_sign, r.unknown_sign), (2, 0, 0));
+    // No filling, and a larger lattice.
+    let opts = LoadOptions {
+        lattice: Lattice {
+            extent: 2,
+            n_syn_fill: 0.0,
+        },
+        ..LoadOptions::default()
+    };
+    let (c, _) = load_flyvis(&f, &opts).unwrap();
+    assert_eq!(c.n(), 19 + 1);
+    assert!(edges(&c).iter().all(|&(_, _, w)| w >= 2.0), "no filled synapse");
+}
+
+#[test]
+fn bad_flyvis_files_are_named() {
+    let d = dir("flyvis-bad");
+    let err = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        load_flyvis(&p, &LoadOptions::default())
+            .expect_err("must fail")
+            .to_string()
+    };
+    let e = err("syntax.json", "{\"nodes\": [\n  {\"name\": \"A\",, }]}");
+    assert!(e.contains("syntax.json") && e.contains("line 2 column"), "{e}");
+    let e = err(
+        "tar.json",
+        &FLYVIS.replace("\"tar\": \"A\", \"alpha\": -1", "\"tar\": \"Q\", \"alpha\": -1"),
+    );
+    assert!(e.contains("tar.json: edges[1].tar: unknown cell type \"Q\""), "{e}");
+    let e = err("alpha.json", &FLYVIS.replace("\"alpha\": 1,", "\"alpha\": 0.5,"));
+    assert!(e.contains("edges[0] (A → A): alpha 0.5, expected 1 or -1"), "{e}");
+    let e = err("neg.json", &FLYVIS.replace("[[1, 0], 3]", "[[1, 0], -3]"));
+    assert!(e.contains("edges[0] (A → A): synapse count -3"), "{e}");
+    let e = err("pat.json", &FLYVIS.replace("\"stride\", [1, 1]", "\"stride\", [0, 1]"));
+    assert!(
+        e.contains("nodes[0] (A): pattern \"stride\" [0,1]: strides must be integers >= 1"),
+        "{e}"
+    );
+    let e = err("dup.json", &FLYVIS.replace("\"name\": \"C\"", "\"name\": \"A\""));
+    assert!(e.contains("nodes[1]: cell type \"A\" listed twice"), "{e}");
+    let e = err("empty.json", "");
+    assert!(e.contains("empty.json: not a flyvis wiring file"), "{e}");
+    let full = d.join("full.json.gz");
+    gz(&full, &FLYVIS.repeat(50));
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = d.join("cut.json.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = load_flyvis(&cut, &LoadOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("cut.json.gz") && e.contains("gzip"), "{e}");
+}
+
+/// The bundled larval mushroom bodies: counts of Eichler et al. 2017 as derived by build.py.
+#[test]
+fn bundled_larva_mushroom_body_counts() {
+    for (name, n, e, s, kc, pn) in [
+        ("larva-mb-left", 209, 7425, 25322.0, 101, 58),
+        ("larva-mb-right", 213, 7536, 26371.0, 100, 63),
+    ] {
+        let (c, r) = load_connectome(&Source::guess(Path::new(name), None), &LoadOptions::default()).unwrap();
+        assert_eq!((c.n(), c.edges(), c.synapses(), r.self_loops), (n, e, s, 0), "{name}");
+        let count = |l: &str| c.labels.iter().filter(|x| *x == l).count();
+        assert_eq!(
+            (count("KC"), count("PN"), count("MBON"), count("MBIN")),
+            (kc, pn, 29, 21),
+            "{name}"
+        );
+        assert_eq!(
+            c.signs.iter().filter(|&&x| x == 1).count(),
+            kc + pn,
+            "{name}: KCs and PNs excitatory"
+        );
+        assert_eq!(r.unknown_sign, 50, "{name}: MBONs and MBINs unconstrained");
+    }
+}
+
+/// The bundled flyvis wiring at flyvis's default extent: the counts flyvis's own expansion
+/// gives (45,669 neurons, 1,513,231 edges, 12,380 of them self-connections).
+#[test]
+fn bundled_flyvis_counts_at_extent_15() {
+    let keep = LoadOptions {
+        self_loops: true,
+        ..LoadOptions::default()
+    };
+    let (c, r) = load_connectome(&Source::guess(Path::new("flyvis"), None), &keep).unwrap();
+    assert_eq!((c.n(), c.edges()), (45_669, 1_513_231));
+    assert!((c.synapses() - 5_440_440.545_742_574).abs() < 1e-3, "{}", c.synapses());
+    assert_eq!(c.labels.iter().filter(|l| *l == "Lawf1").count(), 123);
+    assert_eq!(c.labels.iter().filter(|l| *l == "T4a").count(), 721);
+    assert_eq!((r.rows, r.mixed_sign, r.self_loops), (605, 4 * 721, 0));
+    assert_eq!(r.files[0].path, "builtin:flyvis/fib25-fib19_v2.2.json.gz");
+    let (c, r) = load_connectome(&Source::Builtin("flyvis".into()), &LoadOptions::default()).unwrap();
+    assert_eq!((c.edges(), r.self_loops), (1_513_231 - 12_380, 12_380));
 }

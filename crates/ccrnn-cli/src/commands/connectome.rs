@@ -31,6 +31,10 @@ pub fn load(src: &ConnectomeSource) -> Result<(Connectome, LoadReport)> {
             ..SignRules::default()
         },
         neuropils: src.neuropil.clone(),
+        lattice: ccrnn_io::connectome::Lattice {
+            extent: src.extent,
+            n_syn_fill: src.n_syn_fill,
+        },
     };
     let (con, mut report) = load_connectome(&Source::guess(&src.file, src.nodes.as_deref()), &opts)?;
     let con = select(&con, &src.keep_label, &src.keep_ids, &mut report)
@@ -119,7 +123,7 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
         println!("  labels ({}): {}", labels.len(), shown.join(", "));
     }
     ui.say(format!(
-        "  read {} rows: merged {}, dropped {} pairs below {} ({} synapses), {} self-loops, {} rows outside the neuropils; {} neurons with unknown sign, {} isolated, {} deselected",
+        "  read {} rows: merged {}, dropped {} pairs below {} ({} synapses), {} self-loops, {} rows outside the neuropils; {} neurons with unknown sign, {} with both signs (majority taken), {} isolated, {} deselected",
         report.rows,
         report.merged_rows,
         report.below_threshold,
@@ -128,6 +132,7 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
         report.self_loops,
         report.outside_neuropils,
         report.unknown_sign,
+        report.mixed_sign,
         report.isolated,
         report.deselected
     ));

@@ -32,19 +32,6 @@ const SIGN: &[&str] = &["sign"];
 const NODE_ID: &[&str] = &["node_id", "root_id", "bodyId", "body_id", "id"];
 const LABEL: &[&str] = &["super_class", "cell_type", "type", "class", "label", "instance"];
 
-/// Opens a text file, decompressing gzip (detected from the first bytes).
-fn open_text(path: &Path) -> Result<Box<dyn Read>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut magic = [0u8; 2];
-    let k = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
-    let head = std::io::Cursor::new(magic[..k].to_vec()).chain(f);
-    if k == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(head)))
-    } else {
-        Ok(Box::new(head))
-    }
-}
-
 /// A CSV file with named columns.
 struct Table {
     path: std::path::PathBuf,
@@ -54,7 +41,7 @@ struct Table {
 
 impl Table {
     fn open(path: &Path) -> Result<Self> {
-        Self::from_reader(path, open_text(path)?)
+        Self::from_reader(path, super::open_text(path)?)
     }
 
     /// A table read from `input`; `path` names it in messages.
@@ -225,15 +212,7 @@ pub(crate) fn load_embedded(
     nodes: &'static [u8],
     opts: &LoadOptions,
 ) -> Result<(Connectome, LoadReport)> {
-    let file = |part: &str, bytes: &'static [u8]| {
-        use sha2::Digest;
-        let sha256 = sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-        crate::InputFile {
-            path: format!("builtin:{name}/{part}"),
-            sha256,
-            bytes: bytes.len() as u64,
-        }
-    };
+    let file = |part: &str, bytes: &'static [u8]| super::embedded_file(&format!("builtin:{name}/{part}"), bytes);
     let files = vec![file("edges.csv", edges), file("nodes.csv", nodes)];
     let table = |part: &str, bytes: &'static [u8]| {
         Table::from_reader(
@@ -380,6 +359,11 @@ fn load_tables(
             .unwrap_or(opts.signs.unknown)
         })
         .collect();
+    report.mixed_sign = ids
+        .iter()
+        .zip(&table_signs)
+        .filter(|(id, ts)| ts.is_none() && votes.get(id).is_some_and(|v| v[0] > 0.0 && v[2] > 0.0))
+        .count();
     report.unknown_sign = ids
         .iter()
         .zip(&table_signs)

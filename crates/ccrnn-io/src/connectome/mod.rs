@@ -1,29 +1,34 @@
 //! Connectome files: one CSV mechanism for edge lists with an optional node table (generic
 //! `pre,post,weight[,sign|transmitter]`, FlyWire/Codex `connections.csv[.gz]`, neuPrint
 //! `traced-total-connections.csv` + `traced-neurons.csv`, the larval brain's `edgelist.csv.gz`
-//! + `nodes.csv.gz`), and dense `.npy`/`.npz` matrices. gzip is detected from the content.
+//! + `nodes.csv.gz`), dense `.npy`/`.npz` matrices, and the flyvis type-level wiring JSON
+//! expanded onto a hexagonal lattice ([`flyvis`]). gzip is detected from the content.
 //!
 //! Convention: `W[post, pre]`; weights are synapse counts; ids are 64-bit integers parsed from
 //! text, never through a float. What was dropped or merged is counted in a [`LoadReport`].
 
 mod csv_edges;
 mod dense;
+pub mod flyvis;
 mod signs;
 
 pub use csv_edges::load_csv;
 pub use dense::load_dense;
+pub use flyvis::{Lattice, load_flyvis};
 pub use signs::{SignRules, Transmitter};
 
 use crate::Result;
 use ccrnn_core::Connectome;
 use serde::Serialize;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Reading options.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoadOptions {
     /// Keep a neuron pair only if its summed synapse count is at least this (FlyWire's usual
-    /// threshold is 5; the default 1 keeps every pair).
+    /// threshold is 5; the default 0 keeps every pair with a positive count, including the
+    /// fractional average counts of flyvis).
     pub threshold: f64,
     /// Keep self-connections (autapses); dropped by default.
     pub self_loops: bool,
@@ -32,15 +37,18 @@ pub struct LoadOptions {
     /// Keep only the rows of these neuropils (edge lists with a `neuropil` column, e.g.
     /// FlyWire's); empty keeps all.
     pub neuropils: Vec<String>,
+    /// Lattice of the flyvis expansion (flyvis wiring files only).
+    pub lattice: Lattice,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
-            threshold: 1.0,
+            threshold: 0.0,
             self_loops: false,
             signs: SignRules::default(),
             neuropils: Vec::new(),
+            lattice: Lattice::default(),
         }
     }
 }
@@ -62,6 +70,9 @@ pub struct LoadReport {
     pub self_loops: usize,
     /// Neurons whose sign is unknown (no or unrecognised-but-allowed transmitter): sign 0.
     pub unknown_sign: usize,
+    /// Neurons whose synapses carry both signs in the file (given the sign of the majority of
+    /// their synapses).
+    pub mixed_sign: usize,
     /// Neurons of the node table without any synapse kept.
     pub isolated: usize,
     /// Rows outside the chosen neuropils.
@@ -118,7 +129,7 @@ impl Filter {
     pub(crate) fn pair(&mut self, i: usize, j: usize, c: f64, opts: &LoadOptions, report: &mut LoadReport) {
         if i == j && !opts.self_loops {
             report.self_loops += 1;
-        } else if c < opts.threshold {
+        } else if c <= 0.0 || c < opts.threshold {
             report.below_threshold += 1;
             report.below_threshold_synapses += c;
         } else {
@@ -147,13 +158,15 @@ pub enum Source {
     },
     /// A dense matrix `W[post, pre]` in `.npy`/`.npz`.
     Dense(PathBuf),
-    /// A bundled connectome ([`BUILTIN`]): `celegans` (Cook et al. 2019, 302 neurons).
+    /// A flyvis type-level wiring `.json` (or `.json.gz`), expanded onto a lattice.
+    Flyvis(PathBuf),
+    /// A bundled connectome ([`BUILTIN`]).
     Builtin(String),
 }
 
 impl Source {
     /// Guesses from the file name: a bundled name (when no such file exists), `.npy`/`.npz`
-    /// dense, anything else an edge CSV.
+    /// dense, `.json`/`.json.gz` flyvis wiring, anything else an edge CSV.
     pub fn guess(edges: &Path, nodes: Option<&Path>) -> Self {
         if let Some(name) = edges.to_str()
             && BUILTIN.contains(&name)
@@ -166,8 +179,11 @@ impl Source {
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
+        let name = edges.to_string_lossy().to_ascii_lowercase();
         if ext == "npy" || ext == "npz" {
             Source::Dense(edges.to_path_buf())
+        } else if name.ends_with(".json") || name.ends_with(".json.gz") {
+            Source::Flyvis(edges.to_path_buf())
         } else {
             Source::Csv {
                 edges: edges.to_path_buf(),
@@ -177,8 +193,34 @@ impl Source {
     }
 }
 
-/// Connectomes bundled with ccrnn, usable by name wherever a connectome file is accepted.
-pub const BUILTIN: &[&str] = &["celegans"];
+/// Connectomes bundled with ccrnn, usable by name wherever a connectome file is accepted:
+/// `celegans` (Cook et al. 2019 hermaphrodite, 302 neurons), `larva-mb-left` and
+/// `larva-mb-right` (the larval mushroom body, Eichler et al. 2017: 209 and 213 neurons),
+/// `flyvis` (the visual system wiring of flyvis, on a lattice of [`LoadOptions::lattice`]).
+pub const BUILTIN: &[&str] = &["celegans", "larva-mb-left", "larva-mb-right", "flyvis"];
+
+/// Provenance of a bundled file.
+pub(crate) fn embedded_file(label: &str, bytes: &[u8]) -> crate::InputFile {
+    use sha2::Digest;
+    crate::InputFile {
+        path: label.to_string(),
+        sha256: sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect(),
+        bytes: bytes.len() as u64,
+    }
+}
+
+/// Opens a text file, decompressing gzip (detected from the first bytes).
+pub(crate) fn open_text(path: &Path) -> Result<Box<dyn Read>> {
+    let mut f = std::fs::File::open(path).map_err(|e| crate::Error::io(path, e))?;
+    let mut magic = [0u8; 2];
+    let k = f.read(&mut magic).map_err(|e| crate::Error::io(path, e))?;
+    let head = std::io::Cursor::new(magic[..k].to_vec()).chain(f);
+    if k == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(head)))
+    } else {
+        Ok(Box::new(head))
+    }
+}
 
 /// Loads a connectome.
 pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectome, LoadReport)> {
@@ -190,6 +232,23 @@ pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectom
                 include_bytes!("../../../../data/celegans_cook2019/nodes.csv"),
                 opts,
             ),
+            "larva-mb-left" => csv_edges::load_embedded(
+                "larva-mb-left",
+                include_bytes!("../../../../data/larva_mb_eichler2017/left_edges.csv"),
+                include_bytes!("../../../../data/larva_mb_eichler2017/left_nodes.csv"),
+                opts,
+            ),
+            "larva-mb-right" => csv_edges::load_embedded(
+                "larva-mb-right",
+                include_bytes!("../../../../data/larva_mb_eichler2017/right_edges.csv"),
+                include_bytes!("../../../../data/larva_mb_eichler2017/right_nodes.csv"),
+                opts,
+            ),
+            "flyvis" => flyvis::load_embedded(
+                "flyvis",
+                include_bytes!("../../../../data/flyvis_v2.2/fib25-fib19_v2.2.json.gz"),
+                opts,
+            ),
             other => Err(crate::Error::format(
                 Path::new(other),
                 format!("no bundled connectome of that name (bundled: {})", BUILTIN.join(", ")),
@@ -197,5 +256,6 @@ pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectom
         },
         Source::Csv { edges, nodes } => load_csv(edges, nodes.as_deref(), opts),
         Source::Dense(p) => load_dense(p, opts),
+        Source::Flyvis(p) => load_flyvis(p, opts),
     }
 }
