@@ -176,12 +176,15 @@ pub enum ConnectomeCmd {
     /// inputs into chosen neurons), students fitted to M random neurons, unrecorded error
     /// against the shuffle and no-recurrence baselines.
     Study(ConnectomeStudyArgs),
+    /// A teacher on a connectome alone (the first step of `study`): `teacher.npz` (body ids
+    /// kept), training and held-out pulse stimuli with the teacher's activity
+    /// (`stimulus.npz`, `heldout.npz`), and the time per simulation step.
+    Teacher(ConnectomeTeacherArgs),
 }
 
-#[derive(Args, Debug)]
-pub struct ConnectomeStudyArgs {
-    #[command(flatten)]
-    pub source: ConnectomeSource,
+/// How a connectome becomes a teacher.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectomeTeacherOpts {
     /// Neurons with these labels receive the inputs (comma-separated; default: all neurons).
     #[arg(long, value_delimiter = ',')]
     pub input_label: Vec<String>,
@@ -189,6 +192,30 @@ pub struct ConnectomeStudyArgs {
     /// e.g. `LN` for the larval brain's local neurons).
     #[arg(long, value_delimiter = ',')]
     pub inhibitory_label: Vec<String>,
+    /// Trials of the training and of the held-out stimulus.
+    #[arg(long, default_value_t = 60)]
+    pub trials: usize,
+    /// Seed of the teacher and stimuli (and of the students).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectomeTeacherArgs {
+    #[command(flatten)]
+    pub source: ConnectomeSource,
+    #[command(flatten)]
+    pub teacher: ConnectomeTeacherOpts,
+    #[command(flatten)]
+    pub out: OutArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ConnectomeStudyArgs {
+    #[command(flatten)]
+    pub source: ConnectomeSource,
+    #[command(flatten)]
+    pub teacher: ConnectomeTeacherOpts,
     /// Recorded neurons per student; 0 = fitted to the readout only.
     #[arg(long, value_delimiter = ',', default_value = "0,4,16,64")]
     pub ms: Vec<usize>,
@@ -198,12 +225,6 @@ pub struct ConnectomeStudyArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
-    /// Trials of the training and of the held-out stimulus.
-    #[arg(long, default_value_t = 60)]
-    pub trials: usize,
-    /// Seed of the teacher, stimuli and students.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
     /// Skip the no-recurrence baseline (students with W removed).
     #[arg(long)]
     pub skip_no_recurrence: bool,

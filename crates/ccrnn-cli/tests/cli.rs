@@ -412,6 +412,61 @@ fn connectome_info_describes_a_file() {
     assert_eq!(w["neurons"], 83);
     let o = ccrnn(d, &["connectome", "info", "c.csv", "--glutamate-sign", "3"]);
     assert_eq!(o.status.code(), Some(2));
+    // The flyvis wiring on a small lattice (63 types × 19 columns + Lawf1/2 on 3 columns each).
+    let f = json(d, &["connectome", "info", "flyvis", "--extent", "2", "--json"]);
+    assert_eq!(f["neurons"], 63 * 19 + 2 * 3);
+    assert_eq!(f["report"]["mixed_sign"], 4 * 19);
+}
+
+#[test]
+fn connectome_teacher_writes_model_stimuli_and_timing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let v = json(
+        d,
+        &[
+            "connectome",
+            "teacher",
+            "larva-mb-left",
+            "--input-label",
+            "PN",
+            "--inhibitory-label",
+            "MBON",
+            "--trials",
+            "3",
+            "--quiet",
+            "--json",
+            "--out",
+            "t",
+        ],
+    );
+    assert_eq!((v["neurons"].as_u64(), v["inputs"].as_u64()), (Some(209), Some(58)));
+    assert!((v["leading_eigenvalue"].as_f64().unwrap() - 0.9).abs() < 0.01, "{v}");
+    assert!(v["seconds_per_step"].as_f64().unwrap() > 0.0);
+    has_run_files(
+        &d.join("t"),
+        &["teacher.npz", "stimulus.npz", "heldout.npz", "summary.json"],
+    );
+    let act = read3(&d.join("t/stimulus.npz"), "activity");
+    assert_eq!(act.dim(), (3, 400, 209));
+    // The saved teacher reproduces the saved activity (to f32 rounding: the loaded model may
+    // sum in another order).
+    ok(
+        d,
+        &[
+            "simulate",
+            "t/teacher.npz",
+            "--inputs",
+            "t/stimulus.npz",
+            "--quiet",
+            "--out",
+            "s",
+        ],
+    );
+    let again = read3(&d.join("s/trajectory.npz"), "activity");
+    let scale = act.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = (&again - &act).iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(diff <= 1e-5 * scale, "max difference {diff} (scale {scale})");
 }
 
 #[test]

@@ -3,10 +3,11 @@
 use crate::args::{ConnectomeCmd, ConnectomeSource};
 use crate::ui::Ui;
 use anyhow::{Result, bail};
-use ccrnn_analysis::linalg::{perron_root, spectral_radius};
+use ccrnn_analysis::linalg::{Extreme, arnoldi_eigenvalue, perron_root, spectral_radius};
 use ccrnn_core::Connectome;
 use ccrnn_io::connectome::{SignRules, select};
 use ccrnn_io::{LoadOptions, LoadReport, Source, load_connectome};
+use ccrnn_lab::teacher::DENSE_EIGEN_MAX;
 use serde_json::json;
 
 /// Reads the connectome named by `src`, checking the sign flags.
@@ -53,6 +54,7 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
     let a = match c {
         ConnectomeCmd::Info(a) => a,
         ConnectomeCmd::Study(a) => return super::connectome_study::run(a, ui),
+        ConnectomeCmd::Teacher(a) => return super::connectome_teacher::run(a, ui),
     };
     let t0 = std::time::Instant::now();
     let (con, report) = load(&a.source)?;
@@ -71,12 +73,20 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
     }
     let frac = |s: i8| con.signs.iter().filter(|&&x| x == s).count() as f64 / n.max(1) as f64;
     let perron = perron_root(&rows, 1e-10, 100_000);
-    // The signed spectrum is dense O(N³): computed up to 2,000 neurons.
-    let signed = if n <= 2000 {
+    // The signed spectrum: dense O(N³) up to 2,000 neurons, Arnoldi above.
+    let signed = if n <= DENSE_EIGEN_MAX {
         let w = con.connectivity::<f64>(1.0)?.to_dense();
-        Some(spectral_radius(w.view(), "signed spectrum")?)
+        spectral_radius(w.view(), "signed spectrum")?
     } else {
-        None
+        let w = con.connectivity::<f64>(1.0)?;
+        let (rp, col) = (w.pattern.row_ptr(), w.pattern.col());
+        let matvec = |x: &[f64], y: &mut [f64]| {
+            for (i, yi) in y.iter_mut().enumerate() {
+                *yi = (rp[i]..rp[i + 1]).map(|e| w.values[e] * x[col[e] as usize]).sum();
+            }
+        };
+        let (re, im) = arnoldi_eigenvalue(n, matvec, Extreme::Largest, 80, 1e-8, 30)?;
+        re.hypot(im)
     };
     let mut labels: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for l in con.labels.iter().filter(|l| !l.is_empty()) {
@@ -110,12 +120,7 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
             d["max"]
         );
     }
-    match signed {
-        Some(r) => println!("  spectral radius: {perron:.4} (synapse counts), {r:.4} (signed)"),
-        None => {
-            println!("  spectral radius: {perron:.4} (synapse counts; signed spectrum skipped above 2,000 neurons)")
-        }
-    }
+    println!("  spectral radius: {perron:.4} (synapse counts), {signed:.4} (signed)");
     if !labels.is_empty() {
         let mut top: Vec<_> = labels.iter().collect();
         top.sort_by(|a, b| b.1.cmp(a.1));

@@ -4,6 +4,7 @@ mod analyze;
 mod config;
 mod connectome;
 mod connectome_study;
+mod connectome_teacher;
 mod demo;
 mod eval;
 mod fit;

@@ -5,6 +5,7 @@
 
 use super::{leading_eigenvalue_real, randn};
 use crate::{Error, Result};
+use ccrnn_analysis::linalg::{Extreme, arnoldi_eigenvalue};
 use ccrnn_core::{Backend, Beta, Connectome, Model, NeuronParams, SimOptions, Stimulus, simulate};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::{RngExt, SeedableRng};
@@ -185,32 +186,57 @@ impl ConnectomeTeacherSpec {
     }
 }
 
-/// Leading real eigenvalue of `W diag(g⁺ φ′(h + b))` at the state `h` (dense, O(N³)).
+/// Networks up to this size get a dense eigen-decomposition; larger ones the Arnoldi method.
+pub const DENSE_EIGEN_MAX: usize = 2000;
+
+/// Leading real eigenvalue of `W diag(g⁺ φ′(h + b))` at the state `h`: dense (O(N³)) up to
+/// [`DENSE_EIGEN_MAX`] neurons, Arnoldi on the sparse product above.
 fn linearisation_eigenvalue(m: &Model<f64>, h: &Array1<f64>) -> Result<f64> {
     let n = m.n();
     let slope = Array1::from_shape_fn(n, |i| {
         m.params.g[i].max(0.0) * m.activation.dphi(h[i] + m.params.b[i], m.params.beta.of(i))
     });
-    let lin = &m.coupling.to_dense() * &slope.view().insert_axis(Axis(0));
-    leading_eigenvalue_real(&lin)
+    if n <= DENSE_EIGEN_MAX {
+        let lin = &m.coupling.to_dense() * &slope.view().insert_axis(Axis(0));
+        return leading_eigenvalue_real(&lin);
+    }
+    let mut a = Array2::<f64>::zeros((1, n));
+    let mut out = Array2::<f64>::zeros((1, n));
+    let matvec = |x: &[f64], y: &mut [f64]| {
+        for (k, ak) in a.iter_mut().enumerate() {
+            *ak = slope[k] * x[k];
+        }
+        m.coupling.forward(a.view(), out.view_mut());
+        y.copy_from_slice(out.as_slice().expect("contiguous"));
+    };
+    let (re, _) = arnoldi_eigenvalue(n, matvec, Extreme::Rightmost, 80, 1e-8, 30)
+        .map_err(|e| Error::spec("linearisation", e.to_string()))?;
+    Ok(re)
 }
 
 /// The state after 100 time constants without input from h = 0 (the fixed point of a stable
-/// network); an error if the dynamics diverge or do not settle.
+/// network); an error if the dynamics diverge or do not settle. Simulated in segments of
+/// [`SETTLE_SEGMENT`] steps, so that memory stays O(segment × N) on large connectomes.
 fn settle(m: &Model<f64>) -> Result<Array1<f64>> {
     let steps = (100.0 * m.params.tau.iter().cloned().fold(0.0, f64::max) / m.dt).ceil() as usize;
     let mut probe = m.clone();
     probe.params.h0.fill(0.0);
-    let traj = simulate(
-        &probe,
-        &Stimulus::new(Array3::zeros((1, steps, m.n_in()))),
-        &SimOptions::noiseless(),
-    )?;
-    let h = traj.h.index_axis(Axis(0), 0);
-    let last = h.index_axis(Axis(0), steps - 1).to_owned();
-    let change = (&last - &h.index_axis(Axis(0), steps - 2))
-        .iter()
-        .fold(0.0f64, |a, x| a.max(x.abs()));
+    let mut done = 0;
+    let (mut prev, mut last) = (probe.params.h0.clone(), probe.params.h0.clone());
+    while done + 1 < steps {
+        let seg = SETTLE_SEGMENT.min(steps - done);
+        let traj = simulate(
+            &probe,
+            &Stimulus::new(Array3::zeros((1, seg, m.n_in()))),
+            &SimOptions::noiseless(),
+        )?;
+        let h = traj.h.index_axis(Axis(0), 0);
+        prev = h.index_axis(Axis(0), seg - 2).to_owned();
+        last = h.index_axis(Axis(0), seg - 1).to_owned();
+        probe.params.h0.assign(&last);
+        done += seg - 1;
+    }
+    let change = (&last - &prev).iter().fold(0.0f64, |a, x| a.max(x.abs()));
     if change > 1e-6 * last.iter().fold(1.0f64, |a, x| a.max(x.abs())) {
         return Err(Error::spec(
             "connectome teacher",
@@ -219,3 +245,6 @@ fn settle(m: &Model<f64>) -> Result<Array1<f64>> {
     }
     Ok(last)
 }
+
+/// Steps per simulated segment of [`settle`].
+const SETTLE_SEGMENT: usize = 200;

@@ -4,7 +4,7 @@ mod connectome;
 mod ei;
 mod random_nets;
 
-pub use connectome::{ConnectomeTeacher, ConnectomeTeacherSpec};
+pub use connectome::{ConnectomeTeacher, ConnectomeTeacherSpec, DENSE_EIGEN_MAX};
 pub use ei::{EiSpec, leading_eigenvalue_real};
 pub use random_nets::{ChaoticSpec, FIG3_NOISE, LowRankSpec};
 

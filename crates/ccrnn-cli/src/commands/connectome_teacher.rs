@@ -1,0 +1,154 @@
+//! `ccrnn connectome teacher`: a connectome turned into a teacher, with its stimuli and
+//! activity; and the construction `connectome study` shares.
+
+use super::connectome::load;
+use super::finish;
+use crate::args::{ConnectomeSource, ConnectomeTeacherArgs, ConnectomeTeacherOpts};
+use crate::configs::ConfigFile;
+use crate::ui::Ui;
+use anyhow::{Result, bail};
+use ccrnn_core::{Connectome, Model, SimOptions, Stimulus, simulate};
+use ccrnn_io::{LoadReport, RunDir};
+use ccrnn_lab::ConnectomeTeacherSpec;
+use serde_json::json;
+
+/// A connectome teacher and what it was built from.
+pub struct Built {
+    /// The connectome (signs after the label rules).
+    pub con: Connectome,
+    /// What loading dropped or merged.
+    pub report: LoadReport,
+    /// The neurons the inputs drive (empty: all).
+    pub inputs: Vec<usize>,
+    /// The teacher (f32, CSR).
+    pub teacher: Model<f32>,
+    /// Training and held-out stimuli.
+    pub train: Stimulus<f32>,
+    /// Held-out stimulus.
+    pub heldout: Stimulus<f32>,
+    /// The teacher's settings and what the scaling reached.
+    pub summary: serde_json::Value,
+}
+
+fn f32_stim(s: &Stimulus<f64>) -> Stimulus<f32> {
+    Stimulus {
+        u: s.u.mapv(|x| x as f32),
+        h0: s.h0.as_ref().map(|h| h.mapv(|x| x as f32)),
+    }
+}
+
+/// Loads the connectome, applies the label rules, opens the run directory (via `start`, given
+/// the input files to hash) and builds the teacher, saving `teacher.npz` (with body ids) and
+/// `connectome_report.json` in the run.
+pub fn build(
+    source: &ConnectomeSource,
+    t: &ConnectomeTeacherOpts,
+    ui: &Ui,
+    start: impl FnOnce(&[&std::path::Path]) -> Result<RunDir>,
+) -> Result<(Built, RunDir)> {
+    let (mut con, report) = load(source)?;
+    let n = con.n();
+    let has = |labels: &[String], l: &str| labels.iter().any(|x| x.eq_ignore_ascii_case(l));
+    for l in t.inhibitory_label.iter().chain(&t.input_label) {
+        if !con.labels.iter().any(|x| x.eq_ignore_ascii_case(l)) {
+            bail!(
+                "label {l:?} matches no neuron of {} (see `ccrnn connectome info`)",
+                source.file.display()
+            );
+        }
+    }
+    if t.trials == 0 {
+        bail!("--trials must be at least 1");
+    }
+    for (s, l) in con.signs.iter_mut().zip(&con.labels) {
+        if has(&t.inhibitory_label, l) {
+            *s = -1;
+        }
+    }
+    let inputs: Vec<usize> = (0..n).filter(|&i| has(&t.input_label, &con.labels[i])).collect();
+    // Files are hashed into meta.json; a bundled connectome's hashes are in the load report.
+    let files: Vec<&std::path::Path> = std::iter::once(source.file.as_path())
+        .chain(source.nodes.iter().map(|p| p.as_path()))
+        .filter(|p| p.is_file())
+        .collect();
+    let run = start(&files)?;
+    run.write(
+        "connectome_report.json",
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    ui.say(format!(
+        "{}: {n} neurons, {} edges, {} synapses; {} input neurons, {} inhibitory",
+        source.file.display(),
+        con.edges(),
+        con.synapses(),
+        if inputs.is_empty() { n } else { inputs.len() },
+        con.signs.iter().filter(|&&s| s < 0).count()
+    ));
+    let spec = ConnectomeTeacherSpec::default();
+    let t0 = std::time::Instant::now();
+    let built = spec.generate(&con, &inputs, t.seed)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    ui.say(format!(
+        "teacher: weight per synapse {:.4e}, leading eigenvalue of the linearisation {:.3} ({seconds:.0} s)",
+        built.scale, built.eigenvalue,
+    ));
+    let teacher = built.model.cast::<f32>();
+    ccrnn_io::save_model_with_ids(&run.file("teacher.npz"), &teacher, None, Some(&con.ids))?;
+    let summary = json!({
+        "scale": built.scale, "leading_eigenvalue": built.eigenvalue, "build_seconds": seconds,
+        "inputs": inputs.len(), "spec": spec,
+    });
+    let out = Built {
+        train: f32_stim(&spec.stimulus(t.trials, t.seed.wrapping_add(200))),
+        heldout: f32_stim(&spec.stimulus(t.trials, t.seed.wrapping_add(300))),
+        con,
+        report,
+        inputs,
+        teacher,
+        summary,
+    };
+    Ok((out, run))
+}
+
+pub fn run(a: ConnectomeTeacherArgs, ui: &Ui) -> Result<i32> {
+    let (b, run) = build(&a.source, &a.teacher, ui, |files| {
+        crate::run::start(
+            "connectome-teacher",
+            &a.out,
+            a.teacher.seed,
+            files,
+            &ConfigFile::default(),
+        )
+    })?;
+    let n = b.con.n();
+    let mut timing = Vec::new();
+    for (name, stim) in [("stimulus.npz", &b.train), ("heldout.npz", &b.heldout)] {
+        let t0 = std::time::Instant::now();
+        let traj = simulate(&b.teacher, stim, &SimOptions::noiseless())?;
+        let s = t0.elapsed().as_secs_f64();
+        timing.push(s);
+        ccrnn_io::save_trajectory(&run.file(name), stim, &traj, b.teacher.dt)?;
+    }
+    let (trials, steps) = (b.train.trials(), b.train.steps());
+    let per_step = timing[0] / steps as f64;
+    let mut doc = b.summary;
+    doc["command"] = json!("connectome teacher");
+    doc["file"] = json!(a.source.file.display().to_string());
+    doc["neurons"] = json!(n);
+    doc["edges"] = json!(b.con.edges());
+    doc["trials"] = json!(trials);
+    doc["steps"] = json!(steps);
+    doc["simulate_seconds"] = json!(timing[0]);
+    doc["seconds_per_step"] = json!(per_step);
+    doc["report"] = serde_json::to_value(&b.report)?;
+    run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    finish(run, doc, ui, |dir| {
+        println!(
+            "{n}-neuron teacher: {trials} trials × {steps} steps simulated in {:.2} s ({:.2} ms per step for all trials, {:.3} µs per step per neuron and trial)",
+            timing[0],
+            1e3 * per_step,
+            1e6 * per_step / (n * trials) as f64
+        );
+        println!("wrote {} (teacher.npz, stimulus.npz, heldout.npz)", dir.display());
+    })
+}
