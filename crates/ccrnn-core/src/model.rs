@@ -17,7 +17,7 @@
 use crate::coupling::{Backend, Connectivity, Coupling, project_dale};
 use crate::error::{check_finite, check_shape};
 use crate::params::{Beta, GroupSet, NeuronParams, ParamGroup};
-use crate::{Activation, Error, Real, Result};
+use crate::{Activation, Error, GapJunctions, Real, Result};
 use ndarray::{Array1, Array2};
 
 /// Where the gain acts.
@@ -53,6 +53,8 @@ pub struct Model<F: Real> {
     pub w_out: Array2<F>,
     /// Euler time step (same units as τ).
     pub dt: F,
+    /// Gap junctions (electrical coupling), if any: the term `−L h` of the state update.
+    pub gap: Option<GapJunctions<F>>,
 }
 
 impl<F: Real> Model<F> {
@@ -78,6 +80,7 @@ impl<F: Real> Model<F> {
             w_in,
             w_out,
             dt,
+            gap: None,
         };
         m.validate()?;
         Ok(m)
@@ -96,6 +99,7 @@ impl<F: Real> Model<F> {
             w_in: None,
             w_out: None,
             dt: F::lit(0.05),
+            gap: None,
         }
     }
 
@@ -125,6 +129,11 @@ impl<F: Real> Model<F> {
         check_finite("W_out", self.w_out.iter())?;
         if self.signs.len() != n {
             return Err(Error::shape("signs", &[n], &[self.signs.len()]));
+        }
+        if let Some(g) = &self.gap
+            && g.n() != n
+        {
+            return Err(Error::shape("gap junctions", &[n], &[g.n()]));
         }
         Ok(())
     }
@@ -167,6 +176,7 @@ impl<F: Real> Model<F> {
             w_in: self.w_in.mapv(|x| G::lit(x.as_f64())),
             w_out: self.w_out.mapv(|x| G::lit(x.as_f64())),
             dt: G::lit(self.dt.as_f64()),
+            gap: self.gap.as_ref().map(GapJunctions::cast),
         }
     }
 
@@ -206,6 +216,7 @@ impl<F: Real> Model<F> {
             w_in,
             w_out,
             dt: self.dt,
+            gap: self.gap.as_ref().map(|g| g.permuted(perm)).transpose()?,
         })
     }
 
@@ -315,6 +326,7 @@ pub struct ModelBuilder<F> {
     w_in: Option<Array2<F>>,
     w_out: Option<Array2<F>>,
     dt: F,
+    gap: Option<GapJunctions<F>>,
 }
 
 impl<F: Real> ModelBuilder<F> {
@@ -353,10 +365,16 @@ impl<F: Real> ModelBuilder<F> {
         self.dt = dt;
         self
     }
+    /// Gap junctions (electrical coupling).
+    pub fn gap_junctions(mut self, g: Option<GapJunctions<F>>) -> Self {
+        self.gap = g;
+        self
+    }
     /// Validates and builds the model.
     pub fn build(self) -> Result<Model<F>> {
         let n = self.conn.pattern.n();
-        Model::new(
+        let gap = self.gap;
+        let mut m = Model::new(
             &self.conn,
             self.backend,
             self.params.unwrap_or_else(|| NeuronParams::default_for(n)),
@@ -365,6 +383,9 @@ impl<F: Real> ModelBuilder<F> {
             self.w_in.unwrap_or_else(|| Array2::zeros((0, n))),
             self.w_out.unwrap_or_else(|| Array2::zeros((n, 0))),
             self.dt,
-        )
+        )?;
+        m.gap = gap;
+        m.validate()?;
+        Ok(m)
     }
 }

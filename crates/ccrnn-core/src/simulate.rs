@@ -288,6 +288,8 @@ fn run_chunk<F: Real>(
     let mut noise = vec![F::zero(); n];
     let mut bits = vec![0u64; n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
+    // Gap-junction currents L h_t of the chunk's trials (zero without gap junctions).
+    let mut lh = Array2::<F>::zeros((bc, n));
     // Rates at t = 0; thereafter each step's rates are computed right after its state, while
     // the row is still in cache.
     for j in 0..bc {
@@ -311,12 +313,17 @@ fn run_chunk<F: Real>(
             matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
         }
         step_rows_mut(z, bc, steps, n, t).assign(&zc);
+        if let Some(g) = &m.gap {
+            g.laplacian(step_rows(h, bc, steps, n, t), lh.view_mut());
+        }
         for j in 0..bc {
             let o = (j * steps + t) * n;
             let (now, next) = h[o..o + 2 * n].split_at_mut(n);
             let zr = &z[o..o + n];
+            let lr = lh.row(j);
+            let lr = lr.as_slice().expect("contiguous");
             for i in 0..n {
-                next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
+                next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i] - lr[i]);
             }
             if noisy {
                 fill_noise(&mut rngs[j], &mut bits, &mut noise);

@@ -545,3 +545,79 @@ fn golden_paper_teacher_fig1() {
         assert!(e32 <= 1e-3, "f32 {backend:?}: {e32:e}");
     }
 }
+
+/// `model` with random gap junctions: each pair coupled with probability 0.2, conductance
+/// U(0.05, 0.3).
+fn with_gaps(mut model: Model<f64>, seed: u64) -> Model<f64> {
+    let n = model.n();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut pairs = Vec::new();
+    for i in 0..n {
+        for j in 0..i {
+            if rng.random_bool(0.2) {
+                pairs.push((i, j, rng.random_range(0.05..0.3)));
+            }
+        }
+    }
+    model.gap = Some(GapJunctions::from_pairs(n, &pairs).unwrap());
+    model.validate().unwrap();
+    model
+}
+
+/// Gap junctions (the term −L h of the state update): gradients and tangents against finite
+/// differences, and relabelling neurons permutes them with everything else.
+#[test]
+fn gap_junctions_gradients_tangents_and_permutation() {
+    let (n, t, b) = (16, 40, 2);
+    let stim = random_stimulus(b, t, 17);
+    let opts = SimOptions::noiseless();
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let recorded = NeuronSet::new(&[0, 3, 7, 11], n, true).unwrap();
+    for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
+        let model = with_gaps(random_model(n, Activation::Softplus, gain, Backend::Csr, false, 21), 4);
+        let plain = simulate(&random_model(n, Activation::Softplus, gain, Backend::Csr, false, 21), &stim, &opts).unwrap();
+        let traj = simulate(&model, &stim, &opts).unwrap();
+        let moved = (&traj.a - &plain.a).mapv(f64::abs).iter().fold(0.0f64, |m, &x| m.max(x));
+        assert!(moved > 1e-3, "the gap junctions change the activity ({moved})");
+        let data = traj.a.select(Axis(2), recorded.indices()).mapv(|x| x * 0.9 + 0.05);
+        let target = Target::Activity {
+            recorded: &recorded,
+            data: data.view(),
+        };
+        let (_, seed) = loss(&model, &traj, &target).unwrap();
+        let grad = bptt(&model, &traj, &seed, all_groups()).unwrap();
+        for group in [ParamGroup::Gain, ParamGroup::Bias, ParamGroup::Tau, ParamGroup::Beta, ParamGroup::H0, ParamGroup::W] {
+            let analytic = grad.flatten(GroupSet::of(&[group]));
+            let err = check_group(&model, &stim, &target, &opts, group, &analytic, &mut rng);
+            assert!(err <= 1e-6, "{gain:?} {group:?}: rel err {err:e}");
+        }
+        // Tangents along one random direction in every group.
+        let groups = all_groups();
+        let theta = model.theta(groups);
+        let dir = Array2::from_shape_fn((1, theta.len()), |(_, e)| if theta[e].abs() > 1e-2 { randn(&mut rng) } else { 0.0 });
+        let mut tan = Array3::<f64>::zeros((b, t, n));
+        tangents(&model, &stim, groups, dir.view(), &mut |trial, step, da| {
+            tan.slice_mut(s![trial, step, ..]).assign(&da.row(0));
+        })
+        .unwrap();
+        let eps = 1e-6;
+        let shifted = |sgn: f64| {
+            let th: Vec<f64> = theta.iter().zip(dir.row(0)).map(|(&x, &d)| x + sgn * eps * d).collect();
+            let mut m = model.clone();
+            m.set_theta(groups, &th).unwrap();
+            simulate(&m, &stim, &opts).unwrap().a
+        };
+        let fd = (shifted(1.0) - shifted(-1.0)) / (2.0 * eps);
+        let err = (&tan - &fd).mapv(|x| x * x).sum().sqrt() / fd.mapv(|x| x * x).sum().sqrt();
+        assert!(err < 1e-6, "{gain:?} tangent: rel err {err:e}");
+        // Relabelling.
+        let mut perm: Vec<usize> = (0..n).collect();
+        use rand::seq::SliceRandom;
+        perm.shuffle(&mut rng);
+        let t1 = simulate(&model.permuted(&perm).unwrap(), &stim, &opts).unwrap();
+        for (i, &pi) in perm.iter().enumerate() {
+            let d = (&traj.a.slice(s![.., .., i]) - &t1.a.slice(s![.., .., pi])).mapv(f64::abs);
+            assert!(d.iter().all(|&x| x < 1e-12), "neuron {i} -> {pi}");
+        }
+    }
+}

@@ -6,15 +6,18 @@
 //!
 //! ```text
 //! ā_t = ∂L/∂a_t + Wᵀ d_{t+1},        d_{t+1} = g_i ⊙ α ⊙ h̄_{t+1}
-//! h̄_t = (1 − α) ⊙ h̄_{t+1} + ā_t ⊙ g_a ⊙ φ′(x_t)
+//! h̄_t = (1 − α) ⊙ h̄_{t+1} + ā_t ⊙ g_a ⊙ φ′(x_t) − L (α ⊙ h̄_{t+1})
 //! ```
+//!
+//! (the last term only with gap junctions, whose Laplacian `L` is symmetric; see
+//! [`crate::gap`]).
 //!
 //! and the parameter gradients are sums over trials and steps of local terms (see the code).
 //! Trials are processed in the same fixed chunks as the forward pass and the partial sums are
 //! added in chunk order, so the result does not depend on the thread count.
 
 use crate::kernels::matmul;
-use crate::simulate::{NeuronConsts, chunk_size};
+use crate::simulate::{NeuronConsts, chunk_size, step_rows};
 use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
 use rayon::prelude::*;
@@ -170,6 +173,11 @@ fn backward_chunk<F: Real>(
     let mut abar = Array2::<F>::zeros((bc, n));
     let mut d = Array2::<F>::zeros((bc, n));
     let mut rec = Array2::<F>::zeros((bc, n).f());
+    // Gap junctions: L h_t, α ⊙ h̄_{t+1} and L (α ⊙ h̄_{t+1}) of the chunk's trials (zero
+    // without gap junctions).
+    let mut lh = Array2::<F>::zeros((bc, n));
+    let mut ahb = Array2::<F>::zeros((bc, n));
+    let mut lahb = Array2::<F>::zeros((bc, n));
     // d_{t+1} stored next to a_t, for the weight gradient Σ_t d_{t+1} a_tᵀ.
     let mut d_store = if want_w {
         vec![F::zero(); bc * steps * n]
@@ -204,6 +212,16 @@ fn backward_chunk<F: Real>(
                 }
             }
         }
+        // Gap junctions: their current L h_t (for the τ gradient) and L (α ⊙ h̄_{t+1}).
+        if let (Some(g), false) = (&m.gap, last) {
+            g.laplacian(step_rows(h, bc, steps, n, t), lh.view_mut());
+            for j in 0..bc {
+                for i in 0..n {
+                    ahb[(j, i)] = alpha[i] * hbar[j * n + i];
+                }
+            }
+            g.laplacian(ahb.view(), lahb.view_mut());
+        }
         for j in 0..bc {
             let o = (j * steps + t) * n;
             let r = o..o + n;
@@ -213,6 +231,7 @@ fn backward_chunk<F: Real>(
                 phi: &phi[r.clone()],
                 dphi: &dphi[r.clone()],
                 abar: abar.row(j).to_slice().expect("contiguous"),
+                gap: lh.row(j).to_slice().expect("contiguous"),
             };
             let hb = &mut hbar[j * n..(j + 1) * n];
             match (pre, last) {
@@ -220,6 +239,9 @@ fn backward_chunk<F: Real>(
                 (true, false) => back_row::<F, true, false>(&row, k, hb, &mut acc),
                 (false, true) => back_row::<F, false, true>(&row, k, hb, &mut acc),
                 (false, false) => back_row::<F, false, false>(&row, k, hb, &mut acc),
+            }
+            if m.gap.is_some() && !last {
+                hb.iter_mut().zip(lahb.row(j)).for_each(|(x, &l)| *x -= l);
             }
         }
         if t > 0 {
@@ -277,6 +299,8 @@ struct Row<'a, F> {
     phi: &'a [F],
     dphi: &'a [F],
     abar: &'a [F],
+    /// Gap-junction current `(L h_t)` (zeros without gap junctions).
+    gap: &'a [F],
 }
 
 /// The elementwise part of one backward step for one trial: turns `hbar = h̄_{t+1}` into
@@ -300,7 +324,14 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
         &k.beta[..n],
         &k.tau[..n],
     );
-    let (h, z, phi, dphi, abar) = (&r.h[..n], &r.z[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
+    let (h, z, phi, dphi, abar, gap) = (
+        &r.h[..n],
+        &r.z[..n],
+        &r.phi[..n],
+        &r.dphi[..n],
+        &r.abar[..n],
+        &r.gap[..n],
+    );
     let (acc_g, acc_b, acc_tau, acc_beta) = (&mut acc.g[..n], &mut acc.b[..n], &mut acc.tau[..n], &mut acc.beta[..n]);
     for i in 0..n {
         let ab = abar[i];
@@ -323,7 +354,7 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
                 acc_g[i] += hb_next * al * z[i];
                 acc_b[i] += hb_next * al;
             }
-            let incr = gi[i] * z[i] + bi[i] - h[i];
+            let incr = gi[i] * z[i] + bi[i] - h[i] - gap[i];
             acc_tau[i] -= al / tau[i] * hb_next * incr;
             hbar[i] = e + (F::one() - al) * hb_next;
         }

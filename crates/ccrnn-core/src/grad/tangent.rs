@@ -2,13 +2,15 @@
 //! θ-space at once, `δa_t = (∂a_t/∂θ) v_k`, on the noise-free rollout.
 //!
 //! With `x_t = h_t + b_x`, `a_t = g_a ⊙ φ_β(x_t)` and
-//! `h_{t+1} = h_t + α ⊙ (g_i ⊙ z_t + b_i − h_t)`, `z_t = W a_t + u_t W_in`, `α = dt/τ`
+//! `h_{t+1} = h_t + α ⊙ (g_i ⊙ z_t + b_i − h_t − L h_t)`, `z_t = W a_t + u_t W_in`, `α = dt/τ`,
+//! `L` the gap junctions' Laplacian (zero without them)
 //! (`g_a = g⁺, b_x = b, g_i = 1, b_i = 0` for presynaptic gain; `g_a = 1, b_x = 0, g_i = g⁺,
 //! b_i = b` for postsynaptic gain), the tangents obey
 //!
 //! ```text
 //! δa_t     = δg_a ⊙ φ + g_a ⊙ (φ′ ⊙ (δh_t + δb_x) + ∂φ/∂β ⊙ δβ)
-//! δh_{t+1} = δh_t + δα ⊙ (g_i ⊙ z_t + b_i − h_t) + α ⊙ (δg_i ⊙ z_t + g_i ⊙ δz_t + δb_i − δh_t)
+//! δh_{t+1} = δh_t + δα ⊙ (g_i ⊙ z_t + b_i − h_t − L h_t)
+//!            + α ⊙ (δg_i ⊙ z_t + g_i ⊙ δz_t + δb_i − δh_t − L δh_t)
 //! δz_t     = W δa_t + δW a_t,     δα = −(α/τ) δτ,     δg = 1[g > 0] δg,     δh_0 = δh0
 //! ```
 //!
@@ -90,6 +92,9 @@ pub fn tangents<F: Real>(
     let mut da = Array2::<F>::zeros((k, n));
     let mut dz = Array2::<F>::zeros((k, n).f());
     let mut dphi_dbeta = vec![F::zero(); n];
+    // Gap junctions: L h_t and L δh_t (zero without them).
+    let mut lh = Array2::<F>::zeros((1, n));
+    let mut ldh = Array2::<F>::zeros((k, n));
     for trial in 0..b {
         if stim.h0.is_none() {
             dh.assign(&dh0);
@@ -125,12 +130,17 @@ pub fn tangents<F: Real>(
                 }
             }
             let z = traj.z.slice(s![trial, t, ..]);
+            if let Some(g) = &model.gap {
+                g.laplacian(h.insert_axis(ndarray::Axis(0)), lh.view_mut());
+                g.laplacian(dh.view(), ldh.view_mut());
+            }
             for r in 0..k {
                 for i in 0..n {
-                    let drive = gi[i] * z[i] + bi[i] - h[i];
+                    let drive = gi[i] * z[i] + bi[i] - h[i] - lh[(0, i)];
                     dh[(r, i)] = dh[(r, i)]
                         + dalpha[(r, i)] * drive
-                        + alpha[i] * (dgi[(r, i)] * z[i] + gi[i] * dz[(r, i)] + dbi[(r, i)] - dh[(r, i)]);
+                        + alpha[i]
+                            * (dgi[(r, i)] * z[i] + gi[i] * dz[(r, i)] + dbi[(r, i)] - dh[(r, i)] - ldh[(r, i)]);
                 }
             }
         }
