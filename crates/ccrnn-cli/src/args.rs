@@ -192,6 +192,14 @@ pub struct ConnectomeTeacherOpts {
     /// e.g. `LN` for the larval brain's local neurons).
     #[arg(long, value_delimiter = ',')]
     pub inhibitory_label: Vec<String>,
+    /// Gap junctions (electrical synapses) as an edge list with the connectome's ids
+    /// (`pre,post,weight`, direction ignored), or `celegans` for the bundled worm's: the
+    /// teacher gets the coupling term −L h (L their Laplacian); students inherit it.
+    #[arg(long, value_name = "FILE")]
+    pub gap_junctions: Option<PathBuf>,
+    /// Conductance per gap junction relative to the chemical weight per synapse.
+    #[arg(long, default_value_t = 1.0, requires = "gap_junctions")]
+    pub gap_scale: f64,
     /// Trials of the training and of the held-out stimulus.
     #[arg(long, default_value_t = 60)]
     pub trials: usize,

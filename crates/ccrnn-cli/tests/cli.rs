@@ -693,3 +693,73 @@ fn bad_input_exits_2_naming_file_and_problem_and_leaves_no_run_directory() {
     );
     assert!(!d.join("runs").exists(), "a failed run created runs/");
 }
+
+/// The worm with its gap junctions: the teacher carries them (1,091 coupled pairs of Cook et
+/// al.'s symmetric matrix), stores them in teacher.npz, and the loaded model reproduces the
+/// saved activity.
+#[test]
+fn connectome_teacher_with_the_worms_gap_junctions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let args = |out: &'static str, gaps: bool| {
+        let mut v = vec![
+            "connectome",
+            "teacher",
+            "celegans",
+            "--input-label",
+            "sensory",
+            "--trials",
+            "2",
+        ];
+        if gaps {
+            v.extend(["--gap-junctions", "celegans", "--gap-scale", "0.1"]);
+        }
+        v.extend(["--quiet", "--json", "--out", out]);
+        v
+    };
+    let v = json(d, &args("g", true));
+    assert_eq!(v["gap_junctions"], 1091);
+    assert!((v["leading_eigenvalue"].as_f64().unwrap() - 0.9).abs() < 0.01, "{v}");
+    has_run_files(&d.join("g"), &["gap_junctions_report.json"]);
+    let plain = json(d, &args("p", false));
+    assert!(plain["gap_junctions"].is_null());
+    let (a, b) = (
+        read3(&d.join("g/stimulus.npz"), "activity"),
+        read3(&d.join("p/stimulus.npz"), "activity"),
+    );
+    assert!(
+        (&a - &b).iter().any(|x| x.abs() > 1e-3),
+        "the gap junctions change the teacher"
+    );
+    ok(
+        d,
+        &[
+            "simulate",
+            "g/teacher.npz",
+            "--inputs",
+            "g/stimulus.npz",
+            "--quiet",
+            "--out",
+            "s",
+        ],
+    );
+    let again = read3(&d.join("s/trajectory.npz"), "activity");
+    let scale = a.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = (&again - &a).iter().fold(0f32, |m, x| m.max(x.abs()));
+    assert!(diff <= 1e-5 * scale, "max difference {diff} (scale {scale})");
+    let o = ccrnn(
+        d,
+        &[
+            "connectome",
+            "teacher",
+            "celegans",
+            "--gap-junctions",
+            "nosuch.csv",
+            "--out",
+            "x",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nosuch.csv"));
+    assert!(!d.join("x").exists());
+}

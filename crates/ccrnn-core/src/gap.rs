@@ -30,10 +30,16 @@ impl<F: Real> GapJunctions<F> {
         let mut dir = std::collections::BTreeMap::<(usize, usize), f64>::new();
         for &(i, j, g) in pairs {
             if i >= n || j >= n {
-                return Err(Error::invalid("gap junctions", format!("pair ({i}, {j}) is not in 0..{n}")));
+                return Err(Error::invalid(
+                    "gap junctions",
+                    format!("pair ({i}, {j}) is not in 0..{n}"),
+                ));
             }
             if !(g.is_finite() && g >= 0.0) {
-                return Err(Error::invalid("gap junctions", format!("pair ({i}, {j}): conductance {g} must be >= 0")));
+                return Err(Error::invalid(
+                    "gap junctions",
+                    format!("pair ({i}, {j}): conductance {g} must be >= 0"),
+                ));
             }
             if i != j && g > 0.0 {
                 *dir.entry((i, j)).or_default() += g;
@@ -113,7 +119,11 @@ impl<F: Real> GapJunctions<F> {
 
     /// Relabelled neurons: new neuron `perm[i]` is old neuron `i`.
     pub fn permuted(&self, perm: &[usize]) -> Result<Self> {
-        let pairs: Vec<_> = self.pairs().into_iter().map(|(i, j, g)| (perm[i], perm[j], g)).collect();
+        let pairs: Vec<_> = self
+            .pairs()
+            .into_iter()
+            .map(|(i, j, g)| (perm[i], perm[j], g))
+            .collect();
         Self::from_pairs(self.n(), &pairs)
     }
 }
@@ -132,7 +142,11 @@ mod tests {
         let mut out = Array2::zeros((2, 3));
         g.laplacian(x.view(), out.view_mut());
         assert_eq!(out.row(0).to_vec(), vec![3.0, -3.0, 0.0]);
-        assert_eq!(out.row(1).to_vec(), vec![0.0, 0.0, 0.0], "L 1 = 0: no current between equal states");
+        assert_eq!(
+            out.row(1).to_vec(),
+            vec![0.0, 0.0, 0.0],
+            "L 1 = 0: no current between equal states"
+        );
         assert!(GapJunctions::<f64>::from_pairs(3, &[(0, 3, 1.0)]).is_err());
         assert!(GapJunctions::<f64>::from_pairs(3, &[(0, 1, -1.0)]).is_err());
     }

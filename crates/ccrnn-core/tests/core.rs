@@ -575,9 +575,17 @@ fn gap_junctions_gradients_tangents_and_permutation() {
     let recorded = NeuronSet::new(&[0, 3, 7, 11], n, true).unwrap();
     for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
         let model = with_gaps(random_model(n, Activation::Softplus, gain, Backend::Csr, false, 21), 4);
-        let plain = simulate(&random_model(n, Activation::Softplus, gain, Backend::Csr, false, 21), &stim, &opts).unwrap();
+        let plain = simulate(
+            &random_model(n, Activation::Softplus, gain, Backend::Csr, false, 21),
+            &stim,
+            &opts,
+        )
+        .unwrap();
         let traj = simulate(&model, &stim, &opts).unwrap();
-        let moved = (&traj.a - &plain.a).mapv(f64::abs).iter().fold(0.0f64, |m, &x| m.max(x));
+        let moved = (&traj.a - &plain.a)
+            .mapv(f64::abs)
+            .iter()
+            .fold(0.0f64, |m, &x| m.max(x));
         assert!(moved > 1e-3, "the gap junctions change the activity ({moved})");
         let data = traj.a.select(Axis(2), recorded.indices()).mapv(|x| x * 0.9 + 0.05);
         let target = Target::Activity {
@@ -586,7 +594,14 @@ fn gap_junctions_gradients_tangents_and_permutation() {
         };
         let (_, seed) = loss(&model, &traj, &target).unwrap();
         let grad = bptt(&model, &traj, &seed, all_groups()).unwrap();
-        for group in [ParamGroup::Gain, ParamGroup::Bias, ParamGroup::Tau, ParamGroup::Beta, ParamGroup::H0, ParamGroup::W] {
+        for group in [
+            ParamGroup::Gain,
+            ParamGroup::Bias,
+            ParamGroup::Tau,
+            ParamGroup::Beta,
+            ParamGroup::H0,
+            ParamGroup::W,
+        ] {
             let analytic = grad.flatten(GroupSet::of(&[group]));
             let err = check_group(&model, &stim, &target, &opts, group, &analytic, &mut rng);
             assert!(err <= 1e-6, "{gain:?} {group:?}: rel err {err:e}");
@@ -594,7 +609,9 @@ fn gap_junctions_gradients_tangents_and_permutation() {
         // Tangents along one random direction in every group.
         let groups = all_groups();
         let theta = model.theta(groups);
-        let dir = Array2::from_shape_fn((1, theta.len()), |(_, e)| if theta[e].abs() > 1e-2 { randn(&mut rng) } else { 0.0 });
+        let dir = Array2::from_shape_fn((1, theta.len()), |(_, e)| {
+            if theta[e].abs() > 1e-2 { randn(&mut rng) } else { 0.0 }
+        });
         let mut tan = Array3::<f64>::zeros((b, t, n));
         tangents(&model, &stim, groups, dir.view(), &mut |trial, step, da| {
             tan.slice_mut(s![trial, step, ..]).assign(&da.row(0));

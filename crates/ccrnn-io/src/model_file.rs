@@ -15,6 +15,7 @@
 //! | `gain_placement` | uint8 text | `presynaptic` or `postsynaptic` |
 //! | `recorded` | M, int64 (optional) | neurons a student was fitted to |
 //! | `neuron_ids` | N, uint64 (optional) | connectome body ids of the rows |
+//! | `gap_pairs`, `gap_g` | K × 2 (int64), K (float32) (optional) | gap junctions: neurons `(i, j)` coupled with conductance `g` (each unordered pair once, i < j) |
 //!
 //! Reading is lenient where NumPy users are: float64 is accepted for float arrays, any integer
 //! type for `mask`, `signs` and `recorded`; `W_eff`/`sign`/`w_out` (the paper's fixture names)
@@ -101,6 +102,15 @@ pub fn save_model_with_ids(
         }
         if let Some(ids) = ids {
             z.add("neuron_ids", &Array1::from(ids.to_vec()))?;
+        }
+        if let Some(g) = &model.gap {
+            let pairs: Vec<(usize, usize, f64)> = g.pairs().into_iter().filter(|(i, j, _)| i < j).collect();
+            let ij = Array2::from_shape_fn(
+                (pairs.len(), 2),
+                |(k, c)| if c == 0 { pairs[k].0 } else { pairs[k].1 } as i64,
+            );
+            z.add("gap_pairs", &ij)?;
+            z.add("gap_g", &Array1::from_iter(pairs.iter().map(|p| p.2 as f32)))?;
         }
         Ok(())
     })
@@ -297,7 +307,32 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
         }),
     }
     .map_err(|e| Error::core(path, e))?;
+    let gap = if z.has("gap_pairs") {
+        let ij = z.integers("gap_pairs")?;
+        let k = ij.shape().first().copied().unwrap_or(0);
+        crate::npz::check_shape(
+            path,
+            "gap_pairs",
+            ij.shape(),
+            &[Some(k), Some(2)],
+            &["junctions", "pair"],
+        )?;
+        let g = vector(&mut z, "gap_g", k)?;
+        let idx = |v: i64| {
+            usize::try_from(v)
+                .ok()
+                .filter(|&i| i < n)
+                .ok_or_else(|| Error::format(path, format!("array 'gap_pairs': neuron {v} is not in 0..{n}")))
+        };
+        let pairs = (0..k)
+            .map(|r| Ok((idx(ij[[r, 0]])?, idx(ij[[r, 1]])?, g[r] as f64)))
+            .collect::<Result<Vec<_>>>()?;
+        Some(ccrnn_core::GapJunctions::from_pairs(n, &pairs).map_err(|e| Error::core(path, e))?)
+    } else {
+        None
+    };
     let model = Model::builder(conn)
+        .gap_junctions(gap)
         .params(p)
         .activation(activation)
         .gain(gain)

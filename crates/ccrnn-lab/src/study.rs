@@ -25,7 +25,8 @@ pub struct Study {
     pub seed: u64,
     /// Permutations averaged in the shuffle baseline.
     pub n_shuffles: usize,
-    /// Fit students without recurrence (W removed): the no-recurrence baseline.
+    /// Fit students without recurrence (W and any gap junctions removed): the no-recurrence
+    /// baseline.
     pub remove_recurrence: bool,
 }
 
@@ -122,6 +123,7 @@ pub fn run_study_on<F: Real>(
     if study.remove_recurrence {
         let zeros = vec![F::zero(); init.coupling.pattern().nnz()];
         init.coupling.set_values(&zeros);
+        init.gap = None; // electrical coupling is recurrence too
     }
     let mut rows = Vec::with_capacity(sets.len());
     for (row, set) in sets.iter().enumerate() {

@@ -66,9 +66,17 @@ pub fn build(
         }
     }
     let inputs: Vec<usize> = (0..n).filter(|&i| has(&t.input_label, &con.labels[i])).collect();
+    let (gaps, gap_report) = match &t.gap_junctions {
+        Some(p) => {
+            let (g, r) = ccrnn_io::connectome::load_gap_junctions(p, &con)?;
+            (g, Some(r))
+        }
+        None => (Vec::new(), None),
+    };
     // Files are hashed into meta.json; a bundled connectome's hashes are in the load report.
     let files: Vec<&std::path::Path> = std::iter::once(source.file.as_path())
         .chain(source.nodes.iter().map(|p| p.as_path()))
+        .chain(t.gap_junctions.iter().map(|p| p.as_path()))
         .filter(|p| p.is_file())
         .collect();
     let run = start(&files)?;
@@ -76,6 +84,15 @@ pub fn build(
         "connectome_report.json",
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
+    if let Some(r) = &gap_report {
+        run.write("gap_junctions_report.json", serde_json::to_string_pretty(r)?.as_bytes())?;
+        ui.say(format!(
+            "gap junctions: {} pairs ({} outside the connectome dropped), conductance {} × the weight per synapse",
+            gaps.len(),
+            r.deselected,
+            t.gap_scale
+        ));
+    }
     ui.say(format!(
         "{}: {n} neurons, {} edges, {} synapses; {} input neurons, {} inhibitory",
         source.file.display(),
@@ -84,19 +101,29 @@ pub fn build(
         if inputs.is_empty() { n } else { inputs.len() },
         con.signs.iter().filter(|&&s| s < 0).count()
     ));
-    let spec = ConnectomeTeacherSpec::default();
+    let spec = ConnectomeTeacherSpec {
+        gap_scale: t.gap_scale,
+        ..ConnectomeTeacherSpec::default()
+    };
     let t0 = std::time::Instant::now();
-    let built = spec.generate(&con, &inputs, t.seed)?;
+    let built = spec.generate(&con, &inputs, &gaps, t.seed)?;
     let seconds = t0.elapsed().as_secs_f64();
     ui.say(format!(
         "teacher: weight per synapse {:.4e}, leading eigenvalue of the linearisation {:.3} ({seconds:.0} s)",
         built.scale, built.eigenvalue,
     ));
+    if (built.eigenvalue - spec.target_eigenvalue).abs() > 0.01 {
+        ui.say(format!(
+            "warning: the leading eigenvalue stayed at {:.3}, short of the target {} (strong gap junctions pull it down: try a smaller --gap-scale)",
+            built.eigenvalue, spec.target_eigenvalue
+        ));
+    }
     let teacher = built.model.cast::<f32>();
     ccrnn_io::save_model_with_ids(&run.file("teacher.npz"), &teacher, None, Some(&con.ids))?;
     let summary = json!({
         "scale": built.scale, "leading_eigenvalue": built.eigenvalue, "build_seconds": seconds,
         "inputs": inputs.len(), "spec": spec,
+        "gap_junctions": built.model.gap.as_ref().map(|g| g.junctions()),
     });
     let out = Built {
         train: f32_stim(&spec.stimulus(t.trials, t.seed.wrapping_add(200))),

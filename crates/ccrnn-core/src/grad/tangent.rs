@@ -139,8 +139,7 @@ pub fn tangents<F: Real>(
                     let drive = gi[i] * z[i] + bi[i] - h[i] - lh[(0, i)];
                     dh[(r, i)] = dh[(r, i)]
                         + dalpha[(r, i)] * drive
-                        + alpha[i]
-                            * (dgi[(r, i)] * z[i] + gi[i] * dz[(r, i)] + dbi[(r, i)] - dh[(r, i)] - ldh[(r, i)]);
+                        + alpha[i] * (dgi[(r, i)] * z[i] + gi[i] * dz[(r, i)] + dbi[(r, i)] - dh[(r, i)] - ldh[(r, i)]);
                 }
             }
         }

@@ -259,3 +259,42 @@ pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectom
         Source::Flyvis(p) => load_flyvis(p, opts),
     }
 }
+
+/// Gap junctions (electrical synapses) of `con` from an edge list with the same ids
+/// (`pre,post,weight` or any alias the edge loader accepts; the direction is ignored), or the
+/// bundled worm's (`celegans`, when no such file exists): `(row i, row j, junction count)` and
+/// the report of reading the file. Pairs with a neuron outside `con` (e.g. removed by a
+/// selection) are dropped and counted as `deselected`; a file of which no pair is in `con` is an
+/// error naming it. Self-pairs are dropped.
+pub fn load_gap_junctions(path: &Path, con: &Connectome) -> Result<(Vec<(usize, usize, f64)>, LoadReport)> {
+    let opts = LoadOptions::default();
+    let (gj, mut report) = if path.to_str() == Some("celegans") && !path.exists() {
+        csv_edges::load_embedded(
+            "celegans-gap-junctions",
+            include_bytes!("../../../../data/celegans_cook2019/gap_junctions.csv"),
+            include_bytes!("../../../../data/celegans_cook2019/nodes.csv"),
+            &opts,
+        )?
+    } else {
+        load_csv(path, None, &opts)?
+    };
+    let index = con.index();
+    let rp = gj.pattern.row_ptr();
+    let mut pairs = Vec::with_capacity(gj.edges());
+    for i in 0..gj.n() {
+        for e in rp[i]..rp[i + 1] {
+            let j = gj.pattern.col()[e] as usize;
+            match (index.get(&gj.ids[i]), index.get(&gj.ids[j])) {
+                (Some(&a), Some(&b)) => pairs.push((a, b, gj.counts[e])),
+                _ => report.deselected += 1,
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return Err(crate::Error::format(
+            path,
+            "no gap junction joins two neurons of the connectome (are the ids the same?)",
+        ));
+    }
+    Ok((pairs, report))
+}

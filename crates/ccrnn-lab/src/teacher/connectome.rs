@@ -6,7 +6,7 @@
 use super::{leading_eigenvalue_real, randn};
 use crate::{Error, Result};
 use ccrnn_analysis::linalg::{Extreme, arnoldi_eigenvalue};
-use ccrnn_core::{Backend, Beta, Connectome, Model, NeuronParams, SimOptions, Stimulus, simulate};
+use ccrnn_core::{Backend, Beta, Connectome, GapJunctions, Model, NeuronParams, SimOptions, Stimulus, simulate};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,6 +38,9 @@ pub struct ConnectomeTeacherSpec {
     pub steps: usize,
     /// Rescaling rounds (the fixed point moves with the scale).
     pub rounds: usize,
+    /// Conductance per gap junction, relative to the chemical weight per synapse (used only
+    /// when gap junctions are given to [`ConnectomeTeacherSpec::generate`]).
+    pub gap_scale: f64,
 }
 
 impl Default for ConnectomeTeacherSpec {
@@ -54,6 +57,7 @@ impl Default for ConnectomeTeacherSpec {
             pulse_window: (2.0, 5.0),
             steps: 400,
             rounds: 12,
+            gap_scale: 1.0,
         }
     }
 }
@@ -70,8 +74,16 @@ pub struct ConnectomeTeacher {
 }
 
 impl ConnectomeTeacherSpec {
-    /// Builds the teacher; `inputs` are the neurons the input channels drive (all if empty).
-    pub fn generate(&self, con: &Connectome, inputs: &[usize], seed: u64) -> Result<ConnectomeTeacher> {
+    /// Builds the teacher; `inputs` are the neurons the input channels drive (all if empty);
+    /// `gaps` are gap junctions `(i, j, count)` (empty: none), coupled with conductance
+    /// `gap_scale × scale × count`.
+    pub fn generate(
+        &self,
+        con: &Connectome,
+        inputs: &[usize],
+        gaps: &[(usize, usize, f64)],
+        seed: u64,
+    ) -> Result<ConnectomeTeacher> {
         let n = con.n();
         if n < 2 || con.edges() == 0 {
             return Err(Error::spec("connectome", "needs at least 2 neurons and one synapse"));
@@ -113,8 +125,20 @@ impl ConnectomeTeacherSpec {
         // Start small, then move the scale toward the target with damped steps (the fixed
         // point, hence the slopes, move with the scale); back off when the dynamics do not
         // settle.
+        if !(self.gap_scale >= 0.0 && self.gap_scale.is_finite()) {
+            return Err(Error::spec("gap_scale", format!("= {}: must be >= 0", self.gap_scale)));
+        }
+        let gap = |scale: f64| -> Result<Option<GapJunctions<f64>>> {
+            if gaps.is_empty() {
+                return Ok(None);
+            }
+            let k = self.gap_scale * scale;
+            let scaled: Vec<_> = gaps.iter().map(|&(i, j, c)| (i, j, k * c)).collect();
+            Ok(Some(GapJunctions::from_pairs(n, &scaled)?))
+        };
         let build = |scale: f64| -> Result<Model<f64>> {
             Ok(Model::builder(con.connectivity::<f64>(scale)?)
+                .gap_junctions(gap(scale)?)
                 .backend(Backend::Csr)
                 .params(p.clone())
                 .w_in(w_in.clone())
@@ -156,6 +180,7 @@ impl ConnectomeTeacherSpec {
         let (scale, lam) = good.ok_or_else(|| Error::spec("connectome teacher", "no stable scale found"))?;
         // The final model at the corrected scale, h0 at its fixed point.
         let mut m = Model::builder(con.connectivity::<f64>(scale)?)
+            .gap_junctions(gap(scale)?)
             .backend(Backend::Csr)
             .params(p)
             .w_in(w_in)
@@ -189,25 +214,37 @@ impl ConnectomeTeacherSpec {
 /// Networks up to this size get a dense eigen-decomposition; larger ones the Arnoldi method.
 pub const DENSE_EIGEN_MAX: usize = 2000;
 
-/// Leading real eigenvalue of `W diag(g⁺ φ′(h + b))` at the state `h`: dense (O(N³)) up to
-/// [`DENSE_EIGEN_MAX`] neurons, Arnoldi on the sparse product above.
+/// Leading real eigenvalue of `W diag(g⁺ φ′(h + b)) − L` at the state `h` (`L` the gap
+/// junctions' Laplacian, if any): dense (O(N³)) up to [`DENSE_EIGEN_MAX`] neurons, Arnoldi on
+/// the sparse product above.
 fn linearisation_eigenvalue(m: &Model<f64>, h: &Array1<f64>) -> Result<f64> {
     let n = m.n();
     let slope = Array1::from_shape_fn(n, |i| {
         m.params.g[i].max(0.0) * m.activation.dphi(h[i] + m.params.b[i], m.params.beta.of(i))
     });
     if n <= DENSE_EIGEN_MAX {
-        let lin = &m.coupling.to_dense() * &slope.view().insert_axis(Axis(0));
+        let mut lin = &m.coupling.to_dense() * &slope.view().insert_axis(Axis(0));
+        if let Some(g) = &m.gap {
+            let mut l = Array2::<f64>::zeros((n, n));
+            g.laplacian(Array2::<f64>::eye(n).view(), l.view_mut());
+            lin -= &l;
+        }
         return leading_eigenvalue_real(&lin);
     }
     let mut a = Array2::<f64>::zeros((1, n));
     let mut out = Array2::<f64>::zeros((1, n));
+    let mut lx = Array2::<f64>::zeros((1, n));
     let matvec = |x: &[f64], y: &mut [f64]| {
         for (k, ak) in a.iter_mut().enumerate() {
             *ak = slope[k] * x[k];
         }
         m.coupling.forward(a.view(), out.view_mut());
         y.copy_from_slice(out.as_slice().expect("contiguous"));
+        if let Some(g) = &m.gap {
+            let xv = ndarray::ArrayView2::from_shape((1, n), x).expect("n values");
+            g.laplacian(xv, lx.view_mut());
+            y.iter_mut().zip(lx.iter()).for_each(|(v, l)| *v -= l);
+        }
     };
     let (re, _) = arnoldi_eigenvalue(n, matvec, Extreme::Rightmost, 80, 1e-8, 30)
         .map_err(|e| Error::spec("linearisation", e.to_string()))?;
