@@ -169,8 +169,8 @@ fn expand(
         let (s, t) = (look(&e.src, "src")?, look(&e.tar, "tar")?);
         // Index into `votes`: 0 inhibitory, 1 excitatory.
         let vote = match e.alpha {
-            a if a == 1.0 => 1,
-            a if a == -1.0 => 0,
+            1.0 => 1,
+            -1.0 => 0,
             a => {
                 return Err(Error::format(
                     path,

@@ -1,7 +1,7 @@
 //! Connectome files: one CSV mechanism for edge lists with an optional node table (generic
 //! `pre,post,weight[,sign|transmitter]`, FlyWire/Codex `connections.csv[.gz]`, neuPrint
 //! `traced-total-connections.csv` + `traced-neurons.csv`, the larval brain's `edgelist.csv.gz`
-//! + `nodes.csv.gz`), dense `.npy`/`.npz` matrices, and the flyvis type-level wiring JSON
+//! with `nodes.csv.gz`), dense `.npy`/`.npz` matrices, and the flyvis type-level wiring JSON
 //! expanded onto a hexagonal lattice ([`flyvis`]). gzip is detected from the content.
 //!
 //! Convention: `W[post, pre]`; weights are synapse counts; ids are 64-bit integers parsed from
@@ -260,13 +260,16 @@ pub fn load_connectome(source: &Source, opts: &LoadOptions) -> Result<(Connectom
     }
 }
 
+/// A gap junction: rows `(i, j)` of a connectome and the junction count.
+pub type GapPair = (usize, usize, f64);
+
 /// Gap junctions (electrical synapses) of `con` from an edge list with the same ids
 /// (`pre,post,weight` or any alias the edge loader accepts; the direction is ignored), or the
 /// bundled worm's (`celegans`, when no such file exists): `(row i, row j, junction count)` and
 /// the report of reading the file. Pairs with a neuron outside `con` (e.g. removed by a
 /// selection) are dropped and counted as `deselected`; a file of which no pair is in `con` is an
 /// error naming it. Self-pairs are dropped.
-pub fn load_gap_junctions(path: &Path, con: &Connectome) -> Result<(Vec<(usize, usize, f64)>, LoadReport)> {
+pub fn load_gap_junctions(path: &Path, con: &Connectome) -> Result<(Vec<GapPair>, LoadReport)> {
     let opts = LoadOptions::default();
     let (gj, mut report) = if path.to_str() == Some("celegans") && !path.exists() {
         csv_edges::load_embedded(
