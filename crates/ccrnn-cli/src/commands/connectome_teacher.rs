@@ -114,7 +114,7 @@ pub fn build(
     ));
     if (built.eigenvalue - spec.target_eigenvalue).abs() > 0.01 {
         ui.say(format!(
-            "warning: the leading eigenvalue stayed at {:.3}, short of the target {} (strong gap junctions pull it down: try a smaller --gap-scale)",
+            "warning: the leading eigenvalue stayed at {:.3}, short of the target {}: at larger weights the dynamics did not settle (with gap junctions: they pull the eigenvalue down, and the Euler step is unstable once dt/τ × the largest eigenvalue of their Laplacian exceeds 2; try a smaller --gap-scale)",
             built.eigenvalue, spec.target_eigenvalue
         ));
     }
