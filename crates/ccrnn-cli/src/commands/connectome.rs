@@ -127,13 +127,18 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
         let shown: Vec<String> = top.iter().take(8).map(|(l, k)| format!("{l} {k}")).collect();
         println!("  labels ({}): {}", labels.len(), shown.join(", "));
     }
+    let below = if a.source.threshold > 0.0 {
+        format!(
+            "dropped {} pairs below {} ({} synapses), ",
+            report.below_threshold, a.source.threshold, report.below_threshold_synapses
+        )
+    } else {
+        String::new()
+    };
     ui.say(format!(
-        "  read {} rows: merged {}, dropped {} pairs below {} ({} synapses), {} self-loops, {} rows outside the neuropils; {} neurons with unknown sign, {} with both signs (majority taken), {} isolated, {} deselected",
+        "  read {} rows: merged {}, {below}{} self-loops, {} rows outside the neuropils; {} neurons with unknown sign, {} with both signs (majority taken), {} isolated, {} deselected",
         report.rows,
         report.merged_rows,
-        report.below_threshold,
-        a.source.threshold,
-        report.below_threshold_synapses,
         report.self_loops,
         report.outside_neuropils,
         report.unknown_sign,

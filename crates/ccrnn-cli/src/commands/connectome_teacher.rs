@@ -87,8 +87,11 @@ pub fn build(
     if let Some(r) = &gap_report {
         run.write("gap_junctions_report.json", serde_json::to_string_pretty(r)?.as_bytes())?;
         ui.say(format!(
-            "gap junctions: {} pairs ({} outside the connectome dropped), conductance {} × the weight per synapse",
-            gaps.len(),
+            "gap junctions: {} coupled neuron pairs ({} rows outside the connectome dropped), conductance {} × the weight per synapse",
+            gaps.iter()
+                .map(|&(i, j, _)| (i.min(j), i.max(j)))
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
             r.deselected,
             t.gap_scale
         ));
