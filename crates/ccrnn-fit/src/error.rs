@@ -36,6 +36,10 @@ pub enum Error {
     /// A saved state does not belong to this problem.
     #[error("cannot resume: {0}")]
     Resume(String),
+    /// An observer asked the run to stop (e.g. on a keyboard interrupt): the executor ends
+    /// the run with [`crate::Termination::Stopped`] and the state so far, not with an error.
+    #[error("stopped by an observer")]
+    Stopped,
 }
 
 impl Error {

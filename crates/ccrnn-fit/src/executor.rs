@@ -42,7 +42,8 @@ impl<F: Real> IterState<F> {
 
 /// Watches the run; called after every step (wrap in [`Every`] to thin it out).
 pub trait Observer<F> {
-    /// Sees the state after a step. An error stops the run.
+    /// Sees the state after a step. An error stops the run; [`crate::Error::Stopped`] ends it
+    /// cleanly.
     fn observe(&mut self, state: &IterState<F>) -> Result<()>;
 }
 
@@ -106,6 +107,8 @@ pub enum Termination {
     TargetReached,
     /// No improvement for `patience` steps.
     NoImprovement,
+    /// An observer stopped the run ([`crate::Error::Stopped`]).
+    Stopped,
 }
 
 /// Owns the loop around a solver and a problem.
@@ -158,7 +161,10 @@ impl<'a, F: Real> Executor<'a, F> {
                 }
             }
             for o in self.observers.iter_mut() {
-                o.observe(&state)?;
+                match o.observe(&state) {
+                    Err(crate::Error::Stopped) => return Ok((state, Termination::Stopped)),
+                    r => r?,
+                }
             }
             if let Some(t) = self.stop.target_loss
                 && state.cost <= t

@@ -249,6 +249,20 @@ fn early_stopping_and_divergence() {
     let out = fit(init.clone(), stim.clone(), data.clone(), &c, None, None).unwrap();
     assert_eq!(out.termination, Termination::NoImprovement);
     assert!(out.state.step < 500);
+    // an observer ends the run cleanly (a keyboard interrupt in the Python bindings)
+    struct StopAt(u64);
+    impl ccrnn_fit::Observer<f32> for StopAt {
+        fn observe(&mut self, s: &ccrnn_fit::IterState<f32>) -> ccrnn_fit::Result<()> {
+            if s.step == self.0 {
+                Err(ccrnn_fit::Error::Stopped)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let c = cfg(50, 1).validate().unwrap();
+    let out = fit(init.clone(), stim.clone(), data.clone(), &c, None, Some(&mut StopAt(3))).unwrap();
+    assert_eq!((out.termination, out.state.step), (Termination::Stopped, 3));
     // an absurd learning rate blows the dynamics up: an error naming the step
     let c = FitConfig {
         lr: 1e6,

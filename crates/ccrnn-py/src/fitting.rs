@@ -1,0 +1,418 @@
+//! Fitting students from Python (with a progress callback and a clean keyboard interrupt),
+//! scoring them, and the paper's study.
+
+use crate::model::Model;
+use crate::{bad, err};
+use ccrnn_core::{NeuronSet, SimOptions, Stimulus, simulate};
+use ccrnn_fit::student::{recording_order, student_init};
+use ccrnn_fit::{Data, FitConfig, IterState, Observer};
+use ccrnn_lab::{Study, run_study};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// Watches a fit: calls `callback(step, loss)` every `every` steps, checks for Ctrl-C every
+/// step (stopping the fit cleanly), and keeps the parameters of the lowest loss so far.
+pub(crate) struct Progress {
+    callback: Option<Py<PyAny>>,
+    every: u64,
+    best: Option<(f64, Vec<f32>)>,
+    pending: Option<PyErr>,
+    pub(crate) interrupted: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(callback: Option<Py<PyAny>>, every: u64) -> Self {
+        Self {
+            callback,
+            every: every.max(1),
+            best: None,
+            pending: None,
+            interrupted: false,
+        }
+    }
+    /// The error the callback raised, if any.
+    pub(crate) fn finish(&mut self) -> PyResult<()> {
+        match self.pending.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Observer<f32> for Progress {
+    fn observe(&mut self, s: &IterState<f32>) -> ccrnn_fit::Result<()> {
+        if self.best.as_ref().is_none_or(|(c, _)| s.cost < *c) {
+            self.best = Some((s.cost, s.theta.clone()));
+        }
+        Python::attach(|py| {
+            if let Err(e) = py.check_signals() {
+                if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    self.interrupted = true;
+                } else {
+                    self.pending = Some(e);
+                }
+                return Err(ccrnn_fit::Error::Stopped);
+            }
+            if let Some(cb) = &self.callback
+                && (s.step == 1 || s.step.is_multiple_of(self.every))
+                && let Err(e) = cb.call1(py, (s.step, s.cost))
+            {
+                if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    self.interrupted = true;
+                } else {
+                    self.pending = Some(e);
+                }
+                return Err(ccrnn_fit::Error::Stopped);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// What `fit` returns.
+#[pyclass(module = "ccrnn", frozen, get_all)]
+pub struct FitResult {
+    /// The fitted student (its `recorded` lists the neurons it was fitted to).
+    pub model: Py<Model>,
+    /// Training steps at which the loss was logged, `(K,)` int64.
+    pub steps: Py<PyArray1<i64>>,
+    /// Minibatch loss at those steps, `(K,)` float64.
+    pub losses: Py<PyArray1<f64>>,
+    /// Steps taken.
+    pub final_step: u64,
+    /// Minibatch loss of the last step.
+    pub final_loss: f64,
+    /// Why the fit ended: MaxSteps, TargetReached, NoImprovement or Stopped.
+    pub termination: String,
+    /// True if a keyboard interrupt stopped the fit (the model then holds the parameters of
+    /// the lowest loss seen).
+    pub interrupted: bool,
+    /// Wall time of the fit.
+    pub seconds: f64,
+}
+
+/// Fits `student`'s parameters (default: gains and biases) to a recording by
+/// backpropagation through time with Adam (PyTorch semantics). Defaults are the paper's
+/// recipe and the command line's: 7000 steps, lr 1e-3, minibatches of 32 trials, gradient
+/// norm clipped at 2, process noise σ = 0.002 during training.
+///
+/// `recording`: a dict (e.g. `Model.simulate`'s, or `np.load` of a `.npz` the command line
+/// wrote) with `inputs` `(trials, time, n_in)`, `activity` `(trials, time, M or N)` and
+/// optionally `recorded` (the neurons of the activity's columns), `readout`,
+/// `initial_state` `(trials, N)`. Which neurons to fit: `recorded=[i, j, …]`, or `m=M` random
+/// ones (seeded), or `readout=True` (the task output only). `init`: `permuted` (the paper's
+/// student: gains and biases permuted within E and I, gains × `gain_factor`) or `model` (start
+/// from `student` as it is). Returns a `FitResult`. Ctrl-C stops the fit and keeps the best
+/// parameters so far.
+#[pyfunction]
+#[pyo3(signature = (student, recording, *, recorded=None, m=None, readout=false, method="adam", steps=None, lr=None, batch_size=None, clip=None, noise=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
+#[allow(clippy::too_many_arguments)]
+pub fn fit(
+    py: Python<'_>,
+    student: &Model,
+    recording: &Bound<'_, PyDict>,
+    recorded: Option<Vec<usize>>,
+    m: Option<usize>,
+    readout: bool,
+    method: &str,
+    steps: Option<u64>,
+    lr: Option<f64>,
+    batch_size: Option<usize>,
+    clip: Option<f64>,
+    noise: Option<f64>,
+    train: Option<Vec<String>>,
+    seed: u64,
+    init: &str,
+    gain_factor: f64,
+    callback: Option<Py<PyAny>>,
+    report_every: u64,
+) -> PyResult<FitResult> {
+    if method != "adam" {
+        return Err(bad(format!("method {method:?}: only \"adam\" is available")));
+    }
+    let d = FitConfig::default();
+    let cfg = FitConfig {
+        steps: steps.unwrap_or(d.steps),
+        lr: lr.unwrap_or(d.lr),
+        batch_size: batch_size.unwrap_or(d.batch_size),
+        clip: clip.unwrap_or(d.clip),
+        noise_std: noise.unwrap_or(d.noise_std),
+        seed,
+        train: train.unwrap_or(d.train),
+        report_every,
+        ..FitConfig::default()
+    };
+    let valid = cfg.validate().map_err(err)?;
+    let model = &student.inner;
+    let n = model.n();
+    let get3 = |key: &str| -> PyResult<Option<ndarray::Array3<f32>>> {
+        match recording.get_item(key)? {
+            Some(v) => {
+                let a: PyReadonlyArray3<'_, f32> = v.extract().map_err(|_| {
+                    bad(format!(
+                        "recording[{key:?}]: expected a float32 array (trials, time, ·)"
+                    ))
+                })?;
+                Ok(Some(a.as_array().to_owned()))
+            }
+            None => Ok(None),
+        }
+    };
+    let inputs = get3("inputs")?.ok_or_else(|| bad("recording: no 'inputs' (trials, time, n_in)"))?;
+    let h0 = match recording.get_item("initial_state")? {
+        Some(v) => {
+            let a: PyReadonlyArray2<'_, f32> = v
+                .extract()
+                .map_err(|_| bad("recording['initial_state']: expected a float32 array (trials, N)"))?;
+            Some(a.as_array().to_owned())
+        }
+        None => None,
+    };
+    let stim = Stimulus { u: inputs, h0 };
+    let (set, data) = if readout {
+        let y = get3("readout")?.ok_or_else(|| bad("readout=True needs recording['readout']"))?;
+        (NeuronSet::default(), Data::Readout { data: y })
+    } else {
+        let act = get3("activity")?.ok_or_else(|| bad("recording: no 'activity' (or readout=True)"))?;
+        let cols: Vec<usize> = match recording.get_item("recorded")? {
+            Some(v) => v
+                .extract()
+                .map_err(|_| bad("recording['recorded']: expected a list of neuron indices"))?,
+            None if act.shape()[2] == n => (0..n).collect(),
+            None => match &recorded {
+                Some(r) if r.len() == act.shape()[2] => r.clone(),
+                _ => {
+                    return Err(bad(format!(
+                        "recording['activity'] has {} columns for a {n}-neuron model: give recording['recorded'] or recorded=[…] naming them",
+                        act.shape()[2]
+                    )));
+                }
+            },
+        };
+        if cols.len() != act.shape()[2] {
+            return Err(bad(format!(
+                "recording: 'recorded' names {} neurons, 'activity' has {} columns",
+                cols.len(),
+                act.shape()[2]
+            )));
+        }
+        let chosen: Vec<usize> = match (&recorded, m) {
+            (Some(_), Some(_)) => return Err(bad("give recorded=… or m=…, not both")),
+            (Some(r), None) => {
+                if let Some(i) = r.iter().find(|i| !cols.contains(i)) {
+                    return Err(bad(format!("recorded: neuron {i} is not in the recording")));
+                }
+                r.clone()
+            }
+            (None, Some(k)) => {
+                if k == 0 || k > cols.len() {
+                    return Err(bad(format!("m = {k}: must be in 1..={}", cols.len())));
+                }
+                recording_order(cols.len(), seed.wrapping_add(2))[..k]
+                    .iter()
+                    .map(|&c| cols[c])
+                    .collect()
+            }
+            (None, None) => cols.clone(),
+        };
+        let set = NeuronSet::new(&chosen, n, true).map_err(err)?;
+        let idx: Vec<usize> = set
+            .indices()
+            .iter()
+            .map(|i| cols.iter().position(|c| c == i).expect("chosen from cols"))
+            .collect();
+        let data = act.select(ndarray::Axis(2), &idx);
+        (set.clone(), Data::Activity { recorded: set, data })
+    };
+    let start = match init {
+        "permuted" => student_init(model, gain_factor, seed.wrapping_add(1)),
+        "model" => model.clone(),
+        other => return Err(bad(format!("init {other:?}: expected permuted or model"))),
+    };
+    let mut progress = Progress::new(callback, report_every);
+    let t0 = std::time::Instant::now();
+    let out = py
+        .detach(|| ccrnn_fit::fit(start, stim, data, &valid, None, Some(&mut progress)))
+        .map_err(err)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    progress.finish()?;
+    let mut fitted = out.model;
+    if progress.interrupted
+        && let Some((_, theta)) = &progress.best
+    {
+        fitted.set_theta(valid.groups, theta).map_err(err)?;
+    }
+    let result = Model {
+        inner: fitted,
+        ids: student.ids.clone(),
+        recorded: Some(set.indices().to_vec()),
+    };
+    Ok(FitResult {
+        model: Py::new(py, result)?,
+        steps: out
+            .history
+            .step
+            .iter()
+            .map(|&s| s as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py)
+            .unbind(),
+        losses: out.history.loss.clone().into_pyarray(py).unbind(),
+        final_step: out.state.step,
+        final_loss: out.state.cost,
+        termination: format!("{:?}", out.termination),
+        interrupted: progress.interrupted,
+        seconds,
+    })
+}
+
+/// A serialisable value as a Python dict (through JSON).
+pub(crate) fn to_dict<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let s = serde_json::to_string(v).map_err(err)?;
+    py.import("json")?.call_method1("loads", (s,))
+}
+
+fn stimulus(inputs: PyReadonlyArray3<'_, f32>, h0: Option<PyReadonlyArray2<'_, f32>>) -> Stimulus<f32> {
+    Stimulus {
+        u: inputs.as_array().to_owned(),
+        h0: h0.map(|h| h.as_array().to_owned()),
+    }
+}
+
+/// Scores `student` against `teacher` on noise-free trials of `inputs` (SCIENCE.md §6): a dict
+/// with recorded/unrecorded MSE and 1 − mean |ρ|, readout MSE, gain and bias RMS errors.
+/// `recorded` defaults to the student's.
+#[pyfunction]
+#[pyo3(signature = (teacher, student, inputs, *, recorded=None, h0=None))]
+pub fn evaluate<'py>(
+    py: Python<'py>,
+    teacher: &Model,
+    student: &Model,
+    inputs: PyReadonlyArray3<'_, f32>,
+    recorded: Option<Vec<usize>>,
+    h0: Option<PyReadonlyArray2<'_, f32>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let stim = stimulus(inputs, h0);
+    let rec = recorded.or_else(|| student.recorded.clone()).unwrap_or_default();
+    let set = NeuronSet::new(&rec, teacher.inner.n(), false).map_err(err)?;
+    if student.inner.n() != teacher.inner.n() {
+        return Err(bad(format!(
+            "student has {} neurons, teacher {}",
+            student.inner.n(),
+            teacher.inner.n()
+        )));
+    }
+    let scores = py
+        .detach(|| {
+            let reference = simulate(&teacher.inner, &stim, &SimOptions::noiseless())?;
+            ccrnn_fit::metrics::evaluate(&teacher.inner, &reference, &student.inner, &stim, &set)
+        })
+        .map_err(err)?;
+    to_dict(py, &scores)
+}
+
+/// The shuffled-label baseline (SCIENCE.md §6): the teacher's own activity with neuron labels
+/// permuted `n_perm` times, over all neurons: a dict of MSE, 1 − |ρ|, gain and bias RMS errors.
+#[pyfunction]
+#[pyo3(signature = (teacher, inputs, *, n_perm=20, seed=0, h0=None))]
+pub fn shuffle_baseline<'py>(
+    py: Python<'py>,
+    teacher: &Model,
+    inputs: PyReadonlyArray3<'_, f32>,
+    n_perm: usize,
+    seed: u64,
+    h0: Option<PyReadonlyArray2<'_, f32>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let stim = stimulus(inputs, h0);
+    let all: Vec<usize> = (0..teacher.inner.n()).collect();
+    let set = NeuronSet::new(&all, teacher.inner.n(), false).map_err(err)?;
+    let base = py
+        .detach(|| {
+            let reference = simulate(&teacher.inner, &stim, &SimOptions::noiseless())?;
+            Ok::<_, ccrnn_core::Error>(ccrnn_fit::metrics::shuffle_baseline(
+                &teacher.inner,
+                &reference,
+                &set,
+                n_perm,
+                seed,
+            ))
+        })
+        .map_err(err)?;
+    to_dict(py, &base)
+}
+
+/// `m` random neurons of `n` (seeded; nested across `m` for one seed), sorted.
+#[pyfunction]
+#[pyo3(signature = (n, m, *, seed=0))]
+pub fn random_recorded(n: usize, m: usize, seed: u64) -> PyResult<Vec<usize>> {
+    Ok(ccrnn_fit::student::random_recorded(n, m, seed)
+        .map_err(err)?
+        .indices()
+        .to_vec())
+}
+
+/// The paper's study on `teacher` (what `ccrnn demo` runs after training its teacher): for each
+/// M in `ms` a student fitted to M random neurons (0: the readout only) on noisy rollouts of
+/// `train_inputs`, scored on noise-free `heldout_inputs`, and the shuffle baseline. Returns a
+/// dict: `rows` (one dict of held-out scores per M, with `recorded`, `steps`, `seconds`) and
+/// `baseline`. `callback(row, step, loss)` reports progress.
+#[pyfunction]
+#[pyo3(signature = (teacher, train_inputs, heldout_inputs, *, ms=None, steps=600, lr=0.01, seed=0, callback=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn study<'py>(
+    py: Python<'py>,
+    teacher: &Model,
+    train_inputs: PyReadonlyArray3<'_, f32>,
+    heldout_inputs: PyReadonlyArray3<'_, f32>,
+    ms: Option<Vec<usize>>,
+    steps: u64,
+    lr: f64,
+    seed: u64,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let st = Study {
+        ms: ms.unwrap_or_else(|| vec![0, 1, 4, 16, 64]),
+        fit: FitConfig {
+            steps,
+            lr,
+            seed,
+            report_every: 10,
+            ..FitConfig::default()
+        },
+        seed,
+        ..Study::default()
+    };
+    let (train, held) = (stimulus(train_inputs, None), stimulus(heldout_inputs, None));
+    let mut pending: Option<PyErr> = None;
+    let mut progress = |row: usize, s: &IterState<f32>| {
+        if let Some(cb) = &callback
+            && pending.is_none()
+        {
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (row, s.step, s.cost)) {
+                    pending = Some(e);
+                }
+            });
+        }
+    };
+    let res = py
+        .detach(|| run_study(&teacher.inner, &train, &held, &st, &mut progress))
+        .map_err(err)?;
+    if let Some(e) = pending {
+        return Err(e);
+    }
+    let rows: Vec<serde_json::Value> = res
+        .rows
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(&r.heldout).unwrap_or_default();
+            v["recorded"] = serde_json::json!(r.recorded);
+            v["steps"] = serde_json::json!(r.steps);
+            v["seconds"] = serde_json::json!(r.seconds);
+            v
+        })
+        .collect();
+    to_dict(py, &serde_json::json!({"rows": rows, "baseline": res.baseline}))
+}

@@ -1,0 +1,57 @@
+//! Python bindings of ccrnn (`import ccrnn`): thin wrappers over the Rust crates, holding no
+//! logic of their own. Arrays cross as NumPy arrays shaped `(trials, time, neurons)`; errors
+//! are raised as `ccrnn.CcrnnError` (a `ValueError`) carrying the Rust message. Long calls
+//! release the GIL.
+
+use pyo3::prelude::*;
+
+mod connectome;
+mod fitting;
+mod model;
+mod theory;
+
+pyo3::create_exception!(
+    _ccrnn,
+    CcrnnError,
+    pyo3::exceptions::PyValueError,
+    "An error reported by ccrnn (bad shapes, values, files, diverging dynamics or training)."
+);
+
+/// The error and its chain of causes as one message.
+pub(crate) fn err(e: impl std::error::Error) -> PyErr {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let m = s.to_string();
+        if !msg.contains(&m) {
+            msg.push_str(": ");
+            msg.push_str(&m);
+        }
+        src = s.source();
+    }
+    CcrnnError::new_err(msg)
+}
+
+/// A `CcrnnError` with a message.
+pub(crate) fn bad(msg: impl Into<String>) -> PyErr {
+    CcrnnError::new_err(msg.into())
+}
+
+#[pymodule]
+fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("CcrnnError", m.py().get_type::<CcrnnError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<connectome::Connectome>()?;
+    m.add_class::<model::Model>()?;
+    m.add_class::<fitting::FitResult>()?;
+    m.add_function(wrap_pyfunction!(model::sine_task, m)?)?;
+    m.add_function(wrap_pyfunction!(model::ei_teacher, m)?)?;
+    m.add_function(wrap_pyfunction!(fitting::fit, m)?)?;
+    m.add_function(wrap_pyfunction!(fitting::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(fitting::shuffle_baseline, m)?)?;
+    m.add_function(wrap_pyfunction!(fitting::random_recorded, m)?)?;
+    m.add_function(wrap_pyfunction!(fitting::study, m)?)?;
+    m.add_function(wrap_pyfunction!(theory::gauss_newton, m)?)?;
+    m.add_function(wrap_pyfunction!(theory::prioritize, m)?)?;
+    Ok(())
+}

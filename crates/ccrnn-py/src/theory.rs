@@ -1,0 +1,108 @@
+//! The Gauss–Newton theory from Python: spectra and which neurons to record next.
+
+use crate::fitting::to_dict;
+use crate::model::Model;
+use crate::{bad, err};
+use ccrnn_analysis::{GnOptions, Spectrum, Strategy, gauss_newton as gn, greedy_order, neuron_blocks};
+use ccrnn_core::{GroupSet, ParamGroup, Stimulus};
+use numpy::{IntoPyArray, PyReadonlyArray3};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+fn options(groups: Option<Vec<String>>, rows: Option<Vec<usize>>, time_stride: usize) -> PyResult<GnOptions> {
+    let names = groups.unwrap_or_else(|| vec!["g".into(), "b".into()]);
+    let gs = names
+        .iter()
+        .map(|n| {
+            ParamGroup::from_name(n).ok_or_else(|| bad(format!("groups: unknown group {n:?} (g, b, tau, beta, h0, w)")))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(GnOptions {
+        groups: GroupSet::of(&gs),
+        rows,
+        time_stride,
+        ..GnOptions::default()
+    })
+}
+
+fn stim64(inputs: PyReadonlyArray3<'_, f32>) -> Stimulus<f64> {
+    Stimulus::new(inputs.as_array().mapv(f64::from))
+}
+
+/// The Gauss–Newton matrix `H = Σ_t J_tᵀ J_t` (`J_t = ∂a(t)/∂θ`, θ = the `groups`, rows = the
+/// `neurons`, default all; every `time_stride`-th step of noise-free trials of `inputs`) and
+/// its spectrum: a dict with `H` `(P, P)`, `eigenvalues` `(P,)` decreasing and `eigenvectors`
+/// `(P, P)` as columns (float64).
+#[pyfunction]
+#[pyo3(signature = (model, inputs, *, neurons=None, groups=None, time_stride=10))]
+pub fn gauss_newton<'py>(
+    py: Python<'py>,
+    model: &Model,
+    inputs: PyReadonlyArray3<'_, f32>,
+    neurons: Option<Vec<usize>>,
+    groups: Option<Vec<String>>,
+    time_stride: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let opts = options(groups, neurons, time_stride)?;
+    let stim = stim64(inputs);
+    let m = model.inner.cast::<f64>();
+    let (h, spec) = py
+        .detach(|| {
+            let h = gn(&m, &stim, &opts)?;
+            let s = Spectrum::of(&h)?;
+            Ok::<_, ccrnn_analysis::Error>((h, s))
+        })
+        .map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("H", h.into_pyarray(py))?;
+    d.set_item("eigenvalues", spec.values.into_pyarray(py))?;
+    d.set_item("eigenvectors", spec.vectors.into_pyarray(py))?;
+    Ok(d)
+}
+
+/// Which neurons to record next (SCIENCE.md §7): the greedy order that removes the most
+/// Gauss–Newton uncertainty, after the neurons `recorded` already. Returns a dict with
+/// `order` (neurons), `scores` (fraction of tr H each removes), `remaining` (predicted remaining
+/// error after each), `initial`, and the `worst` and mean `random` curves for comparison.
+#[pyfunction]
+#[pyo3(signature = (model, inputs, *, recorded=None, groups=None, time_stride=10, k_max=4, n_random=10, seed=0))]
+#[allow(clippy::too_many_arguments)]
+pub fn prioritize<'py>(
+    py: Python<'py>,
+    model: &Model,
+    inputs: PyReadonlyArray3<'_, f32>,
+    recorded: Option<Vec<usize>>,
+    groups: Option<Vec<String>>,
+    time_stride: usize,
+    k_max: usize,
+    n_random: u64,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let opts = options(groups, None, time_stride)?;
+    let stim = stim64(inputs);
+    let m = model.inner.cast::<f64>();
+    let already = recorded.unwrap_or_default();
+    let out = py
+        .detach(|| {
+            let blocks = neuron_blocks(&m, &stim, &opts, k_max)?;
+            let p = blocks.first().map_or(0, |b| b.ncols());
+            let mut h = ndarray::Array2::<f64>::zeros((p, p));
+            for b in &blocks {
+                h += &b.t().dot(b);
+            }
+            let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
+            let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;
+            let randoms = (0..n_random.max(1))
+                .map(|k| greedy_order(&blocks, h.view(), Strategy::Random(seed.wrapping_add(k)), &already))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mean: Vec<f64> = (0..best.order.len())
+                .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)
+                .collect();
+            Ok::<_, ccrnn_analysis::Error>(serde_json::json!({
+                "order": best.order, "scores": best.scores, "remaining": best.remaining,
+                "initial": best.initial, "worst": worst.remaining, "random": mean,
+            }))
+        })
+        .map_err(err)?;
+    to_dict(py, &out)
+}
