@@ -407,7 +407,7 @@ pub fn study<'py>(
         .rows
         .iter()
         .map(|r| {
-            let mut v = serde_json::to_value(&r.heldout).unwrap_or_default();
+            let mut v = serde_json::to_value(r.heldout).unwrap_or_default();
             v["recorded"] = serde_json::json!(r.recorded);
             v["steps"] = serde_json::json!(r.steps);
             v["seconds"] = serde_json::json!(r.seconds);

@@ -335,6 +335,9 @@ impl Model {
     }
 }
 
+/// A float32 array of three dimensions owned by Python.
+type Arr3<'py> = Bound<'py, PyArray3<f32>>;
+
 /// Trials of the paper's sine-generation task (SCIENCE.md §3): `(inputs, targets)`, float32
 /// `(trials, 400, 2)` and `(trials, 400, 1)`, from `seed`.
 #[pyfunction]
@@ -343,7 +346,7 @@ pub fn sine_task<'py>(
     py: Python<'py>,
     trials: usize,
     seed: u64,
-) -> PyResult<(Bound<'py, PyArray3<f32>>, Bound<'py, PyArray3<f32>>)> {
+) -> PyResult<(Arr3<'py>, Arr3<'py>)> {
     let task = SineTask {
         trials,
         ..SineTask::default()
