@@ -4,7 +4,7 @@
 
     python3 data/celegans_cook2019/build.py      # needs pip and network access to PyPI
 
-Downloads the wheel with `pip download --no-deps`, checks its sha256, reads
+Downloads the wheel with `pip download --no-deps` and checks its sha256 (data/pinned_wheel.py), reads
 `cect/cache/Cook2019HermReader.json` (chemical synapse counts `Generic_CS[pre][post]`, gap
 junctions `Generic_GJ`), keeps the 302 hermaphrodite neurons of `cect/Cells.py`
 (`PREFERRED_HERM_NEURON_NAMES`, parsed as literals: the module itself needs pandas), takes each
@@ -13,7 +13,10 @@ transmitters has its weights copied into both matrices there: they are used as l
 weights come from the Cook file), and writes nodes.csv, edges.csv and gap_junctions.csv.
 Standard library only.
 """
-import ast, csv, hashlib, json, os, subprocess, sys, tempfile, zipfile
+import ast, csv, json, os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pinned_wheel  # noqa: E402  (data/pinned_wheel.py)
 
 WHEEL = "cect-0.3.5-py3-none-any.whl"
 SHA256 = "ea47f7a6b0d69a8d0bd3b0ade4037b7cc32d31ad0449f823d7ec153d6fd25057"
@@ -35,16 +38,15 @@ def literals(src):
 
 
 def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, "cect==0.3.5"], check=True)
-        path = os.path.join(tmp, WHEEL)
-        digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-        if digest != SHA256:
-            sys.exit(f"{WHEEL}: sha256 {digest}, expected {SHA256}")
-        z = zipfile.ZipFile(path)
-        cook = json.loads(z.read("cect/cache/Cook2019HermReader.json"))
-        unified = json.loads(z.read("cect/cache/OpenWormUnifiedReader.json"))
-        lit = literals(z.read("cect/Cells.py").decode())
+    files = pinned_wheel.read(
+        "cect==0.3.5",
+        WHEEL,
+        SHA256,
+        ["cect/cache/Cook2019HermReader.json", "cect/cache/OpenWormUnifiedReader.json", "cect/Cells.py"],
+    )
+    cook = json.loads(files["cect/cache/Cook2019HermReader.json"])
+    unified = json.loads(files["cect/cache/OpenWormUnifiedReader.json"])
+    lit = literals(files["cect/Cells.py"].decode())
     names = lit["PREFERRED_HERM_NEURON_NAMES"]
     assert len(names) == 302
     sensory = {n for k, v in lit.items() if k.startswith("SENSORY_NEURONS") for n in v}

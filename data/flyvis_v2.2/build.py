@@ -9,7 +9,10 @@ Downloads the wheel with `pip download --no-deps`, checks its sha256, and stores
 `fib25-fib19_v2.2.json.gz` (gzip, no name or time in the header). ccrnn expands it onto the
 hexagonal lattice itself. Standard library only.
 """
-import gzip, hashlib, os, subprocess, sys, tempfile, zipfile
+import gzip, hashlib, os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import pinned_wheel  # noqa: E402  (data/pinned_wheel.py)
 
 WHEEL = "flyvis-1.2.0-py3-none-any.whl"
 SHA256 = "af365b16e870111fcb06782a063f6551b05cce9a105c6eaab9c0bda3b017031f"
@@ -19,13 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, "flyvis==1.2.0"], check=True)
-        path = os.path.join(tmp, WHEEL)
-        digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-        if digest != SHA256:
-            sys.exit(f"{WHEEL}: sha256 {digest}, expected {SHA256}")
-        data = zipfile.ZipFile(path).read(JSON)
+    data = pinned_wheel.read("flyvis==1.2.0", WHEEL, SHA256, [JSON])[JSON]
     digest = hashlib.sha256(data).hexdigest()
     if digest != JSON_SHA256:
         sys.exit(f"{JSON}: sha256 {digest}, expected {JSON_SHA256}")

@@ -342,11 +342,7 @@ type Arr3<'py> = Bound<'py, PyArray3<f32>>;
 /// `(trials, 400, 2)` and `(trials, 400, 1)`, from `seed`.
 #[pyfunction]
 #[pyo3(signature = (trials=60, *, seed=0))]
-pub fn sine_task<'py>(
-    py: Python<'py>,
-    trials: usize,
-    seed: u64,
-) -> PyResult<(Arr3<'py>, Arr3<'py>)> {
+pub fn sine_task<'py>(py: Python<'py>, trials: usize, seed: u64) -> PyResult<(Arr3<'py>, Arr3<'py>)> {
     let task = SineTask {
         trials,
         ..SineTask::default()

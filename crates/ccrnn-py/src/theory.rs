@@ -25,8 +25,20 @@ fn options(groups: Option<Vec<String>>, rows: Option<Vec<usize>>, time_stride: u
     })
 }
 
-fn stim64(inputs: PyReadonlyArray3<'_, f32>) -> Stimulus<f64> {
-    Stimulus::new(inputs.as_array().mapv(f64::from))
+/// The model and inputs in f64 (the theory's precision) and the options.
+fn prepare(
+    model: &Model,
+    inputs: PyReadonlyArray3<'_, f32>,
+    groups: Option<Vec<String>>,
+    rows: Option<Vec<usize>>,
+    time_stride: usize,
+) -> PyResult<(ccrnn_core::Model<f64>, Stimulus<f64>, GnOptions)> {
+    let opts = options(groups, rows, time_stride)?;
+    Ok((
+        model.inner.cast::<f64>(),
+        Stimulus::new(inputs.as_array().mapv(f64::from)),
+        opts,
+    ))
 }
 
 /// The Gauss–Newton matrix `H = Σ_t J_tᵀ J_t` (`J_t = ∂a(t)/∂θ`, θ = the `groups`, rows = the
@@ -43,9 +55,7 @@ pub fn gauss_newton<'py>(
     groups: Option<Vec<String>>,
     time_stride: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let opts = options(groups, neurons, time_stride)?;
-    let stim = stim64(inputs);
-    let m = model.inner.cast::<f64>();
+    let (m, stim, opts) = prepare(model, inputs, groups, neurons, time_stride)?;
     let (h, spec) = py
         .detach(|| {
             let h = gn(&m, &stim, &opts)?;
@@ -78,9 +88,7 @@ pub fn prioritize<'py>(
     n_random: u64,
     seed: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let opts = options(groups, None, time_stride)?;
-    let stim = stim64(inputs);
-    let m = model.inner.cast::<f64>();
+    let (m, stim, opts) = prepare(model, inputs, groups, None, time_stride)?;
     let already = recorded.unwrap_or_default();
     let out = py
         .detach(|| {
