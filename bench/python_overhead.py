@@ -1,8 +1,9 @@
-"""Overhead of a Python call: `Model.simulate` from Python against the same simulation timed
-inside the command line (`ccrnn simulate --json` reports the seconds of the simulate call
-alone), same model, inputs and machine, in one run.
+"""Overhead of a Python call: `Model.simulate` from Python against the same Rust `simulate`
+called repeatedly in one Rust process (`crates/ccrnn-lab/examples/bench_simulate.rs`), same
+model, inputs and machine, in one run.
 
-    python bench/python_overhead.py [--reps 15]     # needs the ccrnn package and target/release/ccrnn
+    cargo build --release -p ccrnn-lab --example bench_simulate
+    python bench/python_overhead.py [--reps 15]     # needs the ccrnn package
 
 Prints the medians, their difference and ratio, and the time of a 1-trial, 1-step call (the
 fixed cost of crossing into Rust).
@@ -27,7 +28,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "ccrnn"))
+    ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "examples" / "bench_simulate"))
     a = ap.parse_args()
     rng = np.random.default_rng(0)
     n = a.n
@@ -42,24 +43,25 @@ def main():
         d = pathlib.Path(d)
         m.save(d / "m.npz")
         np.savez(d / "in.npz", inputs=u)
-        py, rs = [], []
-        for k in range(a.reps):
+        py = []
+        for _ in range(a.reps):
             t0 = time.perf_counter()
-            m.simulate(u)
-            py.append(time.perf_counter() - t0)
-            out = subprocess.run([a.bin, "simulate", str(d / "m.npz"), "--inputs", str(d / "in.npz"), "--json",
-                                  "--quiet", "--out", str(d / f"s{k}")], capture_output=True, text=True, check=True)
-            rs.append(json.loads(out.stdout)["seconds"])
+            out = m.simulate(u)
+            py.append(time.perf_counter() - t0)  # the arrays are freed after the timing, as in Rust
+            del out
+        out = subprocess.run([a.bin, str(d / "m.npz"), str(d / "in.npz"), str(a.reps)],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)["median_seconds"]
     tiny = u[:1, :1]
     small = []
     for _ in range(200):
         t0 = time.perf_counter()
         m.simulate(tiny)
         small.append(time.perf_counter() - t0)
-    p, r = statistics.median(py), statistics.median(rs)
+    p = statistics.median(py)
     print(f"N = {n}, 60 trials × 400 steps, median of {a.reps}:")
     print(f"  Python Model.simulate   {p * 1e3:8.2f} ms")
-    print(f"  Rust (ccrnn simulate)   {r * 1e3:8.2f} ms")
+    print(f"  Rust simulate           {r * 1e3:8.2f} ms")
     print(f"  difference {1e3 * (p - r):+.2f} ms ({100 * (p - r) / r:+.1f} %), ratio {p / r:.3f}")
     print(f"  a 1-trial, 1-step call from Python: {statistics.median(small) * 1e6:.1f} µs")
 
