@@ -233,7 +233,7 @@ pub struct ConnectomeStudyArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
-    /// Skip the no-recurrence baseline (students with W removed).
+    /// Skip the no-recurrence baseline (students with W and any gap junctions removed).
     #[arg(long)]
     pub skip_no_recurrence: bool,
     #[command(flatten)]

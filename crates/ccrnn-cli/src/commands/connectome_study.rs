@@ -121,7 +121,7 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
         );
         print!("{}", table::render(&rows, Some(base)));
         if let Some(nr) = &no_rec {
-            println!("\nno-recurrence baseline (students with W removed):");
+            println!("\nno-recurrence baseline (students with W and any gap junctions removed):");
             print!("{}", table::render(nr, None));
         }
         println!("\nwrote {} in {seconds:.0} s", dir.display());
