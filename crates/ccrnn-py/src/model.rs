@@ -41,7 +41,7 @@ fn assemble(
     g: Option<PyReadonlyArray1<'_, f32>>,
     b: Option<PyReadonlyArray1<'_, f32>>,
     tau: Option<PyReadonlyArray1<'_, f32>>,
-    beta: &Bound<'_, PyAny>,
+    beta: Option<Bound<'_, PyAny>>,
     h0: Option<PyReadonlyArray1<'_, f32>>,
     w_in: Option<PyReadonlyArray2<'_, f32>>,
     w_out: Option<PyReadonlyArray2<'_, f32>>,
@@ -65,13 +65,17 @@ fn assemble(
             dst.assign(&a);
         }
     }
-    p.beta = if let Ok(x) = beta.extract::<f32>() {
-        Beta::Global(x)
-    } else {
-        let a: PyReadonlyArray1<'_, f32> = beta
-            .extract()
-            .map_err(|_| bad("beta: expected a float or a float32 array of N values"))?;
-        Beta::PerNeuron(a.as_array().to_owned())
+    p.beta = match beta {
+        None => Beta::Global(1.0),
+        Some(v) => match v.extract::<f32>() {
+            Ok(x) => Beta::Global(x),
+            Err(_) => {
+                let a: PyReadonlyArray1<'_, f32> = v
+                    .extract()
+                    .map_err(|_| bad("beta: expected a float or a float32 array of N values"))?;
+                Beta::PerNeuron(a.as_array().to_owned())
+            }
+        },
     };
     let activation = Activation::from_name(activation).ok_or_else(|| {
         bad(format!(
@@ -111,7 +115,6 @@ impl Model {
     #[pyo3(signature = (weights, *, mask=None, signs=None, g=None, b=None, tau=None, beta=None, h0=None, w_in=None, w_out=None, dt=0.05, activation="softplus", gain="presynaptic", backend="dense"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        py: Python<'_>,
         weights: PyReadonlyArray2<'_, f32>,
         mask: Option<PyReadonlyArray2<'_, bool>>,
         signs: Option<PyReadonlyArray1<'_, i8>>,
@@ -140,8 +143,7 @@ impl Model {
             "csr" => Backend::Csr,
             other => return Err(bad(format!("backend {other:?}: expected dense or csr"))),
         };
-        let beta = beta.unwrap_or_else(|| 1.0f32.into_pyobject(py).expect("a float").into_any());
-        let m = assemble(conn, backend, g, b, tau, &beta, h0, w_in, w_out, dt, activation, gain)?;
+        let m = assemble(conn, backend, g, b, tau, beta, h0, w_in, w_out, dt, activation, gain)?;
         Ok(Self::wrap(m))
     }
 
@@ -151,7 +153,6 @@ impl Model {
     #[pyo3(signature = (connectome, *, scale=1.0, g=None, b=None, tau=None, beta=None, h0=None, w_in=None, w_out=None, dt=0.05, activation="softplus", gain="presynaptic"))]
     #[allow(clippy::too_many_arguments)]
     fn from_connectome(
-        py: Python<'_>,
         connectome: &Connectome,
         scale: f64,
         g: Option<PyReadonlyArray1<'_, f32>>,
@@ -169,14 +170,13 @@ impl Model {
             return Err(bad(format!("scale = {scale}: must be > 0")));
         }
         let conn = connectome.inner.connectivity::<f32>(scale).map_err(err)?;
-        let beta = beta.unwrap_or_else(|| 1.0f32.into_pyobject(py).expect("a float").into_any());
         let m = assemble(
             conn,
             Backend::Csr,
             g,
             b,
             tau,
-            &beta,
+            beta,
             h0,
             w_in,
             w_out,

@@ -77,6 +77,9 @@ def test_model_arrays_save_and_load(tmp_path):
         a = getattr(m, name)
         assert a.dtype == np.float32 and a.shape == (12,), name
     assert m.w_in.shape == (2, 12) and m.w_out.shape == (12, 1) and m.weights().shape == (12, 12)
+    assert m.beta == 1.0, "global softplus smoothness by default"
+    per = ccrnn.Model(m.weights(), beta=np.linspace(0.5, 2, 12, dtype=np.float32))
+    assert per.beta.shape == (12,) and per.beta.dtype == np.float32
     m.save(tmp_path / "m.npz")
     z = np.load(tmp_path / "m.npz")
     assert np.array_equal(z["g"], m.g), "NumPy reads the model file"
