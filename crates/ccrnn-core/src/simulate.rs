@@ -288,8 +288,8 @@ fn run_chunk<F: Real>(
     let mut noise = vec![F::zero(); n];
     let mut bits = vec![0u64; n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
-    // Gap-junction currents L h_t of the chunk's trials (zero without gap junctions).
-    let mut lh = Array2::<F>::zeros((bc, n));
+    // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
+    let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
     // Rates at t = 0; thereafter each step's rates are computed right after its state, while
     // the row is still in cache.
     for j in 0..bc {
@@ -320,10 +320,14 @@ fn run_chunk<F: Real>(
             let o = (j * steps + t) * n;
             let (now, next) = h[o..o + 2 * n].split_at_mut(n);
             let zr = &z[o..o + n];
-            let lr = lh.row(j);
-            let lr = lr.as_slice().expect("contiguous");
             for i in 0..n {
-                next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i] - lr[i]);
+                next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
+            }
+            if m.gap.is_some() {
+                // the gap-junction term −α ⊙ L h_t, only where there is one
+                for (i, (x, &l)) in next.iter_mut().zip(lh.row(j)).enumerate() {
+                    *x -= alpha[i] * l;
+                }
             }
             if noisy {
                 fill_noise(&mut rngs[j], &mut bits, &mut noise);

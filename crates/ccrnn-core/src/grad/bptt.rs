@@ -173,11 +173,12 @@ fn backward_chunk<F: Real>(
     let mut abar = Array2::<F>::zeros((bc, n));
     let mut d = Array2::<F>::zeros((bc, n));
     let mut rec = Array2::<F>::zeros((bc, n).f());
-    // Gap junctions: L h_t, α ⊙ h̄_{t+1} and L (α ⊙ h̄_{t+1}) of the chunk's trials (zero
+    // Gap junctions: L h_t, α ⊙ h̄_{t+1} and L (α ⊙ h̄_{t+1}) of the chunk's trials (empty
     // without gap junctions).
-    let mut lh = Array2::<F>::zeros((bc, n));
-    let mut ahb = Array2::<F>::zeros((bc, n));
-    let mut lahb = Array2::<F>::zeros((bc, n));
+    let gr = if m.gap.is_some() { bc } else { 0 };
+    let mut lh = Array2::<F>::zeros((gr, n));
+    let mut ahb = Array2::<F>::zeros((gr, n));
+    let mut lahb = Array2::<F>::zeros((gr, n));
     // d_{t+1} stored next to a_t, for the weight gradient Σ_t d_{t+1} a_tᵀ.
     let mut d_store = if want_w {
         vec![F::zero(); bc * steps * n]
@@ -231,7 +232,6 @@ fn backward_chunk<F: Real>(
                 phi: &phi[r.clone()],
                 dphi: &dphi[r.clone()],
                 abar: abar.row(j).to_slice().expect("contiguous"),
-                gap: lh.row(j).to_slice().expect("contiguous"),
             };
             let hb = &mut hbar[j * n..(j + 1) * n];
             match (pre, last) {
@@ -241,7 +241,12 @@ fn backward_chunk<F: Real>(
                 (false, false) => back_row::<F, false, false>(&row, k, hb, &mut acc),
             }
             if m.gap.is_some() && !last {
-                hb.iter_mut().zip(lahb.row(j)).for_each(|(x, &l)| *x -= l);
+                // the gap term of h_{t+1}: −L (α ⊙ h̄_{t+1}) into h̄_t, and its part of the
+                // τ gradient (the drift gains −L h_t: ∂/∂τ_i adds α_i h̄_{t+1,i} (L h_t)_i / τ_i)
+                for i in 0..n {
+                    hb[i] -= lahb[(j, i)];
+                    acc.tau[i] += ahb[(j, i)] * lh[(j, i)] / k.tau[i];
+                }
             }
         }
         if t > 0 {
@@ -299,8 +304,6 @@ struct Row<'a, F> {
     phi: &'a [F],
     dphi: &'a [F],
     abar: &'a [F],
-    /// Gap-junction current `(L h_t)` (zeros without gap junctions).
-    gap: &'a [F],
 }
 
 /// The elementwise part of one backward step for one trial: turns `hbar = h̄_{t+1}` into
@@ -324,14 +327,7 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
         &k.beta[..n],
         &k.tau[..n],
     );
-    let (h, z, phi, dphi, abar, gap) = (
-        &r.h[..n],
-        &r.z[..n],
-        &r.phi[..n],
-        &r.dphi[..n],
-        &r.abar[..n],
-        &r.gap[..n],
-    );
+    let (h, z, phi, dphi, abar) = (&r.h[..n], &r.z[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
     let (acc_g, acc_b, acc_tau, acc_beta) = (&mut acc.g[..n], &mut acc.b[..n], &mut acc.tau[..n], &mut acc.beta[..n]);
     for i in 0..n {
         let ab = abar[i];
@@ -354,7 +350,7 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
                 acc_g[i] += hb_next * al * z[i];
                 acc_b[i] += hb_next * al;
             }
-            let incr = gi[i] * z[i] + bi[i] - h[i] - gap[i];
+            let incr = gi[i] * z[i] + bi[i] - h[i];
             acc_tau[i] -= al / tau[i] * hb_next * incr;
             hbar[i] = e + (F::one() - al) * hb_next;
         }
