@@ -92,9 +92,10 @@ pub fn tangents<F: Real>(
     let mut da = Array2::<F>::zeros((k, n));
     let mut dz = Array2::<F>::zeros((k, n).f());
     let mut dphi_dbeta = vec![F::zero(); n];
-    // Gap junctions: L h_t and L δh_t (zero without them).
-    let mut lh = Array2::<F>::zeros((1, n));
-    let mut ldh = Array2::<F>::zeros((k, n));
+    // Gap junctions: L h_t and L δh_t (empty without them).
+    let gr = usize::from(model.gap.is_some());
+    let mut lh = Array2::<F>::zeros((gr, n));
+    let mut ldh = Array2::<F>::zeros((gr * k, n));
     for trial in 0..b {
         if stim.h0.is_none() {
             dh.assign(&dh0);
@@ -136,10 +137,19 @@ pub fn tangents<F: Real>(
             }
             for r in 0..k {
                 for i in 0..n {
-                    let drive = gi[i] * z[i] + bi[i] - h[i] - lh[(0, i)];
+                    let drive = gi[i] * z[i] + bi[i] - h[i];
                     dh[(r, i)] = dh[(r, i)]
                         + dalpha[(r, i)] * drive
-                        + alpha[i] * (dgi[(r, i)] * z[i] + gi[i] * dz[(r, i)] + dbi[(r, i)] - dh[(r, i)] - ldh[(r, i)]);
+                        + alpha[i] * (dgi[(r, i)] * z[i] + gi[i] * dz[(r, i)] + dbi[(r, i)] - dh[(r, i)]);
+                }
+            }
+            if model.gap.is_some() {
+                // the gap term −α ⊙ L h_t: its tangent −δα ⊙ L h_t − α ⊙ L δh_t (L δh_t taken
+                // before the update), only where there is one
+                for r in 0..k {
+                    for i in 0..n {
+                        dh[(r, i)] -= dalpha[(r, i)] * lh[(0, i)] + alpha[i] * ldh[(r, i)];
+                    }
                 }
             }
         }
