@@ -83,9 +83,18 @@ impl<F: Real> Target<'_, F> {
 pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>) -> Result<(F, Seed<F>)> {
     let (b, t, _) = traj.a.dim();
     target.validate(model, b, t)?;
-    let (pred, data) = match target {
-        Target::Activity { recorded, data } => (gather_columns(&traj.a, recorded.indices()), data),
-        Target::Readout { data } => (traj.y.clone(), data),
+    let pred = match target {
+        Target::Activity { recorded, .. } => gather_columns(&traj.a, recorded.indices()),
+        Target::Readout { .. } => traj.y.clone(),
+    };
+    Ok(mse_and_seed(pred, target))
+}
+
+/// The loss and seed of predictions `pred` already in the target's form (the recorded neurons'
+/// activity `B × T × M`, or the readout), shapes checked by the caller.
+pub(crate) fn mse_and_seed<F: Real>(pred: Array3<F>, target: &Target<F>) -> (F, Seed<F>) {
+    let data = match target {
+        Target::Activity { data, .. } | Target::Readout { data } => data,
     };
     let scale = 1.0 / pred.len().max(1) as f64;
     let two_s = F::lit(2.0 * scale);
@@ -105,11 +114,11 @@ pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>)
             y_bar: Some(bar),
         },
     };
-    Ok((F::lit(sum * scale), seed))
+    (F::lit(sum * scale), seed)
 }
 
 /// `x[.., .., idx]` gathered row by row (ndarray's `select` on the last axis is strided and slow).
-fn gather_columns<F: Real>(x: &Array3<F>, idx: &[usize]) -> Array3<F> {
+pub(crate) fn gather_columns<F: Real>(x: &Array3<F>, idx: &[usize]) -> Array3<F> {
     let (b, t, n) = x.dim();
     let src = x.as_slice().expect("trajectories are standard layout");
     let mut out = Vec::with_capacity(b * t * idx.len());

@@ -169,14 +169,7 @@ pub fn simulate_into<F: Real>(
     opts: &SimOptions,
     traj: &mut Trajectory<F>,
 ) -> Result<()> {
-    model.validate()?;
-    stim.validate(model)?;
-    if !(opts.noise_std >= 0.0 && opts.noise_std.is_finite()) {
-        return Err(Error::invalid(
-            "noise_std",
-            format!("= {}: must be finite and >= 0", opts.noise_std),
-        ));
-    }
+    check_inputs(model, stim, opts)?;
     let (b, t, _) = stim.u.dim();
     let n = model.n();
     for arr in [&mut traj.h, &mut traj.a, &mut traj.z, &mut traj.phi, &mut traj.dphi] {
@@ -207,28 +200,7 @@ pub fn simulate_into<F: Real>(
             run_chunk(model, &consts, u, h0, first, opts, ChunkMut { h, a, z, phi, dphi })
         })
         .collect();
-    // Report the earliest divergence (smallest step, then trial), whichever chunk found it.
-    let mut first_err: Option<Error> = None;
-    for r in results {
-        if let Err(e) = r {
-            let earlier = match (&first_err, &e) {
-                (None, _) => true,
-                (
-                    Some(Error::Diverged {
-                        step: s0, trial: t0, ..
-                    }),
-                    Error::Diverged { step, trial, .. },
-                ) => (step, trial) < (s0, t0),
-                _ => false,
-            };
-            if earlier {
-                first_err = Some(e);
-            }
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    earliest_error(results)?;
     let a2 = traj
         .a
         .view()
@@ -243,13 +215,57 @@ pub fn simulate_into<F: Real>(
     Ok(())
 }
 
+/// The chunks' results, or the earliest divergence (smallest step, then trial) whichever chunk
+/// found it, so that the error does not depend on the thread count.
+pub(crate) fn earliest_error<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    let mut first_err: Option<Error> = None;
+    let mut ok = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => {
+                let earlier = match (&first_err, &e) {
+                    (None, _) => true,
+                    (
+                        Some(Error::Diverged {
+                            step: s0, trial: t0, ..
+                        }),
+                        Error::Diverged { step, trial, .. },
+                    ) => (step, trial) < (s0, t0),
+                    _ => false,
+                };
+                if earlier {
+                    first_err = Some(e);
+                }
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(ok),
+    }
+}
+
+/// The checks every simulation makes first: model, stimulus and noise level.
+pub(crate) fn check_inputs<F: Real>(model: &Model<F>, stim: &Stimulus<F>, opts: &SimOptions) -> Result<()> {
+    model.validate()?;
+    stim.validate(model)?;
+    if !(opts.noise_std >= 0.0 && opts.noise_std.is_finite()) {
+        return Err(Error::invalid(
+            "noise_std",
+            format!("= {}: must be finite and >= 0", opts.noise_std),
+        ));
+    }
+    Ok(())
+}
+
 /// Mutable views of one chunk's stored trajectory (`Bc × T × N`, contiguous).
-struct ChunkMut<'a, F> {
-    h: ArrayViewMut3<'a, F>,
-    a: ArrayViewMut3<'a, F>,
-    z: ArrayViewMut3<'a, F>,
-    phi: ArrayViewMut3<'a, F>,
-    dphi: ArrayViewMut3<'a, F>,
+pub(crate) struct ChunkMut<'a, F> {
+    pub h: ArrayViewMut3<'a, F>,
+    pub a: ArrayViewMut3<'a, F>,
+    pub z: ArrayViewMut3<'a, F>,
+    pub phi: ArrayViewMut3<'a, F>,
+    pub dphi: ArrayViewMut3<'a, F>,
 }
 
 /// Rows `(j, t)` for all `j` of a contiguous `Bc × T × N` block, as a `Bc × N` matrix view.
@@ -270,21 +286,51 @@ fn run_chunk<F: Real>(
     h0: Option<ArrayView2<F>>,
     first_trial: usize,
     opts: &SimOptions,
+    mut c: ChunkMut<F>,
+) -> Result<()> {
+    let (bc, steps, n) = c.h.dim();
+    let mut rngs = noise_rngs(opts.seed, first_trial, bc);
+    {
+        let h =
+            c.h.as_slice_mut()
+                .expect("trial chunks of a standard-layout array are contiguous");
+        for j in 0..bc {
+            let row = &mut h[j * steps * n..j * steps * n + n];
+            match &h0 {
+                Some(h0) => row.iter_mut().zip(h0.row(j)).for_each(|(x, &v)| *x = v),
+                None => row.iter_mut().zip(&m.params.h0).for_each(|(x, &v)| *x = v),
+            }
+        }
+    }
+    run_window(m, k, u, &mut rngs, first_trial, 0, opts, c)
+}
+
+/// The noise streams of trials `first..first + count`.
+pub(crate) fn noise_rngs(seed: u64, first: usize, count: usize) -> Vec<NoiseRng> {
+    (0..count).map(|j| noise_rng(seed, first + j)).collect()
+}
+
+/// Simulates a window of `S` steps of one chunk of trials: on entry row 0 of each trial's `h`
+/// holds the state at global step `first_step`; on exit all `S` rows are filled (the last row's
+/// `z` excepted) and `rngs` have drawn the window's noise, ready for the next window. `u` is
+/// the window's inputs (`Bc × S × n_in`). Simulating `[0, T)` in one window or in several
+/// (each starting from the previous one's last row) gives the same numbers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_window<F: Real>(
+    m: &Model<F>,
+    k: &NeuronConsts<F>,
+    u: ArrayView3<F>,
+    rngs: &mut [NoiseRng],
+    first_trial: usize,
+    first_step: usize,
+    opts: &SimOptions,
     c: ChunkMut<F>,
 ) -> Result<()> {
     let (bc, steps, n) = c.h.dim();
     let (h, a, z, phi, dphi) = (flat(c.h), flat(c.a), flat(c.z), flat(c.phi), flat(c.dphi));
     let sigma = F::lit(opts.noise_std);
     let noisy = opts.noise_std > 0.0;
-    let mut rngs: Vec<NoiseRng> = (0..bc).map(|j| noise_rng(opts.seed, first_trial + j)).collect();
     let (alpha, ga, gi, bx, bi, beta) = (&k.alpha[..], &k.ga[..], &k.gi[..], &k.bx[..], &k.bi[..], &k.beta[..]);
-    for j in 0..bc {
-        let row = &mut h[j * steps * n..j * steps * n + n];
-        match &h0 {
-            Some(h0) => row.iter_mut().zip(h0.row(j)).for_each(|(x, &v)| *x = v),
-            None => row.iter_mut().zip(&m.params.h0).for_each(|(x, &v)| *x = v),
-        }
-    }
     let mut noise = vec![F::zero(); n];
     let mut bits = vec![0u64; n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
@@ -339,7 +385,7 @@ fn run_chunk<F: Real>(
             if !next.iter().fold(true, |ok, v| ok & v.is_finite()) {
                 let i = next.iter().position(|v| !v.is_finite()).unwrap_or(0);
                 return Err(Error::Diverged {
-                    step: t + 1,
+                    step: first_step + t + 1,
                     trial: first_trial + j,
                     neuron: i,
                     value: next[i].as_f64(),
@@ -362,7 +408,7 @@ fn run_chunk<F: Real>(
 }
 
 /// The noise generator: xoshiro256++ (fast; the noise needs 32 random bits per draw).
-type NoiseRng = Xoshiro256PlusPlus;
+pub(crate) type NoiseRng = Xoshiro256PlusPlus;
 
 /// SplitMix64 finaliser: a bijective scrambler of 64-bit words.
 fn splitmix64(mut z: u64) -> u64 {

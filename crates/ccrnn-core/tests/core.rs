@@ -638,3 +638,88 @@ fn gap_junctions_gradients_tangents_and_permutation() {
         }
     }
 }
+
+#[test]
+fn checkpointed_and_plain_backpropagation_give_the_same_gradients() {
+    let t = 23;
+    for (case, (gain, backend, gaps, readout, trials)) in [
+        (GainPlacement::Presynaptic, Backend::Dense, false, false, 10),
+        (GainPlacement::Postsynaptic, Backend::Csr, false, true, 3),
+        (GainPlacement::Presynaptic, Backend::Csr, true, true, 17),
+        (GainPlacement::Postsynaptic, Backend::Dense, true, false, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut model = random_model(20, Activation::Softplus, gain, backend, case % 2 == 0, 40 + case as u64);
+        if gaps {
+            model = with_gaps(model, 41);
+        }
+        let mut stim = random_stimulus(trials, t, 42);
+        // per-trial initial states in one case, the model's h0 in the others
+        if case == 2 {
+            stim.h0 = Some(Array2::from_shape_fn((trials, 20), |(j, i)| {
+                0.1 * (j as f64 - i as f64).sin()
+            }));
+        }
+        let opts = SimOptions::noisy(0.05, 43);
+        let plain = simulate(&model, &stim, &opts).unwrap();
+        let rec = NeuronSet::new(&[0, 3, 7, 19], 20, true).unwrap();
+        let (data_a, data_y) = (
+            plain.a.select(Axis(2), rec.indices()).mapv(|x| 0.9 * x + 0.01),
+            plain.y.mapv(|x| 0.7 * x - 0.02),
+        );
+        let target = if readout {
+            Target::Readout { data: data_y.view() }
+        } else {
+            Target::Activity {
+                recorded: &rec,
+                data: data_a.view(),
+            }
+        };
+        let mut traj = Trajectory::default();
+        let (l0, g0) = loss_and_grad(&model, &stim, &target, &opts, all_groups(), &mut traj).unwrap();
+        let g0f = g0.flatten(all_groups());
+        let norm = g0f.iter().map(|x| x * x).sum::<f64>().sqrt();
+        for every in [1, 2, 5, 7, 21, 22, 40] {
+            let (l, g) = loss_and_grad_checkpointed(&model, &stim, &target, &opts, all_groups(), every).unwrap();
+            assert_eq!(l, l0, "case {case}, every {every}: loss differs");
+            // the per-neuron groups are summed in the same order: identical
+            assert_eq!(
+                (&g.g, &g.b, &g.tau, &g.beta, &g.h0),
+                (&g0.g, &g0.b, &g0.tau, &g0.beta, &g0.h0),
+                "case {case}, every {every}"
+            );
+            // W and W_out are summed window by window: equal to rounding
+            let gf = g.flatten(all_groups());
+            let diff = gf.iter().zip(&g0f).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt();
+            assert!(
+                diff <= 1e-13 * norm,
+                "case {case}, every {every}: |Δ| = {diff:e} of {norm:e}"
+            );
+        }
+    }
+    // a diverging run is reported with its step, as by the plain forward pass
+    let mut model = random_model(
+        20,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        1,
+    );
+    model.params.g.fill(1e30);
+    let stim = random_stimulus(4, 30, 2);
+    let target_y = Array3::zeros((4, 30, 2));
+    let target = Target::Readout { data: target_y.view() };
+    let e = loss_and_grad_checkpointed(&model, &stim, &target, &SimOptions::noiseless(), all_groups(), 4).unwrap_err();
+    let p = simulate(&model, &stim, &SimOptions::noiseless()).unwrap_err();
+    assert_eq!(e.to_string(), p.to_string());
+}
+
+#[test]
+fn checkpoint_interval_only_when_over_budget() {
+    // 5 × 400 × 16 × 1000 × 4 bytes = 128 MB
+    assert_eq!(checkpoint_interval(16, 400, 1000, 4, 128_000_000), None);
+    assert_eq!(checkpoint_interval(16, 400, 1000, 4, 127_999_999), Some(45));
+}

@@ -1,6 +1,9 @@
 //! Fitting configuration, validated once, and the one-call [`fit`].
 
-use crate::{Adam, Data, EarlyStop, Error, Executor, FitProblem, History, IterState, Observer, Result, Termination};
+use crate::{
+    Adam, Data, EarlyStop, Error, Executor, FitProblem, History, IterState, Lbfgs, Method, MethodKind, Observer,
+    Result, Termination,
+};
 use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
 use serde::{Deserialize, Serialize};
 
@@ -9,13 +12,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FitConfig {
-    /// Number of optimiser steps.
+    /// The optimiser: `adam` (minibatches, the paper's recipe) or `lbfgs` (full batch,
+    /// quasi-Newton with a line search; `lr`, `clip` and `batch_size` do not apply).
+    pub method: MethodKind,
+    /// Number of optimiser steps (L-BFGS: iterations, each one or more evaluations).
     pub steps: u64,
     /// Adam learning rate.
     pub lr: f64,
-    /// Gradient-norm clip (0 = no clipping).
+    /// Adam's gradient-norm clip (0 = no clipping).
     pub clip: f64,
-    /// Trials per minibatch.
+    /// Trials per Adam minibatch.
     pub batch_size: usize,
     /// Process noise σ of the rollouts during training.
     pub noise_std: f64,
@@ -34,6 +40,7 @@ pub struct FitConfig {
 impl Default for FitConfig {
     fn default() -> Self {
         Self {
+            method: MethodKind::Adam,
             steps: 7000,
             lr: 1e-3,
             clip: 2.0,
@@ -56,7 +63,7 @@ pub struct ValidFitConfig {
     /// Trainable groups.
     pub groups: GroupSet,
     /// The solver.
-    pub adam: Adam,
+    pub method: Method,
     /// Early stopping.
     pub stop: EarlyStop,
 }
@@ -110,7 +117,10 @@ impl FitConfig {
         Ok(ValidFitConfig {
             raw: self.clone(),
             groups,
-            adam: Adam::new(self.lr, (self.clip > 0.0).then_some(self.clip)),
+            method: match self.method {
+                MethodKind::Adam => Method::Adam(Adam::new(self.lr, (self.clip > 0.0).then_some(self.clip))),
+                MethodKind::Lbfgs => Method::Lbfgs(Lbfgs::default()),
+            },
             stop: EarlyStop {
                 target_loss: self.target_loss,
                 patience: self.patience,
@@ -144,11 +154,16 @@ pub fn fit<F: Real>(
     observer: Option<&mut dyn Observer<F>>,
 ) -> Result<FitOutcome<F>> {
     let c = &cfg.raw;
-    let mut problem = FitProblem::new(model, cfg.groups, stim, data, c.batch_size, c.noise_std, c.seed)?;
+    let batch = if c.method.full_batch() {
+        usize::MAX
+    } else {
+        c.batch_size
+    };
+    let mut problem = FitProblem::new(model, cfg.groups, stim, data, batch, c.noise_std, c.seed)?;
     let state = resume.unwrap_or_else(|| IterState::new(problem.model.theta(cfg.groups)));
     let mut history = crate::Every(c.report_every, History::default());
     let (state, termination) = {
-        let mut ex = Executor::new(&mut problem, &cfg.adam, c.steps)
+        let mut ex = Executor::new(&mut problem, &cfg.method, c.steps)
             .early_stop(cfg.stop)
             .observe(&mut history);
         if let Some(o) = observer {

@@ -21,8 +21,13 @@ pub struct IterState<F> {
     pub best_cost: f64,
     /// Step at which `best_cost` was reached.
     pub best_step: u64,
-    /// Solver-owned buffers (Adam: first and second moments).
+    /// Solver-owned buffers (Adam: first and second moments; L-BFGS: gradient and curvature
+    /// pairs).
     pub moments: Vec<Vec<F>>,
+    /// Number of loss-and-gradient evaluations so far (one per Adam step; one or more per
+    /// L-BFGS step, for its line search).
+    #[serde(default)]
+    pub evaluations: u64,
 }
 
 impl<F: Real> IterState<F> {
@@ -36,6 +41,7 @@ impl<F: Real> IterState<F> {
             best_cost: f64::INFINITY,
             best_step: 0,
             moments: Vec::new(),
+            evaluations: 0,
         }
     }
 }
@@ -109,6 +115,9 @@ pub enum Termination {
     NoImprovement,
     /// An observer stopped the run ([`crate::Error::Stopped`]).
     Stopped,
+    /// The solver found no further decrease: a minimum to the precision of the loss
+    /// ([`crate::Error::Converged`]).
+    Converged,
 }
 
 /// Owns the loop around a solver and a problem.
@@ -152,7 +161,13 @@ impl<'a, F: Real> Executor<'a, F> {
             )));
         }
         while state.step < self.max_steps {
-            state = self.solver.next_iter(self.problem, state)?;
+            state = match self.solver.next_iter(self.problem, state.clone()) {
+                Err(crate::Error::Converged { evaluations, .. }) => {
+                    state.evaluations += evaluations;
+                    return Ok((state, Termination::Converged));
+                }
+                r => r?,
+            };
             let improved = state.cost < state.best_cost * (1.0 - self.stop.min_rel_improvement);
             if state.cost < state.best_cost {
                 state.best_cost = state.cost;

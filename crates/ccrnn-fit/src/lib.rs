@@ -4,7 +4,8 @@
 //!
 //! * a [`Problem`] gives a minibatch cost and its gradient at θ ([`FitProblem`]: any model,
 //!   any trainable groups, fitted to recorded activity or to a readout);
-//! * a [`Solver`] turns one [`IterState`] into the next ([`Adam`] with gradient-norm clipping);
+//! * a [`Solver`] turns one [`IterState`] into the next ([`Adam`] with gradient-norm clipping,
+//!   [`Lbfgs`] full-batch quasi-Newton; [`Method`] chooses);
 //! * an [`Executor`] owns the loop: step budget, early stopping, [`Observer`]s (wrapped in
 //!   [`Every`] to run every n steps) and resumption from a saved [`IterState`];
 //! * [`student`] builds the paper's students, [`metrics`] scores them against a teacher.
@@ -25,4 +26,4 @@ pub use error::{Error, Result};
 pub use executor::{EarlyStop, Every, Executor, History, IterState, Observer, Termination};
 pub use metrics::{Scores, evaluate};
 pub use problem::{Data, FitProblem, Problem};
-pub use solver::{Adam, Solver};
+pub use solver::{Adam, Lbfgs, Method, MethodKind, Solver};

@@ -400,3 +400,176 @@ fn metrics_are_zero_for_the_teacher_itself_and_positive_for_shuffles() {
     let r0 = evaluate(&teacher, &reference, &teacher, &stim, &NeuronSet::default()).unwrap();
     assert!(r0.recorded_mse.is_nan() && r0.m == 0);
 }
+
+/// The Rosenbrock function in `n` dimensions (minimum 0 at θ = 1), with an optional box
+/// `θ ≤ cap` applied by projection.
+struct Rosenbrock {
+    n: usize,
+    cap: f64,
+    evals: u64,
+}
+
+impl Problem<f64> for Rosenbrock {
+    fn n_params(&self) -> usize {
+        self.n
+    }
+    fn cost_grad(&mut self, x: &[f64], _: u64) -> ccrnn_fit::Result<(f64, Vec<f64>)> {
+        self.evals += 1;
+        let mut f = 0.0;
+        let mut g = vec![0.0; self.n];
+        for i in 0..self.n - 1 {
+            let (a, b) = (x[i + 1] - x[i] * x[i], 1.0 - x[i]);
+            f += 100.0 * a * a + b * b;
+            g[i] += -400.0 * x[i] * a - 2.0 * b;
+            g[i + 1] += 200.0 * a;
+        }
+        Ok((f, g))
+    }
+    fn project(&self, x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = v.min(self.cap));
+    }
+}
+
+#[test]
+fn lbfgs_minimises_rosenbrock_and_stops_when_converged() {
+    let mut p = Rosenbrock {
+        n: 10,
+        cap: f64::INFINITY,
+        evals: 0,
+    };
+    let solver = Method::Lbfgs(Lbfgs::default());
+    let mut ex = Executor::new(&mut p, &solver, 500);
+    let (s, term) = ex.run(IterState::new(vec![-1.2; 10])).unwrap();
+    assert!(
+        s.cost < 1e-12,
+        "Rosenbrock not minimised: f = {} after {} steps",
+        s.cost,
+        s.step
+    );
+    assert!(s.theta.iter().all(|x| (x - 1.0).abs() < 1e-5), "{:?}", s.theta);
+    assert!(s.step < 200, "too many iterations: {}", s.step);
+    assert_eq!(
+        term,
+        Termination::Converged,
+        "should stop at the minimum, not spend the budget"
+    );
+    assert_eq!(s.evaluations, p.evals, "evaluations must be counted");
+    // Adam with the same number of evaluations is nowhere near
+    let mut q = Rosenbrock {
+        n: 10,
+        cap: f64::INFINITY,
+        evals: 0,
+    };
+    let adam = Method::Adam(Adam::new(1e-2, None));
+    let (sa, _) = Executor::new(&mut q, &adam, s.evaluations)
+        .run(IterState::new(vec![-1.2; 10]))
+        .unwrap();
+    assert!(
+        sa.cost > 1e3 * s.cost.max(1e-15),
+        "Adam {} vs L-BFGS {}",
+        sa.cost,
+        s.cost
+    );
+}
+
+#[test]
+fn lbfgs_respects_the_projection() {
+    // minimum outside the box θ ≤ 0.5: the iterates stay inside and the loss still falls
+    let mut p = Rosenbrock {
+        n: 4,
+        cap: 0.5,
+        evals: 0,
+    };
+    let solver = Method::Lbfgs(Lbfgs::default());
+    let start = vec![-1.2, 0.0, 0.2, -0.5];
+    let f0 = p.cost_grad(&start, 0).unwrap().0;
+    let (s, _) = Executor::new(&mut p, &solver, 100).run(IterState::new(start)).unwrap();
+    assert!(s.theta.iter().all(|&x| x <= 0.5), "{:?}", s.theta);
+    assert!(s.cost < 0.5 * f0, "{f0} → {}", s.cost);
+}
+
+fn lbfgs_cfg(steps: u64) -> FitConfig {
+    FitConfig {
+        method: MethodKind::Lbfgs,
+        ..cfg(steps, 3)
+    }
+}
+
+#[test]
+fn lbfgs_fits_a_student_better_than_adam_for_the_same_evaluations_and_reproducibly() {
+    let teacher = small_teacher(30, 1);
+    let stim = stimulus(12, 60, 2);
+    let rec = random_recorded(30, 8, 3).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 4);
+    let c = lbfgs_cfg(40).validate().unwrap();
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| fit(init.clone(), stim.clone(), data.clone(), &c, None, None).unwrap())
+    };
+    let a = run(1);
+    assert_eq!(a.state, run(2).state, "L-BFGS depends on the thread count");
+    // the same full-batch loss for both, at the end of each run
+    let full_loss = |m: &Model<f32>| {
+        let mut p = FitProblem::new(
+            m.clone(),
+            c.groups,
+            stim.clone(),
+            data.clone(),
+            usize::MAX,
+            c.raw.noise_std,
+            c.raw.seed,
+        )
+        .unwrap();
+        p.cost_grad(&m.theta(c.groups), 0).unwrap().0
+    };
+    let adam_cfg = FitConfig {
+        batch_size: 12,
+        steps: a.state.evaluations,
+        ..cfg(0, 3)
+    };
+    let adam = fit(
+        init.clone(),
+        stim.clone(),
+        data.clone(),
+        &adam_cfg.validate().unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let (l0, ll, la) = (full_loss(&init), full_loss(&a.model), full_loss(&adam.model));
+    assert!(
+        (ll - a.state.cost).abs() <= 1e-6 * ll,
+        "reported cost {} vs {ll}",
+        a.state.cost
+    );
+    assert!(
+        ll < 0.2 * la,
+        "L-BFGS {ll} not well below Adam {la} (start {l0}) at {} evaluations",
+        a.state.evaluations
+    );
+}
+
+#[test]
+fn a_resumed_lbfgs_run_continues_exactly() {
+    let teacher = small_teacher(20, 5);
+    let stim = stimulus(10, 40, 6);
+    let rec = random_recorded(20, 5, 7).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 8);
+    let go = |steps, resume| {
+        fit(
+            init.clone(),
+            stim.clone(),
+            data.clone(),
+            &lbfgs_cfg(steps).validate().unwrap(),
+            resume,
+            None,
+        )
+        .unwrap()
+    };
+    let full = go(16, None);
+    let half = go(8, None);
+    let saved: IterState<f32> = serde_json::from_str(&serde_json::to_string(&half.state).unwrap()).unwrap();
+    assert_eq!(go(16, Some(saved)).state, full.state);
+}

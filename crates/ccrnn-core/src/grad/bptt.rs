@@ -23,7 +23,7 @@ use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder
 use rayon::prelude::*;
 
 /// Per-chunk partial sums.
-struct Partial<F> {
+pub(crate) struct Partial<F> {
     g: Array1<F>,
     b: Array1<F>,
     tau: Array1<F>,
@@ -69,7 +69,25 @@ pub fn bptt<'a, F: Real>(
         .into_par_iter()
         .map(|c| backward_chunk(model, &k, recorded, &w_out_t, c, want_w))
         .collect();
+    let mut out = combine(model, partials, want_w);
+    if groups.contains(ParamGroup::WOut)
+        && let Some(yb) = &seed.y_bar
+    {
+        let a2 = traj.a.view().into_shape_with_order((b * t, n)).expect("contiguous");
+        let y2 = yb
+            .view()
+            .into_shape_with_order((b * t, model.n_out()))
+            .expect("contiguous");
+        matmul(false, out.w_out.view_mut(), a2.t(), y2);
+    }
+    zero_frozen(&mut out, groups);
+    Ok(out)
+}
 
+/// Adds the chunks' partial sums in chunk order (so that the result does not depend on the
+/// thread count) and applies the chain rule of g⁺ and of a global β. `w_out` is left zero.
+pub(crate) fn combine<F: Real>(model: &Model<F>, partials: Vec<Partial<F>>, want_w: bool) -> ParamGrad<F> {
+    let n = model.n();
     let zeros = || Array1::<F>::zeros(n);
     let mut out = ParamGrad {
         g: zeros(),
@@ -103,16 +121,11 @@ pub fn bptt<'a, F: Real>(
     if let Beta::Global(_) = model.params.beta {
         out.beta = Array1::from_elem(1, out.beta.sum());
     }
-    if groups.contains(ParamGroup::WOut)
-        && let Some(yb) = &seed.y_bar
-    {
-        let a2 = traj.a.view().into_shape_with_order((b * t, n)).expect("contiguous");
-        let y2 = yb
-            .view()
-            .into_shape_with_order((b * t, model.n_out()))
-            .expect("contiguous");
-        matmul(false, out.w_out.view_mut(), a2.t(), y2);
-    }
+    out
+}
+
+/// Zeros the gradient of every group not in `groups`.
+pub(crate) fn zero_frozen<F: Real>(out: &mut ParamGrad<F>, groups: GroupSet) {
     for g in ParamGroup::ALL {
         if !groups.contains(g) {
             match g {
@@ -126,31 +139,31 @@ pub fn bptt<'a, F: Real>(
             }
         }
     }
-    Ok(out)
 }
 
-/// One chunk of the stored trajectory and the loss seed (`Bc × T × N` each, contiguous).
-struct Chunk<'a, F> {
-    h: ArrayView3<'a, F>,
-    a: ArrayView3<'a, F>,
-    z: ArrayView3<'a, F>,
-    phi: ArrayView3<'a, F>,
-    dphi: ArrayView3<'a, F>,
+/// One chunk of the stored trajectory (`Bc × S × N` each, contiguous) and the loss seed
+/// (`Bc × T × ·`, indexed by global step).
+pub(crate) struct Chunk<'a, F> {
+    pub h: ArrayView3<'a, F>,
+    pub a: ArrayView3<'a, F>,
+    pub z: ArrayView3<'a, F>,
+    pub phi: ArrayView3<'a, F>,
+    pub dphi: ArrayView3<'a, F>,
     /// ∂L/∂a of the recorded neurons, `Bc × T × M`.
-    act_bar: Option<ArrayView3<'a, F>>,
+    pub act_bar: Option<ArrayView3<'a, F>>,
     /// ∂L/∂y, `Bc × T × n_out`.
-    y_bar: Option<ArrayView3<'a, F>>,
+    pub y_bar: Option<ArrayView3<'a, F>>,
 }
 
 /// Trial chunks of an optional seed array (one `None` per chunk when absent).
-fn seed_chunks<'a, F>(x: Option<&'a Array3<F>>, b: usize, cs: usize) -> Vec<Option<ArrayView3<'a, F>>> {
+pub(crate) fn seed_chunks<'a, F>(x: Option<&'a Array3<F>>, b: usize, cs: usize) -> Vec<Option<ArrayView3<'a, F>>> {
     match x {
         Some(x) => x.axis_chunks_iter(Axis(0), cs).map(Some).collect(),
         None => vec![None; b.div_ceil(cs)],
     }
 }
 
-/// Backward pass over one chunk of trials.
+/// Backward pass over one chunk of trials whose whole trajectory is stored.
 fn backward_chunk<F: Real>(
     m: &Model<F>,
     k: &NeuronConsts<F>,
@@ -160,132 +173,208 @@ fn backward_chunk<F: Real>(
     want_w: bool,
 ) -> Partial<F> {
     let (bc, steps, n) = c.h.dim();
-    let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
-    let pre = m.gain == GainPlacement::Presynaptic;
-    let (alpha, gi) = (&k.alpha[..], &k.gi[..]);
-    let mut acc = Acc {
-        g: vec![F::zero(); n],
-        b: vec![F::zero(); n],
-        tau: vec![F::zero(); n],
-        beta: vec![F::zero(); n],
-    };
-    let mut hbar = vec![F::zero(); bc * n];
-    let mut abar = Array2::<F>::zeros((bc, n));
-    let mut d = Array2::<F>::zeros((bc, n));
-    let mut rec = Array2::<F>::zeros((bc, n).f());
-    // Gap junctions: L h_t, α ⊙ h̄_{t+1} and L (α ⊙ h̄_{t+1}) of the chunk's trials (empty
-    // without gap junctions).
-    let gr = if m.gap.is_some() { bc } else { 0 };
-    let mut lh = Array2::<F>::zeros((gr, n));
-    let mut ahb = Array2::<F>::zeros((gr, n));
-    let mut lahb = Array2::<F>::zeros((gr, n));
-    // d_{t+1} stored next to a_t, for the weight gradient Σ_t d_{t+1} a_tᵀ.
-    let mut d_store = if want_w {
-        vec![F::zero(); bc * steps * n]
-    } else {
-        Vec::new()
-    };
+    let mut st = BackState::new(m, bc, n, want_w);
+    st.window(
+        m,
+        k,
+        recorded,
+        w_out_t,
+        &c,
+        Window {
+            t0: 0,
+            end: steps,
+            total: steps,
+        },
+    );
+    st.finish()
+}
 
-    for t in (0..steps).rev() {
-        let last = t + 1 == steps;
-        // ā_t = ∂L/∂a_t + (d_{t+1} W); the product goes to a column-major scratch (written by
-        // the GEMM kernels without transposing), then is added row by row.
-        if !last {
-            rec.fill(F::zero());
-            m.coupling.backward_acc(d.view(), rec.view_mut());
-        }
-        for j in 0..bc {
-            let row = abar.row_mut(j).into_slice().expect("contiguous");
-            if last {
-                row.fill(F::zero());
+/// Which global steps a stored window holds and which of them a backward sweep processes:
+/// the window's rows are steps `t0..t0 + S`; steps `t0..end` are processed, last to first.
+/// `total` is the trial length T.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub t0: usize,
+    pub end: usize,
+    pub total: usize,
+}
+
+/// The adjoint state of one chunk of trials between backward windows, and its partial sums.
+pub(crate) struct BackState<F> {
+    bc: usize,
+    n: usize,
+    want_w: bool,
+    acc: Acc<F>,
+    /// h̄_{t+1} of each trial (`Bc × N`).
+    hbar: Vec<F>,
+    /// d_{t+1} = g_i ⊙ α ⊙ h̄_{t+1} of each trial.
+    d: Array2<F>,
+    abar: Array2<F>,
+    /// column-major scratch for `d W`.
+    rec: Array2<F>,
+    /// Gap junctions: L h_t, α ⊙ h̄_{t+1} and L (α ⊙ h̄_{t+1}) (empty without gap junctions).
+    lh: Array2<F>,
+    ahb: Array2<F>,
+    lahb: Array2<F>,
+    /// d_{t+1} stored next to a_t for the window's weight gradient Σ_t d_{t+1} a_tᵀ.
+    d_store: Vec<F>,
+    w: Vec<F>,
+}
+
+impl<F: Real> BackState<F> {
+    pub(crate) fn new(m: &Model<F>, bc: usize, n: usize, want_w: bool) -> Self {
+        let gr = if m.gap.is_some() { bc } else { 0 };
+        Self {
+            bc,
+            n,
+            want_w,
+            acc: Acc {
+                g: vec![F::zero(); n],
+                b: vec![F::zero(); n],
+                tau: vec![F::zero(); n],
+                beta: vec![F::zero(); n],
+            },
+            hbar: vec![F::zero(); bc * n],
+            d: Array2::zeros((bc, n)),
+            abar: Array2::zeros((bc, n)),
+            rec: Array2::zeros((bc, n).f()),
+            lh: Array2::zeros((gr, n)),
+            ahb: Array2::zeros((gr, n)),
+            lahb: Array2::zeros((gr, n)),
+            d_store: Vec::new(),
+            w: if want_w {
+                vec![F::zero(); m.coupling.pattern().nnz()]
             } else {
-                row.iter_mut().zip(rec.row(j)).for_each(|(x, &r)| *x = r);
-            }
-            if let Some(ab) = &c.act_bar {
-                for (m_, &i) in recorded.iter().enumerate() {
-                    row[i] += ab[(j, t, m_)];
-                }
-            }
-            if let Some(yb) = &c.y_bar {
-                for (kk, wk) in w_out_t.rows().into_iter().enumerate() {
-                    let y = yb[(j, t, kk)];
-                    row.iter_mut().zip(wk).for_each(|(x, &w)| *x += y * w);
-                }
-            }
+                Vec::new()
+            },
         }
-        // Gap junctions: their current L h_t (for the τ gradient) and L (α ⊙ h̄_{t+1}).
-        if let (Some(g), false) = (&m.gap, last) {
-            g.laplacian(step_rows(h, bc, steps, n, t), lh.view_mut());
+    }
+
+    /// Runs the backward sweep over steps `win.end − 1` down to `win.t0`, whose stored rows
+    /// are in `c` (row `t − win.t0`); the seeds in `c` are indexed by global step.
+    pub(crate) fn window(
+        &mut self,
+        m: &Model<F>,
+        k: &NeuronConsts<F>,
+        recorded: &[usize],
+        w_out_t: &Array2<F>,
+        c: &Chunk<F>,
+        win: Window,
+    ) {
+        let (bc, n) = (self.bc, self.n);
+        let rows = c.h.dim().1;
+        let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
+        let pre = m.gain == GainPlacement::Presynaptic;
+        let (alpha, gi) = (&k.alpha[..], &k.gi[..]);
+        if self.want_w {
+            self.d_store.clear();
+            self.d_store.resize(bc * rows * n, F::zero());
+        }
+        for t in (win.t0..win.end).rev() {
+            let lt = t - win.t0;
+            let last = t + 1 == win.total;
+            // ā_t = ∂L/∂a_t + (d_{t+1} W); the product goes to a column-major scratch (written
+            // by the GEMM kernels without transposing), then is added row by row.
+            if !last {
+                self.rec.fill(F::zero());
+                m.coupling.backward_acc(self.d.view(), self.rec.view_mut());
+                if self.want_w {
+                    for j in 0..bc {
+                        let o = (j * rows + lt) * n;
+                        self.d_store[o..o + n].copy_from_slice(self.d.row(j).to_slice().expect("contiguous"));
+                    }
+                }
+            }
             for j in 0..bc {
-                for i in 0..n {
-                    ahb[(j, i)] = alpha[i] * hbar[j * n + i];
+                let row = self.abar.row_mut(j).into_slice().expect("contiguous");
+                if last {
+                    row.fill(F::zero());
+                } else {
+                    row.iter_mut().zip(self.rec.row(j)).for_each(|(x, &r)| *x = r);
+                }
+                if let Some(ab) = &c.act_bar {
+                    for (m_, &i) in recorded.iter().enumerate() {
+                        row[i] += ab[(j, t, m_)];
+                    }
+                }
+                if let Some(yb) = &c.y_bar {
+                    for (kk, wk) in w_out_t.rows().into_iter().enumerate() {
+                        let y = yb[(j, t, kk)];
+                        row.iter_mut().zip(wk).for_each(|(x, &w)| *x += y * w);
+                    }
                 }
             }
-            g.laplacian(ahb.view(), lahb.view_mut());
-        }
-        for j in 0..bc {
-            let o = (j * steps + t) * n;
-            let r = o..o + n;
-            let row = Row {
-                h: &h[r.clone()],
-                z: &z[r.clone()],
-                phi: &phi[r.clone()],
-                dphi: &dphi[r.clone()],
-                abar: abar.row(j).to_slice().expect("contiguous"),
-            };
-            let hb = &mut hbar[j * n..(j + 1) * n];
-            match (pre, last) {
-                (true, true) => back_row::<F, true, true>(&row, k, hb, &mut acc),
-                (true, false) => back_row::<F, true, false>(&row, k, hb, &mut acc),
-                (false, true) => back_row::<F, false, true>(&row, k, hb, &mut acc),
-                (false, false) => back_row::<F, false, false>(&row, k, hb, &mut acc),
-            }
-            if m.gap.is_some() && !last {
-                // the gap term of h_{t+1}: −L (α ⊙ h̄_{t+1}) into h̄_t, and its part of the
-                // τ gradient (the drift gains −L h_t: ∂/∂τ_i adds α_i h̄_{t+1,i} (L h_t)_i / τ_i)
-                for i in 0..n {
-                    hb[i] -= lahb[(j, i)];
-                    acc.tau[i] += ahb[(j, i)] * lh[(j, i)] / k.tau[i];
+            // Gap junctions: their current L h_t (for the τ gradient) and L (α ⊙ h̄_{t+1}).
+            if let (Some(g), false) = (&m.gap, last) {
+                g.laplacian(step_rows(h, bc, rows, n, lt), self.lh.view_mut());
+                for j in 0..bc {
+                    for i in 0..n {
+                        self.ahb[(j, i)] = alpha[i] * self.hbar[j * n + i];
+                    }
                 }
+                g.laplacian(self.ahb.view(), self.lahb.view_mut());
             }
-        }
-        if t > 0 {
             for j in 0..bc {
-                let hb = &hbar[j * n..(j + 1) * n];
-                let dr = d.row_mut(j).into_slice().expect("contiguous");
-                for i in 0..n {
-                    dr[i] = gi[i] * alpha[i] * hb[i];
+                let o = (j * rows + lt) * n;
+                let r = o..o + n;
+                let row = Row {
+                    h: &h[r.clone()],
+                    z: &z[r.clone()],
+                    phi: &phi[r.clone()],
+                    dphi: &dphi[r.clone()],
+                    abar: self.abar.row(j).to_slice().expect("contiguous"),
+                };
+                let hb = &mut self.hbar[j * n..(j + 1) * n];
+                let acc = &mut self.acc;
+                match (pre, last) {
+                    (true, true) => back_row::<F, true, true>(&row, k, hb, acc),
+                    (true, false) => back_row::<F, true, false>(&row, k, hb, acc),
+                    (false, true) => back_row::<F, false, true>(&row, k, hb, acc),
+                    (false, false) => back_row::<F, false, false>(&row, k, hb, acc),
                 }
-                if want_w {
-                    let o = (j * steps + t - 1) * n;
-                    d_store[o..o + n].copy_from_slice(dr);
+                if m.gap.is_some() && !last {
+                    // the gap term of h_{t+1}: −L (α ⊙ h̄_{t+1}) into h̄_t, and its part of the
+                    // τ gradient (the drift gains −L h_t: ∂/∂τ_i adds α_i h̄_{t+1,i} (L h_t)_i / τ_i)
+                    for i in 0..n {
+                        hb[i] -= self.lahb[(j, i)];
+                        acc.tau[i] += self.ahb[(j, i)] * self.lh[(j, i)] / k.tau[i];
+                    }
+                }
+            }
+            if t > 0 {
+                for j in 0..bc {
+                    let hb = &self.hbar[j * n..(j + 1) * n];
+                    let dr = self.d.row_mut(j).into_slice().expect("contiguous");
+                    for i in 0..n {
+                        dr[i] = gi[i] * alpha[i] * hb[i];
+                    }
                 }
             }
         }
-    }
-    let mut h0 = Array1::zeros(n);
-    for j in 0..bc {
-        for (x, &v) in h0.iter_mut().zip(&hbar[j * n..(j + 1) * n]) {
-            *x += v;
+        if self.want_w {
+            let d2 = ArrayView2::from_shape((bc * rows, n), &self.d_store).expect("contiguous");
+            let a2 = ArrayView2::from_shape((bc * rows, n), a).expect("contiguous");
+            m.coupling.weight_grad_acc(d2, a2, &mut self.w);
         }
     }
-    let mut w = if want_w {
-        vec![F::zero(); m.coupling.pattern().nnz()]
-    } else {
-        Vec::new()
-    };
-    if want_w {
-        let d2 = ArrayView2::from_shape((bc * steps, n), &d_store).expect("contiguous");
-        let a2 = ArrayView2::from_shape((bc * steps, n), a).expect("contiguous");
-        m.coupling.weight_grad_acc(d2, a2, &mut w);
-    }
-    Partial {
-        g: Array1::from(acc.g),
-        b: Array1::from(acc.b),
-        tau: Array1::from(acc.tau),
-        beta: Array1::from(acc.beta),
-        h0,
-        w,
+
+    /// The chunk's partial sums (h̄_0 summed over its trials is ∂L/∂h0).
+    pub(crate) fn finish(self) -> Partial<F> {
+        let n = self.n;
+        let mut h0 = Array1::zeros(n);
+        for j in 0..self.bc {
+            for (x, &v) in h0.iter_mut().zip(&self.hbar[j * n..(j + 1) * n]) {
+                *x += v;
+            }
+        }
+        Partial {
+            g: Array1::from(self.acc.g),
+            b: Array1::from(self.acc.b),
+            tau: Array1::from(self.acc.tau),
+            beta: Array1::from(self.acc.beta),
+            h0,
+            w: self.w,
+        }
     }
 }
 

@@ -2,12 +2,15 @@
 //!
 //! [`bptt`] is reverse mode (backpropagation through time, written by hand); the gradient of
 //! every group is exact to rounding and checked against central finite differences in the
-//! tests. [`tangents`] is forward mode: trajectory sensitivities along many directions at once.
+//! tests; [`loss_and_grad_checkpointed`] is the same with only every k-th state stored.
+//! [`tangents`] is forward mode: trajectory sensitivities along many directions at once.
 
 mod bptt;
+mod checkpoint;
 mod tangent;
 
 pub use bptt::bptt;
+pub use checkpoint::{checkpoint_interval, loss_and_grad_checkpointed};
 pub use tangent::tangents;
 
 use crate::{GroupSet, Model, ParamGroup, Real, Result, SimOptions, Stimulus, Target, Trajectory};

@@ -1,13 +1,8 @@
-//! Solvers: one step from an [`IterState`] to the next.
+//! Adam, the paper's optimiser.
 
+use super::Solver;
 use crate::{Error, IterState, Problem, Result};
 use ccrnn_core::Real;
-
-/// A solver only knows how to make one step.
-pub trait Solver<F: Real> {
-    /// Evaluates the problem at `state.theta` and returns the state after one update.
-    fn next_iter(&self, problem: &mut dyn Problem<F>, state: IterState<F>) -> Result<IterState<F>>;
-}
 
 /// Adam (Kingma & Ba), as in PyTorch, with optional clipping of the gradient's Euclidean norm
 /// (PyTorch's `clip_grad_norm_`) before the update. θ is projected onto the feasible set after
@@ -81,6 +76,7 @@ impl<F: Real> Solver<F> for Adam {
         }
         problem.project(&mut s.theta);
         s.step += 1;
+        s.evaluations += 1;
         s.cost = cost;
         s.grad_norm = norm;
         Ok(s)

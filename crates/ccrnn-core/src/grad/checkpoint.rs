@@ -1,0 +1,256 @@
+//! Checkpointed backpropagation through time: the forward pass keeps only the state `h` (and
+//! each trial's noise generator) at every `every`-th step; the backward pass recomputes one
+//! window of `every + 1` steps at a time from its checkpoint and sweeps it backwards with the
+//! same adjoint code as [`super::bptt`].
+//!
+//! Memory falls from `5 B T N` stored values to `5 B (every + 1) N` for the window plus
+//! `B N T / every` for the checkpoints (least near `every ≈ √(5 T)`), at the price of a second
+//! forward pass. The recomputed windows repeat the forward pass's arithmetic and noise exactly,
+//! so the gradients equal plain backpropagation's (the weight and readout gradients are summed
+//! window by window, so they agree to rounding).
+
+use super::bptt::{BackState, Chunk, Partial, Window, combine, seed_chunks, zero_frozen};
+use crate::kernels::matmul;
+use crate::loss::mse_and_seed;
+use crate::simulate::{
+    ChunkMut, NeuronConsts, NoiseRng, check_inputs, chunk_size, earliest_error, noise_rngs, run_window,
+};
+use crate::{GroupSet, Model, ParamGrad, ParamGroup, Real, Result, SimOptions, Stimulus, Target};
+use ndarray::{Array2, Array3, ArrayView3, Axis, s};
+use rayon::prelude::*;
+
+/// The stored rows of one window of one chunk (`Bc × S × N` each).
+#[derive(Default)]
+struct WindowBuf<F> {
+    h: Array3<F>,
+    a: Array3<F>,
+    z: Array3<F>,
+    phi: Array3<F>,
+    dphi: Array3<F>,
+}
+
+impl<F: Real> WindowBuf<F> {
+    fn shape(&mut self, dim: (usize, usize, usize)) {
+        for x in [&mut self.h, &mut self.a, &mut self.z, &mut self.phi, &mut self.dphi] {
+            if x.dim() != dim {
+                *x = Array3::zeros(dim);
+            }
+        }
+    }
+    fn chunk_mut(&mut self) -> ChunkMut<'_, F> {
+        ChunkMut {
+            h: self.h.view_mut(),
+            a: self.a.view_mut(),
+            z: self.z.view_mut(),
+            phi: self.phi.view_mut(),
+            dphi: self.dphi.view_mut(),
+        }
+    }
+}
+
+/// The windows of a trial of `t` steps: their first steps; window `w` holds `rows(w)` steps
+/// and the next one starts on its last.
+struct Windows {
+    starts: Vec<usize>,
+    every: usize,
+    t: usize,
+}
+
+impl Windows {
+    fn new(t: usize, every: usize) -> Self {
+        let every = every.max(1);
+        let mut starts = vec![0];
+        while starts[starts.len() - 1] + every < t.saturating_sub(1) {
+            starts.push(starts[starts.len() - 1] + every);
+        }
+        Self { starts, every, t }
+    }
+    fn rows(&self, w: usize) -> usize {
+        (self.every + 1).min(self.t - self.starts[w])
+    }
+}
+
+/// What the forward pass keeps of one chunk of trials.
+struct Kept<F> {
+    /// `h` at each window's first step (`Bc × N`).
+    h: Vec<Array2<F>>,
+    /// The trials' noise generators at each window's first step.
+    rngs: Vec<Vec<NoiseRng>>,
+    /// What the loss compares: the recorded neurons' activity or the readout, `Bc × T × ·`.
+    pred: Array3<F>,
+}
+
+/// Everything a chunk's passes share.
+struct Ctx<'a, F: Real> {
+    m: &'a Model<F>,
+    k: NeuronConsts<F>,
+    stim: &'a Stimulus<F>,
+    opts: &'a SimOptions,
+    win: Windows,
+    recorded: Option<&'a [usize]>,
+    cs: usize,
+}
+
+impl<F: Real> Ctx<'_, F> {
+    /// Recomputes window `w` of chunk `c` from its checkpoint into `buf`.
+    fn window(&self, c: usize, w: usize, h: &Array2<F>, rngs: &mut [NoiseRng], buf: &mut WindowBuf<F>) -> Result<()> {
+        let first = c * self.cs;
+        let bc = h.nrows();
+        let (s0, rows) = (self.win.starts[w], self.win.rows(w));
+        buf.shape((bc, rows, self.m.n()));
+        buf.h.index_axis_mut(Axis(1), 0).assign(h);
+        let u = self.stim.u.slice(s![first..first + bc, s0..s0 + rows, ..]);
+        run_window(self.m, &self.k, u, rngs, first, s0, self.opts, buf.chunk_mut())
+    }
+
+    fn forward(&self, c: usize) -> Result<Kept<F>> {
+        let (m, n, t) = (self.m, self.m.n(), self.win.t);
+        let first = c * self.cs;
+        let bc = self.cs.min(self.stim.trials() - first);
+        let mut rngs = noise_rngs(self.opts.seed, first, bc);
+        let mut h = match &self.stim.h0 {
+            Some(h0) => h0.slice(s![first..first + bc, ..]).to_owned(),
+            None => Array2::from_shape_fn((bc, n), |(_, i)| m.params.h0[i]),
+        };
+        let width = self.recorded.map_or(m.n_out(), |r| r.len());
+        let mut kept = Kept {
+            h: Vec::new(),
+            rngs: Vec::new(),
+            pred: Array3::zeros((bc, t, width)),
+        };
+        let mut buf = WindowBuf::default();
+        for w in 0..self.win.starts.len() {
+            kept.h.push(h.clone());
+            kept.rngs.push(rngs.clone());
+            self.window(c, w, &h, &mut rngs, &mut buf)?;
+            let (s0, rows) = (self.win.starts[w], self.win.rows(w));
+            for j in 0..bc {
+                let a = buf.a.index_axis(Axis(0), j);
+                let mut p = kept.pred.slice_mut(s![j, s0..s0 + rows, ..]);
+                match self.recorded {
+                    Some(rec) => {
+                        for (mut pr, ar) in p.rows_mut().into_iter().zip(a.rows()) {
+                            pr.iter_mut().zip(rec).for_each(|(x, &i)| *x = ar[i]);
+                        }
+                    }
+                    None => matmul(false, p, a, m.w_out.view()),
+                }
+            }
+            h = buf.h.index_axis(Axis(1), rows - 1).to_owned();
+        }
+        Ok(kept)
+    }
+
+    /// The backward sweep of chunk `c`, window by window from the last; also `Σ_t a_tᵀ ȳ_t`
+    /// when the readout is trained.
+    fn backward(&self, c: usize, kept: &Kept<F>, seeds: Seeds<F>, want_w: bool) -> Result<(Partial<F>, Array2<F>)> {
+        let (m, t) = (self.m, self.win.t);
+        let bc = kept.h[0].nrows();
+        let w_out_t = m.w_out.t().as_standard_layout().into_owned();
+        let rec = self.recorded.unwrap_or(&[]);
+        let mut st = BackState::new(m, bc, m.n(), want_w);
+        let mut w_out = Array2::zeros(m.w_out.dim());
+        let mut buf = WindowBuf::default();
+        for w in (0..self.win.starts.len()).rev() {
+            let mut rngs = kept.rngs[w].clone();
+            self.window(c, w, &kept.h[w], &mut rngs, &mut buf)?;
+            let (s0, rows) = (self.win.starts[w], self.win.rows(w));
+            let end = if s0 + rows == t { t } else { s0 + rows - 1 };
+            let chunk = Chunk {
+                h: buf.h.view(),
+                a: buf.a.view(),
+                z: buf.z.view(),
+                phi: buf.phi.view(),
+                dphi: buf.dphi.view(),
+                act_bar: seeds.act,
+                y_bar: seeds.y,
+            };
+            st.window(m, &self.k, rec, &w_out_t, &chunk, Window { t0: s0, end, total: t });
+            if seeds.want_w_out
+                && let Some(yb) = seeds.y
+            {
+                for j in 0..bc {
+                    let a = buf.a.slice(s![j, 0..end - s0, ..]);
+                    matmul(true, w_out.view_mut(), a.t(), yb.slice(s![j, s0..end, ..]));
+                }
+            }
+        }
+        Ok((st.finish(), w_out))
+    }
+}
+
+/// One chunk's loss seeds (indexed by global step).
+#[derive(Clone, Copy)]
+struct Seeds<'a, F> {
+    act: Option<ArrayView3<'a, F>>,
+    y: Option<ArrayView3<'a, F>>,
+    want_w_out: bool,
+}
+
+/// Like [`super::loss_and_grad`] (simulate, MSE against `target`, backpropagate), storing only
+/// every `every`-th state and recomputing the rest window by window. `every ≥ T − 1` keeps
+/// everything in one window (plain backpropagation with a second forward pass).
+pub fn loss_and_grad_checkpointed<F: Real>(
+    model: &Model<F>,
+    stim: &Stimulus<F>,
+    target: &Target<F>,
+    opts: &SimOptions,
+    groups: GroupSet,
+    every: usize,
+) -> Result<(F, ParamGrad<F>)> {
+    check_inputs(model, stim, opts)?;
+    let (b, t, _) = stim.u.dim();
+    target.validate(model, b, t)?;
+    let cs = chunk_size(b);
+    let ctx = Ctx {
+        m: model,
+        k: NeuronConsts::of(model),
+        stim,
+        opts,
+        win: Windows::new(t, every),
+        recorded: match target {
+            Target::Activity { recorded, .. } => Some(recorded.indices()),
+            Target::Readout { .. } => None,
+        },
+        cs,
+    };
+    let n_chunks = b.div_ceil(cs);
+    let kept = earliest_error((0..n_chunks).into_par_iter().map(|c| ctx.forward(c)).collect())?;
+    let views: Vec<_> = kept.iter().map(|k| k.pred.view()).collect();
+    let pred = ndarray::concatenate(Axis(0), &views).expect("chunks share T and width");
+    let (l, seed) = mse_and_seed(pred, target);
+    let want_w = groups.contains(ParamGroup::W);
+    let act = seed_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs);
+    let y = seed_chunks(seed.y_bar.as_ref(), b, cs);
+    let want_w_out = groups.contains(ParamGroup::WOut);
+    let results: Vec<Result<(Partial<F>, Array2<F>)>> = (0..n_chunks)
+        .into_par_iter()
+        .map(|c| {
+            let seeds = Seeds {
+                act: act[c],
+                y: y[c],
+                want_w_out,
+            };
+            ctx.backward(c, &kept[c], seeds, want_w)
+        })
+        .collect();
+    let (partials, w_outs): (Vec<_>, Vec<_>) = earliest_error(results)?.into_iter().unzip();
+    let mut out = combine(model, partials, want_w);
+    for w in w_outs {
+        out.w_out += &w;
+    }
+    zero_frozen(&mut out, groups);
+    Ok((l, out))
+}
+
+/// Whether to checkpoint a batch of `b` trials of `t` steps of an `n`-neuron network under a
+/// memory budget of `budget` bytes for the stored trajectory: `None` when the whole trajectory
+/// (`5 B T N` values) fits, else the interval `√(5 T)` that needs least memory
+/// (`(5 (every + 1) + T / every) B N` values; recomputation costs one forward pass whatever
+/// the interval).
+pub fn checkpoint_interval(b: usize, t: usize, n: usize, bytes_per_value: usize, budget: usize) -> Option<usize> {
+    if 5 * t * b * n * bytes_per_value <= budget {
+        return None;
+    }
+    Some(((5 * t) as f64).sqrt().round().max(1.0) as usize)
+}
