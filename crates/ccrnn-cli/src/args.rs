@@ -535,12 +535,20 @@ pub struct FitArgs {
     /// Initial parameters (overrides the configuration's).
     #[arg(long, value_enum)]
     pub init: Option<InitKind>,
-    /// Adam steps (overrides the configuration's).
+    /// Optimiser (overrides the configuration's): adam (minibatches, the paper's recipe) or
+    /// lbfgs (full batch, quasi-Newton; reaches a given error several times sooner).
+    #[arg(long, value_parser = ["adam", "lbfgs"])]
+    pub method: Option<String>,
+    /// Optimiser steps (overrides the configuration's).
     #[arg(long)]
     pub steps: Option<u64>,
     /// Learning rate (overrides the configuration's).
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// Memory (MiB) one evaluation's stored trajectory may take before backpropagation is
+    /// checkpointed (overrides the configuration's; default 4096).
+    #[arg(long, value_name = "MIB")]
+    pub memory_mb: Option<f64>,
     /// Trainable groups, comma-separated: g, b, tau, beta, h0, w_out, w (overrides).
     #[arg(long, value_delimiter = ',')]
     pub train: Option<Vec<String>>,

@@ -225,7 +225,7 @@ impl DemoConfig {
                     lr: 1e-2,
                     seed,
                     report_every: 10,
-                    ..FitConfig::default()
+                    ..FitConfig::paper()
                 },
                 seed,
                 ..Study::default()

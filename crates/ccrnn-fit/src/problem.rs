@@ -1,7 +1,10 @@
 //! Fitting problems: a cost and its gradient at θ.
 
 use crate::{Error, Result};
-use ccrnn_core::{GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, loss_and_grad};
+use ccrnn_core::{
+    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, checkpoint_interval, loss_and_grad,
+    loss_and_grad_checkpointed,
+};
 use ndarray::{Array3, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -90,8 +93,14 @@ pub struct FitProblem<F: Real> {
     pub noise_std: f64,
     /// Seed of minibatch draws and training noise.
     pub seed: u64,
+    /// Bytes the stored trajectory of one evaluation may take; above it, backpropagation is
+    /// checkpointed (same gradients, one more forward pass). Default 4 GiB.
+    pub memory_budget: usize,
     traj: Trajectory<F>,
 }
+
+/// The default [`FitProblem::memory_budget`]: 4 GiB.
+pub const DEFAULT_MEMORY_BUDGET: usize = 4 << 30;
 
 impl<F: Real> FitProblem<F> {
     /// Builds a problem, checking that data and stimulus agree.
@@ -120,6 +129,7 @@ impl<F: Real> FitProblem<F> {
             batch_size,
             noise_std,
             seed,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
             traj: Trajectory::default(),
         })
     }
@@ -154,14 +164,15 @@ impl<F: Real> Problem<F> for FitProblem<F> {
             data = self.data.select(&batch);
             (&stim, &data)
         };
-        let (l, g) = loss_and_grad(
-            &self.model,
-            stim_ref,
-            &data_ref.target(),
-            &opts,
-            self.groups,
-            &mut self.traj,
-        )
+        let (b, t, n) = (stim_ref.trials(), stim_ref.steps(), self.model.n());
+        let target = data_ref.target();
+        let (l, g) = match checkpoint_interval(b, t, n, std::mem::size_of::<F>(), self.memory_budget) {
+            None => loss_and_grad(&self.model, stim_ref, &target, &opts, self.groups, &mut self.traj),
+            Some(every) => {
+                self.traj = Trajectory::default(); // release a trajectory kept from before
+                loss_and_grad_checkpointed(&self.model, stim_ref, &target, &opts, self.groups, every)
+            }
+        }
         .map_err(at)?;
         Ok((l.as_f64(), g.flatten(self.groups)))
     }

@@ -58,7 +58,7 @@ fn cfg(steps: u64, seed: u64) -> FitConfig {
         batch_size: 6,
         seed,
         report_every: 5,
-        ..FitConfig::default()
+        ..FitConfig::paper()
     }
 }
 
@@ -572,4 +572,31 @@ fn a_resumed_lbfgs_run_continues_exactly() {
     let half = go(8, None);
     let saved: IterState<f32> = serde_json::from_str(&serde_json::to_string(&half.state).unwrap()).unwrap();
     assert_eq!(go(16, Some(saved)).state, full.state);
+}
+
+#[test]
+fn a_fit_under_a_small_memory_budget_checkpoints_and_gives_the_same_result() {
+    let teacher = small_teacher(20, 5);
+    let stim = stimulus(10, 40, 6);
+    let rec = random_recorded(20, 5, 7).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 8);
+    let run = |memory_mb| {
+        let c = FitConfig {
+            memory_mb,
+            ..cfg(12, 3)
+        };
+        fit(
+            init.clone(),
+            stim.clone(),
+            data.clone(),
+            &c.validate().unwrap(),
+            None,
+            None,
+        )
+        .unwrap()
+    };
+    // 5 arrays × 6 trials × 40 steps × 20 neurons × 4 bytes = 96 kB: 0.05 MiB forces checkpoints
+    let (plain, checkpointed) = (run(4096.0), run(0.05));
+    assert_eq!(plain.state, checkpointed.state);
 }

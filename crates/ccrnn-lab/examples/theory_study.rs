@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fit = FitConfig {
         steps,
         lr: 1e-2,
-        ..FitConfig::default()
+        ..FitConfig::paper()
     };
     let study = Study {
         fit: fit.clone(),

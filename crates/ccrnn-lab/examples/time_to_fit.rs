@@ -111,7 +111,7 @@ fn main() {
                 MethodKind::Lbfgs => a.lbfgs_steps,
             },
             report_every: 1,
-            ..FitConfig::default()
+            ..FitConfig::paper()
         }
         .validate()
         .expect("config");

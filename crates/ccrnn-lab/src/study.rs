@@ -34,7 +34,7 @@ impl Default for Study {
     fn default() -> Self {
         Self {
             ms: vec![0, 1, 4, 16, 64],
-            fit: FitConfig::default(),
+            fit: FitConfig::paper(),
             gain_factor: 0.5,
             data_noise: 0.002,
             seed: 0,

@@ -36,7 +36,7 @@ fn recordings_remove_the_degeneracy_that_the_readout_leaves() {
             lr: 1e-2,
             batch_size: 12,
             report_every: 50,
-            ..FitConfig::default()
+            ..FitConfig::paper()
         },
         ..Study::default()
     };

@@ -19,7 +19,7 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
         steps: a.steps,
         lr: a.lr,
         seed: a.teacher.seed,
-        ..FitConfig::default()
+        ..FitConfig::paper()
     };
     let study = Study {
         ms: a.ms.clone(),

@@ -12,7 +12,7 @@ use crate::ui::Ui;
 use anyhow::{Context, Result, anyhow, bail};
 use ccrnn_core::NeuronSet;
 use ccrnn_fit::student::{recording_order, student_init};
-use ccrnn_fit::{Data, fit};
+use ccrnn_fit::{Data, MethodKind, fit};
 use ndarray::Axis;
 use serde_json::json;
 
@@ -22,12 +22,23 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         None => ConfigFile::default(),
     };
     let mut student = file.student.clone().unwrap_or_default();
-    let mut fc = file.fit.clone().unwrap_or_default();
+    let mut fc = match (&file.fit, a.method.as_deref()) {
+        (Some(f), _) => f.clone(),
+        // no configuration: the chosen method's defaults (Adam: the paper's recipe)
+        (None, Some("adam")) => ccrnn_fit::FitConfig::paper(),
+        (None, _) => ccrnn_fit::FitConfig::default(),
+    };
     if let Some(i) = a.init {
         student.init = i;
     }
+    if let Some(m) = &a.method {
+        fc.method = MethodKind::from_name(m).expect("clap checked the name");
+    }
     if let Some(s) = a.steps {
         fc.steps = s;
+    }
+    if let Some(m) = a.memory_mb {
+        fc.memory_mb = m;
     }
     if let Some(lr) = a.lr {
         fc.lr = lr;
@@ -123,7 +134,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     }
     let mut run = crate::run::start("fit", &a.out, fc.seed, &inputs, &cfg_file)?;
     ui.say(format!(
-        "fitting {} of a {n}-neuron model to {} ({} trials × {} steps), {} Adam steps",
+        "fitting {} of a {n}-neuron model to {} ({} trials × {} steps), {} {} steps",
         fc.train.join(", "),
         if recorded.is_empty() {
             "the readout".to_string()
@@ -132,7 +143,8 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         },
         stim.trials(),
         stim.steps(),
-        fc.steps
+        fc.steps,
+        fc.method.name()
     ));
     ccrnn_io::save_model_with_ids(
         &run.file("initial.npz"),
@@ -178,7 +190,8 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     )?;
     let doc = json!({
         "command": "fit", "m": recorded.len(), "recorded": recorded.indices(),
-        "steps": out.state.step, "final_loss": out.state.cost, "best_loss": out.state.best_cost,
+        "method": fc.method.name(), "steps": out.state.step, "evaluations": out.state.evaluations,
+        "final_loss": out.state.cost, "best_loss": out.state.best_cost,
         "termination": out.termination, "seconds": seconds,
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;

@@ -150,7 +150,7 @@ impl Default for Recipe {
             replicates: 1,
             teacher: TeacherGrid::default(),
             student: StudentGrid::default(),
-            fit: FitConfig::default(),
+            fit: FitConfig::paper(),
         }
     }
 }
@@ -255,13 +255,13 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
     };
     // Small scale: N = 60 E/I teachers trained briefly, students fitted with a larger
     // learning rate for fewer steps, few trials; paper scale: the paper's numbers.
-    let paper_fit = FitConfig::default();
+    let paper_fit = FitConfig::paper();
     let small_fit = FitConfig {
         steps: 300,
         lr: 1e-2,
         batch_size: 16,
         report_every: 25,
-        ..FitConfig::default()
+        ..FitConfig::paper()
     };
     let ei = |n_small: usize| TeacherGrid {
         kind: TeacherKind::Ei,

@@ -166,7 +166,6 @@ impl EiSpec {
     /// σ = 0.01, training W (non-zeros, signs kept), g, b, h0 and W_out on the readout.
     pub fn training_config(seed: u64) -> FitConfig {
         FitConfig {
-            method: ccrnn_fit::MethodKind::Adam,
             steps: 1400,
             lr: 1e-3,
             clip: 5.0,
@@ -177,6 +176,7 @@ impl EiSpec {
             report_every: 50,
             target_loss: None,
             patience: None,
+            ..FitConfig::paper()
         }
     }
 

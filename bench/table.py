@@ -1,0 +1,57 @@
+"""Turns the JSON lines bench/run.sh wrote into a Markdown table (stdout)."""
+import json
+import pathlib
+import platform
+import sys
+
+d = pathlib.Path(sys.argv[1])
+
+
+def load(name):
+    p = d / name
+    if not p.exists():
+        return []
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def one(name):
+    rows = load(name)
+    return rows[0] if rows else None
+
+
+print(f"# ccrnn benchmarks\n\nmachine: {platform.processor() or platform.machine()}, "
+      f"{platform.system()}; threads as in each row.\n")
+print("| benchmark | ccrnn | PyTorch | ccrnn / PyTorch |\n|---|---|---|---|")
+for label, a, b in [("dense training step, N = 300, 60 × 400 (s)", "dense_ccrnn.json", "dense_torch.json"),
+                    ("sparse training step, N = 3000, p = 0.05, 16 × 400 (s)", "sparse_ccrnn.json", "sparse_torch.json")]:
+    o, t = one(a), one(b)
+    if o and t:
+        print(f"| {label} | {o['step_s']:.4f} | {t['step_s']:.4f} (torch {t['version']}) | "
+              f"**{o['step_s'] / t['step_s']:.3f}** |")
+
+fit = [r for r in load("fit_ccrnn.jsonl") if "curve" in r]
+torch_fit = one("fit_torch.json")
+if fit and torch_fit:
+    goal = torch_fit["unrecorded_mse"]
+    print(f"\n## Time to fit (N = 300 E/I teacher, M = 30)\n\nGoal: the unrecorded error (held-out trials) "
+          f"of the paper's recipe in PyTorch after {torch_fit['steps']} Adam steps: **{goal:.4f}**, reached in "
+          f"{torch_fit['seconds']:.0f} s.\n")
+    print("| implementation | method | s to reach the goal | speed-up | final unrecorded MSE | s in all |\n|---|---|---|---|---|---|")
+    print(f"| PyTorch | Adam, paper recipe | {torch_fit['seconds']:.1f} | 1 | {goal:.4f} | {torch_fit['seconds']:.0f} |")
+    for r in fit:
+        hit = next((p for p in r["curve"] if p[3] <= goal), None)
+        reach = f"{hit[0]:.1f} (step {hit[2]}, {hit[1]} evaluations)" if hit else "not reached"
+        speed = f"**{torch_fit['seconds'] / hit[0]:.0f}×**" if hit else "–"
+        print(f"| ccrnn | {r['method']} | {reach} | {speed} | {r['unrecorded_mse']:.4f} | {r['seconds']:.0f} |")
+
+sim, st, ck = one("flyvis_sim.json"), one("flyvis_student.json"), one("flyvis_student_ckpt.json")
+if sim or st:
+    print("\n## Scale (flyvis)\n\n| run | neurons | detail | time | peak memory |\n|---|---|---|---|---|")
+    if sim:
+        print(f"| simulation, extent {sim['extent']} | {sim['neurons']:,} | {sim['synapses_pairs']:,} connected pairs, "
+              f"{sim['trials']} trial | {sim['step_s'] * 1e3:.1f} ms / step (load {sim['load_s']:.1f} s) | {sim['peak_mb']:,.0f} MB |")
+    for r in [st, ck]:
+        if r:
+            ckpt = f", checkpoints every {r['checkpoint_every']} steps" if r["checkpoint_every"] else ""
+            print(f"| student, extent {r['extent']} | {r['neurons']:,} | {r['recorded']} recorded, {r['trials']} × {r['steps']} "
+                  f"steps{ckpt} | {r['train_step_s']:.2f} s / training step | {r['peak_mb']:,.0f} MB |")
