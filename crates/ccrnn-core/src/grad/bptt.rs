@@ -67,7 +67,7 @@ pub fn bptt<'a, F: Real>(
     let w_out_t = model.w_out.t().as_standard_layout().into_owned();
     let partials: Vec<Partial<F>> = jobs
         .into_par_iter()
-        .map(|c| backward_chunk(model, &k, recorded, &w_out_t, c, want_w))
+        .map(|c| backward_chunk(model, &k, recorded, &w_out_t, c, groups))
         .collect();
     let mut out = combine(model, partials, want_w);
     if groups.contains(ParamGroup::WOut)
@@ -170,10 +170,10 @@ fn backward_chunk<F: Real>(
     recorded: &[usize],
     w_out_t: &Array2<F>,
     c: Chunk<F>,
-    want_w: bool,
+    groups: GroupSet,
 ) -> Partial<F> {
     let (bc, steps, n) = c.h.dim();
-    let mut st = BackState::new(m, bc, n, want_w);
+    let mut st = BackState::new(m, bc, n, groups);
     st.window(
         m,
         k,
@@ -204,6 +204,10 @@ pub(crate) struct BackState<F> {
     bc: usize,
     n: usize,
     want_w: bool,
+    /// Whether the τ and β gradients are accumulated (frozen groups are skipped: their sums
+    /// would be zeroed anyway, and they cost two divisions per neuron and step).
+    want_tau: bool,
+    want_beta: bool,
     acc: Acc<F>,
     /// h̄_{t+1} of each trial (`Bc × N`).
     hbar: Vec<F>,
@@ -222,12 +226,15 @@ pub(crate) struct BackState<F> {
 }
 
 impl<F: Real> BackState<F> {
-    pub(crate) fn new(m: &Model<F>, bc: usize, n: usize, want_w: bool) -> Self {
+    pub(crate) fn new(m: &Model<F>, bc: usize, n: usize, groups: GroupSet) -> Self {
         let gr = if m.gap.is_some() { bc } else { 0 };
+        let want_w = groups.contains(ParamGroup::W);
         Self {
             bc,
             n,
             want_w,
+            want_tau: groups.contains(ParamGroup::Tau),
+            want_beta: groups.contains(ParamGroup::Beta) && m.activation.uses_beta(),
             acc: Acc {
                 g: vec![F::zero(); n],
                 b: vec![F::zero(); n],
@@ -326,6 +333,13 @@ impl<F: Real> BackState<F> {
                 };
                 let hb = &mut self.hbar[j * n..(j + 1) * n];
                 let acc = &mut self.acc;
+                // τ and β first: the τ term reads h̄_{t+1}, which back_row overwrites
+                if self.want_tau && !last {
+                    tau_row(&row, k, hb, &mut acc.tau);
+                }
+                if self.want_beta {
+                    beta_row(&row, k, pre, &mut acc.beta);
+                }
                 match (pre, last) {
                     (true, true) => back_row::<F, true, true>(&row, k, hb, acc),
                     (true, false) => back_row::<F, true, false>(&row, k, hb, acc),
@@ -396,7 +410,7 @@ struct Row<'a, F> {
 }
 
 /// The elementwise part of one backward step for one trial: turns `hbar = h̄_{t+1}` into
-/// `h̄_t` and accumulates the local parameter gradients. `PRE`: presynaptic gain; `LAST`:
+/// `h̄_t` and accumulates the gain and bias gradients. `PRE`: presynaptic gain; `LAST`:
 /// t = T − 1 (no h̄_{t+1}).
 #[inline(always)]
 fn back_row<F: Real, const PRE: bool, const LAST: bool>(
@@ -407,29 +421,16 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
 ) {
     let n = hbar.len();
     // equal-length slices, so that the loop runs without bounds checks and vectorises
-    let (alpha, ga, gi, bx, bi, beta, tau) = (
-        &k.alpha[..n],
-        &k.ga[..n],
-        &k.gi[..n],
-        &k.bx[..n],
-        &k.bi[..n],
-        &k.beta[..n],
-        &k.tau[..n],
-    );
-    let (h, z, phi, dphi, abar) = (&r.h[..n], &r.z[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
-    let (acc_g, acc_b, acc_tau, acc_beta) = (&mut acc.g[..n], &mut acc.b[..n], &mut acc.tau[..n], &mut acc.beta[..n]);
+    let (alpha, ga) = (&k.alpha[..n], &k.ga[..n]);
+    let (z, phi, dphi, abar) = (&r.z[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
+    let (acc_g, acc_b) = (&mut acc.g[..n], &mut acc.b[..n]);
     for i in 0..n {
         let ab = abar[i];
-        let x = h[i] + bx[i];
-        let dbeta = k.beta_on * (x * dphi[i] - phi[i]) / beta[i];
         let e = ab * ga[i] * dphi[i];
         let hb_next = hbar[i];
         if PRE {
             acc_g[i] += ab * phi[i];
             acc_b[i] += e;
-            acc_beta[i] += ab * ga[i] * dbeta;
-        } else {
-            acc_beta[i] += ab * dbeta;
         }
         if LAST {
             hbar[i] = e;
@@ -439,9 +440,39 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
                 acc_g[i] += hb_next * al * z[i];
                 acc_b[i] += hb_next * al;
             }
-            let incr = gi[i] * z[i] + bi[i] - h[i];
-            acc_tau[i] -= al / tau[i] * hb_next * incr;
             hbar[i] = e + (F::one() - al) * hb_next;
+        }
+    }
+}
+
+/// The τ gradient's term of one trial's step (t < T − 1): `hbar = h̄_{t+1}`.
+#[inline]
+fn tau_row<F: Real>(r: &Row<F>, k: &NeuronConsts<F>, hbar: &[F], acc_tau: &mut [F]) {
+    let n = hbar.len();
+    let (alpha, gi, bi, tau) = (&k.alpha[..n], &k.gi[..n], &k.bi[..n], &k.tau[..n]);
+    let (h, z, acc_tau) = (&r.h[..n], &r.z[..n], &mut acc_tau[..n]);
+    for i in 0..n {
+        let incr = gi[i] * z[i] + bi[i] - h[i];
+        acc_tau[i] -= alpha[i] / tau[i] * hbar[i] * incr;
+    }
+}
+
+/// The smoothness gradient's term of one trial's step: `ā ⊙ g_a ⊙ ∂φ/∂β` (presynaptic gain)
+/// or `ā ⊙ ∂φ/∂β`, with `∂φ/∂β = (x φ′ − φ)/β`.
+#[inline]
+fn beta_row<F: Real>(r: &Row<F>, k: &NeuronConsts<F>, pre: bool, acc_beta: &mut [F]) {
+    let n = acc_beta.len();
+    let (ga, bx, beta) = (&k.ga[..n], &k.bx[..n], &k.beta[..n]);
+    let (h, phi, dphi, abar) = (&r.h[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
+    let acc_beta = &mut acc_beta[..n];
+    for i in 0..n {
+        let x = h[i] + bx[i];
+        let dbeta = k.beta_on * (x * dphi[i] - phi[i]) / beta[i];
+        let ab = abar[i];
+        if pre {
+            acc_beta[i] += ab * ga[i] * dbeta;
+        } else {
+            acc_beta[i] += ab * dbeta;
         }
     }
 }

@@ -143,12 +143,12 @@ impl<F: Real> Ctx<'_, F> {
 
     /// The backward sweep of chunk `c`, window by window from the last; also `Σ_t a_tᵀ ȳ_t`
     /// when the readout is trained.
-    fn backward(&self, c: usize, kept: &Kept<F>, seeds: Seeds<F>, want_w: bool) -> Result<(Partial<F>, Array2<F>)> {
+    fn backward(&self, c: usize, kept: &Kept<F>, seeds: Seeds<F>, groups: GroupSet) -> Result<(Partial<F>, Array2<F>)> {
         let (m, t) = (self.m, self.win.t);
         let bc = kept.h[0].nrows();
         let w_out_t = m.w_out.t().as_standard_layout().into_owned();
         let rec = self.recorded.unwrap_or(&[]);
-        let mut st = BackState::new(m, bc, m.n(), want_w);
+        let mut st = BackState::new(m, bc, m.n(), groups);
         let mut w_out = Array2::zeros(m.w_out.dim());
         let mut buf = WindowBuf::default();
         for w in (0..self.win.starts.len()).rev() {
@@ -231,7 +231,7 @@ pub fn loss_and_grad_checkpointed<F: Real>(
                 y: y[c],
                 want_w_out,
             };
-            ctx.backward(c, &kept[c], seeds, want_w)
+            ctx.backward(c, &kept[c], seeds, groups)
         })
         .collect();
     let (partials, w_outs): (Vec<_>, Vec<_>) = earliest_error(results)?.into_iter().unzip();

@@ -286,7 +286,10 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
                              parameters far from the teacher's"
                 .into();
             r.teacher = ei(60);
-            r.replicates = if paper { 30 } else { 4 };
+            // Readout-only fits are degenerate: each replicate lands on a different solution, some
+            // nearer the teacher than others, so the small scale needs several to estimate the
+            // typical one (4 were a draw that float rounding could flip).
+            r.replicates = if paper { 30 } else { 8 };
             r.student.ms = vec![0];
             if !paper {
                 // The readout alone is a weak signal: solving the task takes longer.
