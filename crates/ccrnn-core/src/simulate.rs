@@ -332,7 +332,7 @@ pub(crate) fn run_window<F: Real>(
     let noisy = opts.noise_std > 0.0;
     let (alpha, ga, gi, bx, bi, beta) = (&k.alpha[..], &k.ga[..], &k.gi[..], &k.bx[..], &k.bi[..], &k.beta[..]);
     let mut noise = vec![F::zero(); n];
-    let mut bits = vec![0u64; n.div_ceil(2)];
+    let mut bits = vec![0u32; 2 * n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
     // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
     let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
@@ -407,7 +407,7 @@ pub(crate) fn run_window<F: Real>(
     Ok(())
 }
 
-/// The noise generator: xoshiro256++ (fast; the noise needs 32 random bits per draw).
+/// The noise generator: xoshiro256++ (fast; each draw takes one 32-bit word).
 pub(crate) type NoiseRng = Xoshiro256PlusPlus;
 
 /// SplitMix64 finaliser: a bijective scrambler of 64-bit words.
@@ -424,7 +424,7 @@ fn noise_rng(seed: u64, trial: usize) -> NoiseRng {
 }
 
 /// Fills `noise` with standard normal draws from one trial's stream.
-fn fill_noise<F: Real>(rng: &mut NoiseRng, bits: &mut [u64], noise: &mut [F]) {
+fn fill_noise<F: Real>(rng: &mut NoiseRng, bits: &mut [u32], noise: &mut [F]) {
     rng.fill(bits);
     fill_normals(bits, noise);
 }
