@@ -723,3 +723,121 @@ fn checkpoint_interval_only_when_over_budget() {
     assert_eq!(checkpoint_interval(16, 400, 1000, 4, 128_000_000), None);
     assert_eq!(checkpoint_interval(16, 400, 1000, 4, 127_999_999), Some(45));
 }
+
+/// Random direction in θ-space; on W only entries well inside their sign (so that finite
+/// differences stay legal).
+fn random_direction(model: &Model<f64>, groups: GroupSet, rng: &mut ChaCha8Rng) -> Vec<f64> {
+    let theta = model.theta(groups);
+    let mut v = Vec::with_capacity(theta.len());
+    for g in groups.groups() {
+        let off = v.len();
+        for e in off..off + model.group_len(g) {
+            let inside = g != ParamGroup::W || theta[e].abs() > 1e-2;
+            v.push(if inside { randn(rng) } else { 0.0 });
+        }
+    }
+    v
+}
+
+/// `uᵀ G v = (2/K) (J u)·(J v)`: the Gauss–Newton product against directional derivatives of
+/// the predictions by central differences, on noisy rollouts (fixed noise), for activity and
+/// readout targets, both gain placements, softplus with per-neuron β, gap junctions, per-trial
+/// initial states, and every group trained.
+#[test]
+fn gauss_newton_products_match_finite_differences() {
+    let (n, t, b) = (14, 30, 3);
+    let opts = SimOptions::noisy(0.01, 5);
+    let recorded = NeuronSet::new(&[1, 4, 9, 12], n, true).unwrap();
+    let mut worst = 0.0f64;
+    for (case, (act, gain, gaps, per_trial_h0, readout)) in [
+        (Activation::Softplus, GainPlacement::Presynaptic, false, false, false),
+        (Activation::Softplus, GainPlacement::Postsynaptic, true, false, false),
+        (Activation::Tanh, GainPlacement::Presynaptic, false, true, true),
+        (Activation::Softplus, GainPlacement::Presynaptic, true, false, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut model = random_model(n, act, gain, Backend::Dense, true, 30 + case as u64);
+        if gaps {
+            model = with_gaps(model, 31);
+        }
+        let mut stim = random_stimulus(b, t, 32);
+        if per_trial_h0 {
+            let mut rng = ChaCha8Rng::seed_from_u64(33);
+            stim.h0 = Some(Array2::from_shape_fn((b, n), |_| 0.3 * randn(&mut rng)));
+        }
+        let data_rec = Array3::<f64>::zeros((b, t, recorded.len()));
+        let data_out = Array3::<f64>::zeros((b, t, model.n_out()));
+        let target = if readout {
+            Target::Readout { data: data_out.view() }
+        } else {
+            Target::Activity {
+                recorded: &recorded,
+                data: data_rec.view(),
+            }
+        };
+        let groups = all_groups();
+        let theta = model.theta(groups);
+        let traj = simulate(&model, &stim, &opts).unwrap();
+        let pred = |m: &Model<f64>| {
+            let tr = simulate(m, &stim, &opts).unwrap();
+            if readout {
+                tr.y
+            } else {
+                tr.a.select(Axis(2), recorded.indices())
+            }
+        };
+        let jvp = |d: &[f64]| {
+            let eps = 1e-6;
+            let at = |sgn: f64| {
+                let th: Vec<f64> = theta.iter().zip(d).map(|(&x, &di)| x + sgn * eps * di).collect();
+                let mut m = model.clone();
+                m.set_theta(groups, &th).unwrap();
+                pred(&m)
+            };
+            (at(1.0) - at(-1.0)) / (2.0 * eps)
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(34 + case as u64);
+        let v = random_direction(&model, groups, &mut rng);
+        let gv = gauss_newton_product(&model, &stim, &traj, &target, groups, &v).unwrap();
+        let jv = jvp(&v);
+        let k = jv.len() as f64;
+        for _ in 0..3 {
+            let u = random_direction(&model, groups, &mut rng);
+            let ju = jvp(&u);
+            let fd = 2.0 / k * (&ju * &jv).sum();
+            let an: f64 = u.iter().zip(&gv).map(|(a, b)| a * b).sum();
+            let err = (an - fd).abs() / fd.abs().max(1e-12);
+            worst = worst.max(err);
+            assert!(err < 1e-6, "case {case}: uᵀGv = {an:e}, finite differences {fd:e}");
+            // symmetry: uᵀ G v = vᵀ G u
+            let gu = gauss_newton_product(&model, &stim, &traj, &target, groups, &u).unwrap();
+            let vgu: f64 = v.iter().zip(&gu).map(|(a, b)| a * b).sum();
+            assert!((vgu - an).abs() <= 1e-10 * an.abs().max(1e-12), "case {case}: {vgu:e} vs {an:e}");
+        }
+        // and vᵀ G v = (2/K) ‖J v‖² ≥ 0
+        let vgv: f64 = v.iter().zip(&gv).map(|(a, b)| a * b).sum();
+        assert!(vgv > 0.0);
+    }
+    eprintln!("worst relative error of uᵀGv: {worst:.2e}");
+    // a direction of the wrong length is an error naming it
+    let model = random_model(n, Activation::Softplus, GainPlacement::Presynaptic, Backend::Dense, false, 1);
+    let stim = random_stimulus(b, t, 2);
+    let traj = simulate(&model, &stim, &opts).unwrap();
+    let data = Array3::<f64>::zeros((b, t, recorded.len()));
+    let target = Target::Activity {
+        recorded: &recorded,
+        data: data.view(),
+    };
+    let e = gauss_newton_product(&model, &stim, &traj, &target, all_groups(), &[1.0]).unwrap_err();
+    assert!(e.to_string().contains("Gauss-Newton direction"), "{e}");
+    // with per-trial initial states the model's h0 does not act, so its gradient is zero
+    let mut stim = stim;
+    stim.h0 = Some(Array2::from_elem((b, n), 0.1));
+    let mut traj = Trajectory::default();
+    let (_, g) = loss_and_grad(&model, &stim, &target, &opts, all_groups(), &mut traj).unwrap();
+    assert!(g.h0.iter().all(|&x| x == 0.0) && g.b.iter().any(|&x| x != 0.0));
+    let (_, g) = loss_and_grad_checkpointed(&model, &stim, &target, &opts, all_groups(), 7).unwrap();
+    assert!(g.h0.iter().all(|&x| x == 0.0) && g.b.iter().any(|&x| x != 0.0));
+}

@@ -3,14 +3,17 @@
 //! [`bptt`] is reverse mode (backpropagation through time, written by hand); the gradient of
 //! every group is exact to rounding and checked against central finite differences in the
 //! tests; [`loss_and_grad_checkpointed`] is the same with only every k-th state stored.
-//! [`tangents`] is forward mode: trajectory sensitivities along many directions at once.
+//! [`tangents`] is forward mode: trajectory sensitivities along many directions at once;
+//! [`gauss_newton_product`] chains one tangent and one backward pass into `G v`.
 
 mod bptt;
 mod checkpoint;
+mod gauss_newton;
 mod tangent;
 
 pub use bptt::bptt;
 pub use checkpoint::{checkpoint_interval, loss_and_grad_checkpointed};
+pub use gauss_newton::gauss_newton_product;
 pub use tangent::tangents;
 
 use crate::{GroupSet, Model, ParamGroup, Real, Result, SimOptions, Stimulus, Target, Trajectory};
@@ -27,7 +30,9 @@ pub struct ParamGrad<F> {
     pub tau: Array1<F>,
     /// ∂L/∂β (1 for a global β, else N).
     pub beta: Array1<F>,
-    /// ∂L/∂h0 (N), summed over trials.
+    /// ∂L/∂h0 (N). From [`bptt`]: the gradient of the initial states summed over trials; from
+    /// [`loss_and_grad`] and the other stimulus-aware functions: zero when the stimulus sets
+    /// per-trial initial states (the model's h0 is then not used).
     pub h0: Array1<F>,
     /// ∂L/∂W_out (N × n_out).
     pub w_out: Array2<F>,
@@ -66,6 +71,9 @@ pub fn loss_and_grad<F: Real>(
 ) -> Result<(F, ParamGrad<F>)> {
     crate::simulate_into(model, stim, opts, traj)?;
     let (l, seed) = crate::loss(model, traj, target)?;
-    let grad = bptt(model, traj, &seed, groups)?;
+    let mut grad = bptt(model, traj, &seed, groups)?;
+    if stim.h0.is_some() {
+        grad.h0.fill(F::zero()); // per-trial initial states: the model's h0 is not used
+    }
     Ok((l, grad))
 }
