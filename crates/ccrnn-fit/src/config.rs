@@ -1,7 +1,8 @@
 //! Fitting configuration, validated once, and the one-call [`fit`].
 
 use crate::{
-    Adam, Data, EarlyStop, Error, Executor, FitProblem, History, IterState, Lbfgs, Method, MethodKind, Observer,
+    Adam, Data, EarlyStop, Error, Executor, FitProblem, GaussNewton, History, IterState, Lbfgs, Method, MethodKind,
+    Observer,
     Result, Termination,
 };
 use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
@@ -141,6 +142,7 @@ impl FitConfig {
             method: match self.method {
                 MethodKind::Adam => Method::Adam(Adam::new(self.lr, (self.clip > 0.0).then_some(self.clip))),
                 MethodKind::Lbfgs => Method::Lbfgs(Lbfgs::default()),
+                MethodKind::GaussNewton => Method::GaussNewton(GaussNewton::default()),
             },
             stop: EarlyStop {
                 target_loss: self.target_loss,

@@ -26,4 +26,4 @@ pub use error::{Error, Result};
 pub use executor::{EarlyStop, Every, Executor, History, IterState, Observer, Termination};
 pub use metrics::{Scores, evaluate};
 pub use problem::{Data, FitProblem, Problem};
-pub use solver::{Adam, Lbfgs, Method, MethodKind, Solver};
+pub use solver::{Adam, GaussNewton, Lbfgs, Method, MethodKind, Solver};

@@ -2,8 +2,8 @@
 
 use crate::{Error, Result};
 use ccrnn_core::{
-    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, checkpoint_interval, loss_and_grad,
-    loss_and_grad_checkpointed,
+    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, checkpoint_interval,
+    gauss_newton_product, loss_and_grad, loss_and_grad_checkpointed,
 };
 use ndarray::{Array3, Axis};
 use rand::{Rng, SeedableRng};
@@ -19,6 +19,12 @@ pub trait Problem<F: Real> {
     fn cost_grad(&mut self, theta: &[F], step: u64) -> Result<(f64, Vec<F>)>;
     /// Projects θ back onto the feasible set (sign constraints, τ and β bounds).
     fn project(&self, theta: &mut [F]);
+    /// The Gauss–Newton matrix of the cost at θ for step `step`, applied to `v`. Problems that
+    /// have none say so (the default).
+    fn gn_product(&mut self, theta: &[F], step: u64, v: &[F]) -> Result<Vec<F>> {
+        let _ = (theta, step, v);
+        Err(Error::config("fit.method", "this problem has no Gauss-Newton products"))
+    }
 }
 
 /// Owned target data, `B × T × ·` over all training trials.
@@ -97,6 +103,24 @@ pub struct FitProblem<F: Real> {
     /// checkpointed (same gradients, one more forward pass). Default 4 GiB.
     pub memory_budget: usize,
     traj: Trajectory<F>,
+    /// The θ and step that `traj` was simulated at (None if it is stale or released).
+    traj_at: Option<(Vec<F>, u64)>,
+}
+
+/// The minibatch (if not all trials) and noise of one evaluation.
+struct Evaluation<F> {
+    subset: Option<(Stimulus<F>, Data<F>)>,
+    opts: SimOptions,
+}
+
+impl<F: Real> Evaluation<F> {
+    /// The stimulus and data the evaluation sees, of the problem's `stim` and `data`.
+    fn select<'a>(&'a self, stim: &'a Stimulus<F>, data: &'a Data<F>) -> (&'a Stimulus<F>, &'a Data<F>) {
+        match &self.subset {
+            Some((s, d)) => (s, d),
+            None => (stim, data),
+        }
+    }
 }
 
 /// The default [`FitProblem::memory_budget`]: 4 GiB.
@@ -131,7 +155,19 @@ impl<F: Real> FitProblem<F> {
             seed,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             traj: Trajectory::default(),
+            traj_at: None,
         })
+    }
+
+    /// What evaluation `step` sees: its minibatch (None = all trials) and noise.
+    fn evaluation(&self, step: u64) -> Evaluation<F> {
+        let batch = self.batch(step);
+        let noise_seed = step_rng(self.seed, step).next_u64() ^ 0x9e37_79b9_7f4a_7c15;
+        let subset = (batch.len() != self.stim.trials()).then(|| (self.stim.select(&batch), self.data.select(&batch)));
+        Evaluation {
+            subset,
+            opts: SimOptions::noisy(self.noise_std, noise_seed),
+        }
     }
 
     /// The trials of the minibatch of step `step`.
@@ -152,29 +188,50 @@ impl<F: Real> Problem<F> for FitProblem<F> {
 
     fn cost_grad(&mut self, theta: &[F], step: u64) -> Result<(f64, Vec<F>)> {
         let at = |source| Error::AtStep { step, source };
+        self.traj_at = None;
         self.model.set_theta(self.groups, theta).map_err(at)?;
-        let batch = self.batch(step);
-        let noise_seed = step_rng(self.seed, step).next_u64() ^ 0x9e37_79b9_7f4a_7c15;
-        let opts = SimOptions::noisy(self.noise_std, noise_seed);
-        let (stim, data);
-        let (stim_ref, data_ref) = if batch.len() == self.stim.trials() {
-            (&self.stim, &self.data)
-        } else {
-            stim = self.stim.select(&batch);
-            data = self.data.select(&batch);
-            (&stim, &data)
-        };
-        let (b, t, n) = (stim_ref.trials(), stim_ref.steps(), self.model.n());
-        let target = data_ref.target();
+        let e = self.evaluation(step);
+        let (stim, data) = e.select(&self.stim, &self.data);
+        let target = data.target();
+        let (b, t, n) = (stim.trials(), stim.steps(), self.model.n());
         let (l, g) = match checkpoint_interval(b, t, n, std::mem::size_of::<F>(), self.memory_budget) {
-            None => loss_and_grad(&self.model, stim_ref, &target, &opts, self.groups, &mut self.traj),
+            None => loss_and_grad(&self.model, stim, &target, &e.opts, self.groups, &mut self.traj),
             Some(every) => {
                 self.traj = Trajectory::default(); // release a trajectory kept from before
-                loss_and_grad_checkpointed(&self.model, stim_ref, &target, &opts, self.groups, every)
+                loss_and_grad_checkpointed(&self.model, stim, &target, &e.opts, self.groups, every)
             }
         }
         .map_err(at)?;
+        if !self.traj.a.is_empty() {
+            self.traj_at = Some((theta.to_vec(), step));
+        }
         Ok((l.as_f64(), g.flatten(self.groups)))
+    }
+
+    fn gn_product(&mut self, theta: &[F], step: u64, v: &[F]) -> Result<Vec<F>> {
+        let at = |source| Error::AtStep { step, source };
+        let e = self.evaluation(step);
+        let (stim, data) = e.select(&self.stim, &self.data);
+        let (b, t, n) = (stim.trials(), stim.steps(), self.model.n());
+        if checkpoint_interval(b, t, n, std::mem::size_of::<F>(), self.memory_budget).is_some() {
+            let mb = (5 * b * t * n * std::mem::size_of::<F>()) >> 20;
+            return Err(Error::config(
+                "fit.memory_mb",
+                format!(
+                    "the gauss-newton method keeps the whole trajectory ({mb} MB here) and it exceeds the \
+                     memory budget: raise memory_mb or use lbfgs"
+                ),
+            ));
+        }
+        let fresh = matches!(&self.traj_at, Some((th, k)) if th.as_slice() == theta && *k == step);
+        if !fresh {
+            self.traj_at = None;
+            self.model.set_theta(self.groups, theta).map_err(at)?;
+            ccrnn_core::simulate_into(&self.model, stim, &e.opts, &mut self.traj).map_err(at)?;
+            self.traj_at = Some((theta.to_vec(), step));
+        }
+        let target = data.target();
+        gauss_newton_product(&self.model, stim, &self.traj, &target, self.groups, v).map_err(at)
     }
 
     fn project(&self, theta: &mut [F]) {

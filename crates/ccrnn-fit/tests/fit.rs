@@ -409,6 +409,12 @@ struct Rosenbrock {
     evals: u64,
 }
 
+impl Rosenbrock {
+    fn new(n: usize, cap: f64) -> Self {
+        Self { n, cap, evals: 0 }
+    }
+}
+
 impl Problem<f64> for Rosenbrock {
     fn n_params(&self) -> usize {
         self.n
@@ -428,15 +434,44 @@ impl Problem<f64> for Rosenbrock {
     fn project(&self, x: &mut [f64]) {
         x.iter_mut().for_each(|v| *v = v.min(self.cap));
     }
+    /// f = Σ r² with residuals r = (10 (x_{i+1} − x_i²), 1 − x_i): G v = 2 Jᵀ J v.
+    fn gn_product(&mut self, x: &[f64], _: u64, v: &[f64]) -> ccrnn_fit::Result<Vec<f64>> {
+        self.evals += 1;
+        let mut out = vec![0.0; self.n];
+        for i in 0..self.n - 1 {
+            let ja = 10.0 * v[i + 1] - 20.0 * x[i] * v[i];
+            let jb = -v[i];
+            out[i] += 2.0 * (-20.0 * x[i] * ja - jb);
+            out[i + 1] += 2.0 * 10.0 * ja;
+        }
+        Ok(out)
+    }
+}
+
+#[test]
+fn gauss_newton_minimises_rosenbrock_in_few_iterations_and_counts_its_products() {
+    let mut p = Rosenbrock::new(10, f64::INFINITY);
+    let solver = Method::GaussNewton(GaussNewton::default());
+    let (s, term) = Executor::new(&mut p, &solver, 200)
+        .run(IterState::new(vec![-1.2; 10]))
+        .unwrap();
+    assert!(s.cost < 1e-12, "f = {} after {} steps", s.cost, s.step);
+    assert!(s.theta.iter().all(|x| (x - 1.0).abs() < 1e-5), "{:?}", s.theta);
+    assert!(s.step < 60, "too many iterations: {}", s.step);
+    assert_eq!(term, Termination::Converged);
+    assert_eq!(s.evaluations, p.evals, "evaluations and products must be counted");
+    // inside a box the iterates stay feasible and the loss still falls
+    let mut q = Rosenbrock::new(4, 0.5);
+    let start = vec![-1.2, 0.0, 0.2, -0.5];
+    let f0 = q.cost_grad(&start, 0).unwrap().0;
+    let (s, _) = Executor::new(&mut q, &solver, 50).run(IterState::new(start)).unwrap();
+    assert!(s.theta.iter().all(|&x| x <= 0.5), "{:?}", s.theta);
+    assert!(s.cost < 0.5 * f0, "{f0} → {}", s.cost);
 }
 
 #[test]
 fn lbfgs_minimises_rosenbrock_and_stops_when_converged() {
-    let mut p = Rosenbrock {
-        n: 10,
-        cap: f64::INFINITY,
-        evals: 0,
-    };
+    let mut p = Rosenbrock::new(10, f64::INFINITY);
     let solver = Method::Lbfgs(Lbfgs::default());
     let mut ex = Executor::new(&mut p, &solver, 500);
     let (s, term) = ex.run(IterState::new(vec![-1.2; 10])).unwrap();
@@ -455,11 +490,7 @@ fn lbfgs_minimises_rosenbrock_and_stops_when_converged() {
     );
     assert_eq!(s.evaluations, p.evals, "evaluations must be counted");
     // Adam with the same number of evaluations is nowhere near
-    let mut q = Rosenbrock {
-        n: 10,
-        cap: f64::INFINITY,
-        evals: 0,
-    };
+    let mut q = Rosenbrock::new(10, f64::INFINITY);
     let adam = Method::Adam(Adam::new(1e-2, None));
     let (sa, _) = Executor::new(&mut q, &adam, s.evaluations)
         .run(IterState::new(vec![-1.2; 10]))
@@ -475,11 +506,7 @@ fn lbfgs_minimises_rosenbrock_and_stops_when_converged() {
 #[test]
 fn lbfgs_respects_the_projection() {
     // minimum outside the box θ ≤ 0.5: the iterates stay inside and the loss still falls
-    let mut p = Rosenbrock {
-        n: 4,
-        cap: 0.5,
-        evals: 0,
-    };
+    let mut p = Rosenbrock::new(4, 0.5);
     let solver = Method::Lbfgs(Lbfgs::default());
     let start = vec![-1.2, 0.0, 0.2, -0.5];
     let f0 = p.cost_grad(&start, 0).unwrap().0;
@@ -599,4 +626,73 @@ fn a_fit_under_a_small_memory_budget_checkpoints_and_gives_the_same_result() {
     // 5 arrays × 6 trials × 40 steps × 20 neurons × 4 bytes = 96 kB: 0.05 MiB forces checkpoints
     let (plain, checkpointed) = (run(4096.0), run(0.05));
     assert_eq!(plain.state, checkpointed.state);
+}
+
+#[test]
+fn gauss_newton_fits_a_student_reproducibly_resumes_exactly_and_beats_adam() {
+    let teacher = small_teacher(30, 1);
+    let stim = stimulus(12, 60, 2);
+    let rec = random_recorded(30, 8, 3).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let init = student_init(&teacher, 0.5, 4);
+    let gn_cfg = |steps| FitConfig {
+        method: MethodKind::GaussNewton,
+        ..cfg(steps, 3)
+    };
+    let c = gn_cfg(12).validate().unwrap();
+    let run = |threads, c: &ValidFitConfig, resume: Option<IterState<f32>>| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| fit(init.clone(), stim.clone(), data.clone(), c, resume, None).unwrap())
+    };
+    let a = run(1, &c, None);
+    assert_eq!(a.state, run(2, &c, None).state, "Gauss-Newton depends on the thread count");
+    let half = run(2, &gn_cfg(6).validate().unwrap(), None);
+    let saved: IterState<f32> = serde_json::from_str(&serde_json::to_string(&half.state).unwrap()).unwrap();
+    assert_eq!(run(2, &c, Some(saved)).state, a.state, "a resumed run differs");
+    // Adam with as many evaluations (products included) ends far higher
+    let full_loss = |m: &Model<f32>| {
+        let mut p = FitProblem::new(
+            m.clone(),
+            c.groups,
+            stim.clone(),
+            data.clone(),
+            usize::MAX,
+            c.raw.noise_std,
+            c.raw.seed,
+        )
+        .unwrap();
+        p.cost_grad(&m.theta(c.groups), 0).unwrap().0
+    };
+    let adam_cfg = FitConfig {
+        batch_size: 12,
+        steps: a.state.evaluations,
+        ..cfg(0, 3)
+    };
+    let adam = fit(
+        init.clone(),
+        stim.clone(),
+        data.clone(),
+        &adam_cfg.validate().unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let (l0, lg, la) = (full_loss(&init), full_loss(&a.model), full_loss(&adam.model));
+    assert!((lg - a.state.cost).abs() <= 1e-6 * lg, "reported cost {} vs {lg}", a.state.cost);
+    assert!(
+        lg < 0.2 * la,
+        "Gauss-Newton {lg} not well below Adam {la} (start {l0}) at {} evaluations",
+        a.state.evaluations
+    );
+    eprintln!(
+        "start {l0:.3e}; Gauss-Newton {lg:.3e} in 12 iterations ({} evaluations); Adam {la:.3e}",
+        a.state.evaluations
+    );
+    // the trajectory must fit in memory: a budget too small for it is a clear error
+    let tiny = FitConfig {
+        memory_mb: 0.05,
+        ..gn_cfg(3)
+    };
+    let e = fit(init.clone(), stim.clone(), data.clone(), &tiny.validate().unwrap(), None, None).unwrap_err();
+    assert!(e.to_string().contains("memory_mb"), "{e}");
 }

@@ -3,8 +3,8 @@
 //! initialised as in the paper (gains and biases permuted within populations, gains halved).
 //!
 //!     cargo run --release -p ccrnn-lab --example time_to_fit -- \
-//!         [--out DIR] [--methods adam,lbfgs] [--adam-steps 7000] [--lbfgs-steps 3000] \
-//!         [--eval-every-s 2] [--seed 1]
+//!         [--out DIR] [--methods adam,lbfgs,gauss-newton] [--adam-steps 7000] \
+//!         [--lbfgs-steps 3000] [--gn-steps 300] [--eval-every-s 2] [--seed 1]
 //!
 //! `--out DIR` also writes `DIR/problem.npz` (teacher, inputs, recording, initial student,
 //! held-out reference) so that `bench/torch_fit.py` fits the very same problem.
@@ -26,6 +26,7 @@ struct Args {
     methods: Vec<MethodKind>,
     adam_steps: u64,
     lbfgs_steps: u64,
+    gn_steps: u64,
     eval_every: f64,
     seed: u64,
 }
@@ -36,6 +37,7 @@ fn args() -> Args {
         methods: vec![MethodKind::Adam, MethodKind::Lbfgs],
         adam_steps: 7000,
         lbfgs_steps: 3000,
+        gn_steps: 300,
         eval_every: 2.0,
         seed: 1,
     };
@@ -52,6 +54,7 @@ fn args() -> Args {
             }
             "--adam-steps" => a.adam_steps = v.parse().expect("integer"),
             "--lbfgs-steps" => a.lbfgs_steps = v.parse().expect("integer"),
+            "--gn-steps" => a.gn_steps = v.parse().expect("integer"),
             "--eval-every-s" => a.eval_every = v.parse().expect("number"),
             "--seed" => a.seed = v.parse().expect("integer"),
             _ => panic!("unknown flag {f}"),
@@ -109,6 +112,7 @@ fn main() {
             steps: match method {
                 MethodKind::Adam => a.adam_steps,
                 MethodKind::Lbfgs => a.lbfgs_steps,
+                MethodKind::GaussNewton => a.gn_steps,
             },
             report_every: 1,
             ..FitConfig::paper()

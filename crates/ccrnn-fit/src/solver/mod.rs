@@ -2,14 +2,18 @@
 //!
 //! * [`Adam`]: stochastic first-order steps on minibatches, the paper's recipe;
 //! * [`Lbfgs`]: full-batch quasi-Newton steps with a backtracking line search, for the small
-//!   parameter vectors of students (about 2N values), where curvature pays.
+//!   parameter vectors of students (about 2N values), where curvature pays;
+//! * [`GaussNewton`]: full-batch Hessian-free Gauss–Newton with Levenberg–Marquardt damping
+//!   (conjugate gradients on Gauss–Newton–vector products).
 //!
 //! [`Method`] is the choice between them that configurations and the command line make.
 
 mod adam;
+mod gauss_newton;
 mod lbfgs;
 
 pub use adam::Adam;
+pub use gauss_newton::GaussNewton;
 pub use lbfgs::Lbfgs;
 
 use crate::{IterState, Problem, Result};
@@ -31,16 +35,20 @@ pub enum MethodKind {
     Adam,
     /// Full-batch L-BFGS.
     Lbfgs,
+    /// Full-batch Hessian-free Gauss–Newton / Levenberg–Marquardt.
+    #[serde(rename = "gauss-newton")]
+    GaussNewton,
 }
 
 impl MethodKind {
     /// Every method.
-    pub const ALL: [MethodKind; 2] = [MethodKind::Adam, MethodKind::Lbfgs];
+    pub const ALL: [MethodKind; 3] = [MethodKind::Adam, MethodKind::Lbfgs, MethodKind::GaussNewton];
     /// The name used in configurations and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             MethodKind::Adam => "adam",
             MethodKind::Lbfgs => "lbfgs",
+            MethodKind::GaussNewton => "gauss-newton",
         }
     }
     /// The method of a name, if there is one.
@@ -49,7 +57,7 @@ impl MethodKind {
     }
     /// Whether every evaluation uses all trials (the configured minibatch size is ignored).
     pub fn full_batch(self) -> bool {
-        self == MethodKind::Lbfgs
+        self != MethodKind::Adam
     }
 }
 
@@ -60,6 +68,8 @@ pub enum Method {
     Adam(Adam),
     /// See [`Lbfgs`].
     Lbfgs(Lbfgs),
+    /// See [`GaussNewton`].
+    GaussNewton(GaussNewton),
 }
 
 impl Method {
@@ -68,6 +78,7 @@ impl Method {
         match self {
             Method::Adam(_) => MethodKind::Adam,
             Method::Lbfgs(_) => MethodKind::Lbfgs,
+            Method::GaussNewton(_) => MethodKind::GaussNewton,
         }
     }
 }
@@ -77,6 +88,7 @@ impl<F: Real> Solver<F> for Method {
         match self {
             Method::Adam(a) => a.next_iter(problem, state),
             Method::Lbfgs(l) => l.next_iter(problem, state),
+            Method::GaussNewton(g) => g.next_iter(problem, state),
         }
     }
 }

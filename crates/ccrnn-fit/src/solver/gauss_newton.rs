@@ -1,0 +1,225 @@
+//! Hessian-free Gauss–Newton with Levenberg–Marquardt damping (Martens 2010, without the
+//! minibatches): each iteration solves `(G + λ I) p = −∇f` by conjugate gradients on
+//! Gauss–Newton–vector products (one forward tangent and one backward pass each, never forming
+//! `G`), tries `θ + p`, and adapts `λ` by how well the quadratic model predicted the decrease.
+//!
+//! Full batch and deterministic like [`super::Lbfgs`]: every evaluation sees all trials and one
+//! noise realisation. θ is projected onto the feasible set at every trial point.
+
+use super::Solver;
+use crate::{Error, IterState, Problem, Result};
+use ccrnn_core::Real;
+
+/// The problem key of every evaluation (minibatch and noise of "step 0").
+const EVAL_KEY: u64 = 0;
+
+/// Hessian-free Gauss–Newton / Levenberg–Marquardt.
+///
+/// Buffers in [`IterState::moments`]: `[∇f(θ), [λ], p]` with `p` the last step (the next
+/// conjugate-gradient solve starts from it), so a saved state resumes exactly.
+/// [`IterState::evaluations`] counts cost-and-gradient evaluations and Gauss–Newton products
+/// alike (each costs about one forward and one backward pass).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GaussNewton {
+    /// Conjugate-gradient iterations per solve (default 50).
+    pub max_cg: usize,
+    /// The solve stops when the residual is below this fraction of the gradient's norm
+    /// (default 0.1: an inexact Newton step).
+    pub cg_tol: f64,
+    /// Solves per iteration: a rejected step raises `λ` and solves again (default 4).
+    pub max_solves: usize,
+}
+
+impl Default for GaussNewton {
+    fn default() -> Self {
+        Self {
+            max_cg: 50,
+            cg_tol: 0.1,
+            max_solves: 4,
+        }
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn to_f<F: Real>(v: &[f64]) -> Vec<F> {
+    v.iter().map(|&x| F::lit(x)).collect()
+}
+
+fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
+    v.iter().map(|x| x.as_f64()).collect()
+}
+
+/// Cost and gradient; a diverging simulation counts as an infinite cost.
+fn evaluate<F: Real>(problem: &mut dyn Problem<F>, theta: &[F]) -> Result<Option<(f64, Vec<f64>)>> {
+    match problem.cost_grad(theta, EVAL_KEY) {
+        Ok((f, g)) => {
+            let g = to_f64(&g);
+            Ok((f.is_finite() && g.iter().all(|x| x.is_finite())).then_some((f, g)))
+        }
+        Err(Error::AtStep {
+            source: ccrnn_core::Error::Diverged { .. },
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Counts the products made.
+struct Products<'a, F: Real> {
+    problem: &'a mut dyn Problem<F>,
+    theta: &'a [F],
+    count: u64,
+}
+
+impl<F: Real> Products<'_, F> {
+    /// `G v`.
+    fn gv(&mut self, v: &[f64]) -> Result<Vec<f64>> {
+        self.count += 1;
+        let out = self.problem.gn_product(self.theta, EVAL_KEY, &to_f(v))?;
+        Ok(to_f64(&out))
+    }
+}
+
+/// Conjugate gradients on `(G + λ I) x = −g` from `x0`; returns `x` and `G x`.
+fn solve<F: Real>(
+    prod: &mut Products<F>,
+    g: &[f64],
+    lambda: f64,
+    x0: Option<&[f64]>,
+    max_iter: usize,
+    tol: f64,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let n = g.len();
+    let gnorm = dot(g, g).sqrt();
+    let (mut x, mut gx) = match x0 {
+        Some(x0) => {
+            let gx0 = prod.gv(x0)?;
+            (x0.to_vec(), gx0)
+        }
+        None => (vec![0.0; n], vec![0.0; n]),
+    };
+    // r = −g − (G + λ) x
+    let mut r: Vec<f64> = (0..n).map(|i| -g[i] - gx[i] - lambda * x[i]).collect();
+    let mut d = r.clone();
+    let mut rr = dot(&r, &r);
+    for _ in 0..max_iter {
+        if rr.sqrt() <= tol * gnorm {
+            break;
+        }
+        let gd = prod.gv(&d)?;
+        let ad: Vec<f64> = (0..n).map(|i| gd[i] + lambda * d[i]).collect();
+        let dad = dot(&d, &ad);
+        if !(dad > 0.0 && dad.is_finite()) {
+            break;
+        }
+        let a = rr / dad;
+        for i in 0..n {
+            x[i] += a * d[i];
+            gx[i] += a * gd[i];
+            r[i] -= a * ad[i];
+        }
+        let rr_new = dot(&r, &r);
+        let beta = rr_new / rr;
+        rr = rr_new;
+        for i in 0..n {
+            d[i] = r[i] + beta * d[i];
+        }
+    }
+    Ok((x, gx))
+}
+
+impl<F: Real> Solver<F> for GaussNewton {
+    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<IterState<F>> {
+        let evals_before = s.evaluations;
+        if s.moments.is_empty() || !s.cost.is_finite() {
+            let (f, g) = evaluate(problem, &s.theta)?.ok_or_else(|| Error::Diverged {
+                step: s.step,
+                what: "the loss at the starting parameters is not finite".into(),
+            })?;
+            s.evaluations += 1;
+            s.cost = f;
+            s.moments = vec![to_f(&g)];
+        }
+        let f0 = s.cost;
+        let g0 = to_f64(&s.moments[0]);
+        let theta0 = s.theta.clone();
+        let theta0_64 = to_f64(&theta0);
+        let gg = dot(&g0, &g0);
+        if gg == 0.0 {
+            return Err(Error::Converged {
+                step: s.step,
+                evaluations: 0,
+            });
+        }
+        // λ: kept from the last iteration, or first the curvature along the gradient
+        // (gᵀ G g / gᵀ g), so that the first step is no longer than a Cauchy step
+        let mut lambda = match s.moments.get(1).and_then(|l| l.first()) {
+            Some(l) => l.as_f64(),
+            None => {
+                let mut prod = Products {
+                    problem: &mut *problem,
+                    theta: &theta0,
+                    count: 0,
+                };
+                let gg_g = dot(&g0, &prod.gv(&g0)?);
+                s.evaluations += prod.count;
+                (gg_g / gg).max(f64::MIN_POSITIVE)
+            }
+        };
+        let warm: Option<Vec<f64>> = s
+            .moments
+            .get(2)
+            .map(|p| to_f64(p).iter().map(|x| 0.95 * x).collect());
+        let mut accepted = None;
+        for attempt in 0..self.max_solves.max(1) {
+            let x0 = if attempt == 0 { warm.as_deref() } else { None };
+            let mut prod = Products {
+                problem: &mut *problem,
+                theta: &theta0,
+                count: 0,
+            };
+            let (p, gp) = solve(&mut prod, &g0, lambda, x0, self.max_cg, self.cg_tol)?;
+            s.evaluations += prod.count;
+            // the quadratic model's decrease (undamped), to judge λ by
+            let predicted = -(dot(&g0, &p) + 0.5 * dot(&p, &gp));
+            let mut trial: Vec<F> = theta0_64.iter().zip(&p).map(|(t, pi)| F::lit(t + pi)).collect();
+            problem.project(&mut trial);
+            let step: Vec<f64> = trial.iter().zip(&theta0_64).map(|(t, t0)| t.as_f64() - t0).collect();
+            let slope = dot(&g0, &step);
+            let got = if slope < 0.0 {
+                s.evaluations += 1;
+                evaluate(problem, &trial)?
+            } else {
+                None // the projection turned the step uphill
+            };
+            match got {
+                Some((f, g)) if f < f0 && predicted > 0.0 => {
+                    let rho = (f0 - f) / predicted;
+                    if rho > 0.75 {
+                        lambda /= 3.0;
+                    } else if rho < 0.25 {
+                        lambda *= 2.0;
+                    }
+                    accepted = Some((trial, p, f, g));
+                    break;
+                }
+                _ => lambda *= 4.0,
+            }
+        }
+        let Some((theta, p, f, g)) = accepted else {
+            return Err(Error::Converged {
+                step: s.step,
+                evaluations: s.evaluations - evals_before,
+            });
+        };
+        s.grad_norm = dot(&g, &g).sqrt();
+        s.moments = vec![to_f(&g), vec![F::lit(lambda)], to_f(&p)];
+        s.theta = theta;
+        s.cost = f;
+        s.step += 1;
+        Ok(s)
+    }
+}
