@@ -535,9 +535,10 @@ pub struct FitArgs {
     /// Initial parameters (overrides the configuration's).
     #[arg(long, value_enum)]
     pub init: Option<InitKind>,
-    /// Optimiser (overrides the configuration's): adam (minibatches, the paper's recipe) or
-    /// lbfgs (full batch, quasi-Newton; reaches a given error several times sooner).
-    #[arg(long, value_parser = ["adam", "lbfgs"])]
+    /// Optimiser (overrides the configuration's): adam (minibatches, the paper's recipe),
+    /// lbfgs (full batch, quasi-Newton; reaches a given error many times sooner) or
+    /// gauss-newton (full batch, Hessian-free Gauss–Newton with Levenberg–Marquardt damping).
+    #[arg(long, value_parser = ["adam", "lbfgs", "gauss-newton"])]
     pub method: Option<String>,
     /// Optimiser steps (overrides the configuration's).
     #[arg(long)]

@@ -814,7 +814,10 @@ fn gauss_newton_products_match_finite_differences() {
             // symmetry: uᵀ G v = vᵀ G u
             let gu = gauss_newton_product(&model, &stim, &traj, &target, groups, &u).unwrap();
             let vgu: f64 = v.iter().zip(&gu).map(|(a, b)| a * b).sum();
-            assert!((vgu - an).abs() <= 1e-10 * an.abs().max(1e-12), "case {case}: {vgu:e} vs {an:e}");
+            assert!(
+                (vgu - an).abs() <= 1e-10 * an.abs().max(1e-12),
+                "case {case}: {vgu:e} vs {an:e}"
+            );
         }
         // and vᵀ G v = (2/K) ‖J v‖² ≥ 0
         let vgv: f64 = v.iter().zip(&gv).map(|(a, b)| a * b).sum();
@@ -822,7 +825,14 @@ fn gauss_newton_products_match_finite_differences() {
     }
     eprintln!("worst relative error of uᵀGv: {worst:.2e}");
     // a direction of the wrong length is an error naming it
-    let model = random_model(n, Activation::Softplus, GainPlacement::Presynaptic, Backend::Dense, false, 1);
+    let model = random_model(
+        n,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        1,
+    );
     let stim = random_stimulus(b, t, 2);
     let traj = simulate(&model, &stim, &opts).unwrap();
     let data = Array3::<f64>::zeros((b, t, recorded.len()));

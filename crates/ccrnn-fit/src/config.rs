@@ -2,8 +2,7 @@
 
 use crate::{
     Adam, Data, EarlyStop, Error, Executor, FitProblem, GaussNewton, History, IterState, Lbfgs, Method, MethodKind,
-    Observer,
-    Result, Termination,
+    Observer, Result, Termination,
 };
 use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
 use serde::{Deserialize, Serialize};
@@ -17,10 +16,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FitConfig {
-    /// The optimiser: `adam` (minibatches, the paper's recipe) or `lbfgs` (full batch,
-    /// quasi-Newton with a line search; `lr`, `clip` and `batch_size` do not apply).
+    /// The optimiser: `adam` (minibatches, the paper's recipe), `lbfgs` (full batch,
+    /// quasi-Newton with a line search) or `gauss-newton` (full batch, Hessian-free
+    /// Gauss–Newton with Levenberg–Marquardt damping); `lr`, `clip` and `batch_size` apply to
+    /// Adam only.
     pub method: MethodKind,
-    /// Number of optimiser steps (L-BFGS: iterations, each one or more evaluations).
+    /// Number of optimiser steps (L-BFGS and Gauss–Newton: iterations, each one or more
+    /// evaluations).
     pub steps: u64,
     /// Adam learning rate.
     pub lr: f64,
@@ -45,6 +47,9 @@ pub struct FitConfig {
     pub memory_mb: f64,
 }
 
+/// Default iterations of the Gauss–Newton method (each about 10–50 evaluations).
+pub const GAUSS_NEWTON_STEPS: u64 = 200;
+
 impl Default for FitConfig {
     fn default() -> Self {
         Self {
@@ -56,6 +61,20 @@ impl Default for FitConfig {
 }
 
 impl FitConfig {
+    /// A method's defaults: [`FitConfig::paper`] for Adam, [`FitConfig::default`] for L-BFGS,
+    /// and for Gauss–Newton the same with fewer (costlier) iterations.
+    pub fn for_method(method: MethodKind) -> Self {
+        match method {
+            MethodKind::Adam => Self::paper(),
+            MethodKind::Lbfgs => Self::default(),
+            MethodKind::GaussNewton => Self {
+                method,
+                steps: GAUSS_NEWTON_STEPS,
+                ..Self::default()
+            },
+        }
+    }
+
     /// The paper's student recipe: Adam, lr 1e-3, clip 2, minibatches of 32, 7000 steps,
     /// σ = 0.002, train g and b.
     pub fn paper() -> Self {

@@ -21,7 +21,7 @@ pub mod problem;
 pub mod solver;
 pub mod student;
 
-pub use config::{FitConfig, FitOutcome, ValidFitConfig, fit};
+pub use config::{FitConfig, FitOutcome, GAUSS_NEWTON_STEPS, ValidFitConfig, fit};
 pub use error::{Error, Result};
 pub use executor::{EarlyStop, Every, Executor, History, IterState, Observer, Termination};
 pub use metrics::{Scores, evaluate};

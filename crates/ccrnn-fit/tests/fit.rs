@@ -645,7 +645,11 @@ fn gauss_newton_fits_a_student_reproducibly_resumes_exactly_and_beats_adam() {
         pool.install(|| fit(init.clone(), stim.clone(), data.clone(), c, resume, None).unwrap())
     };
     let a = run(1, &c, None);
-    assert_eq!(a.state, run(2, &c, None).state, "Gauss-Newton depends on the thread count");
+    assert_eq!(
+        a.state,
+        run(2, &c, None).state,
+        "Gauss-Newton depends on the thread count"
+    );
     let half = run(2, &gn_cfg(6).validate().unwrap(), None);
     let saved: IterState<f32> = serde_json::from_str(&serde_json::to_string(&half.state).unwrap()).unwrap();
     assert_eq!(run(2, &c, Some(saved)).state, a.state, "a resumed run differs");
@@ -678,7 +682,11 @@ fn gauss_newton_fits_a_student_reproducibly_resumes_exactly_and_beats_adam() {
     )
     .unwrap();
     let (l0, lg, la) = (full_loss(&init), full_loss(&a.model), full_loss(&adam.model));
-    assert!((lg - a.state.cost).abs() <= 1e-6 * lg, "reported cost {} vs {lg}", a.state.cost);
+    assert!(
+        (lg - a.state.cost).abs() <= 1e-6 * lg,
+        "reported cost {} vs {lg}",
+        a.state.cost
+    );
     assert!(
         lg < 0.2 * la,
         "Gauss-Newton {lg} not well below Adam {la} (start {l0}) at {} evaluations",
@@ -693,6 +701,14 @@ fn gauss_newton_fits_a_student_reproducibly_resumes_exactly_and_beats_adam() {
         memory_mb: 0.05,
         ..gn_cfg(3)
     };
-    let e = fit(init.clone(), stim.clone(), data.clone(), &tiny.validate().unwrap(), None, None).unwrap_err();
+    let e = fit(
+        init.clone(),
+        stim.clone(),
+        data.clone(),
+        &tiny.validate().unwrap(),
+        None,
+        None,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("memory_mb"), "{e}");
 }

@@ -96,8 +96,10 @@ pub struct FitResult {
 /// Fits `student`'s parameters (default: gains and biases) to a recording by
 /// backpropagation through time. `method="lbfgs"` (the default, as on the command line):
 /// full-batch L-BFGS with a line search, 1000 iterations (`lr`, `clip`, `batch_size` do not
-/// apply), many times faster to a given error. `method="adam"` (PyTorch semantics) is the
-/// paper's recipe: 7000 steps, lr 1e-3, minibatches of 32 trials, gradient norm clipped at 2.
+/// apply), many times faster to a given error. `method="gauss-newton"`: full-batch
+/// Hessian-free Gauss–Newton with Levenberg–Marquardt damping, 200 iterations.
+/// `method="adam"` (PyTorch semantics) is the paper's recipe: 7000 steps, lr 1e-3,
+/// minibatches of 32 trials, gradient norm clipped at 2.
 /// Both roll out with process noise σ = 0.002 during training.
 ///
 /// `recording`: a dict (e.g. `Model.simulate`'s, or `np.load` of a `.npz` the command line
@@ -131,13 +133,13 @@ pub fn fit(
     callback: Option<Py<PyAny>>,
     report_every: u64,
 ) -> PyResult<FitResult> {
-    let method = ccrnn_fit::MethodKind::from_name(method)
-        .ok_or_else(|| bad(format!("method {method:?}: expected \"adam\" or \"lbfgs\"")))?;
+    let method = ccrnn_fit::MethodKind::from_name(method).ok_or_else(|| {
+        bad(format!(
+            "method {method:?}: expected \"adam\", \"lbfgs\" or \"gauss-newton\""
+        ))
+    })?;
     // unset values: the chosen method's defaults (Adam: the paper's recipe)
-    let d = match method {
-        ccrnn_fit::MethodKind::Adam => FitConfig::paper(),
-        ccrnn_fit::MethodKind::Lbfgs => FitConfig::default(),
-    };
+    let d = FitConfig::for_method(method);
     let cfg = FitConfig {
         method,
         steps: steps.unwrap_or(d.steps),

@@ -193,7 +193,7 @@ def test_bad_arguments_raise_clear_exceptions(tmp_path):
     rec = m.simulate(u)
     with pytest.raises(ccrnn.CcrnnError, match="m = 99"):
         ccrnn.fit(m, rec, m=99, steps=2)
-    with pytest.raises(ccrnn.CcrnnError, match="expected \"adam\" or \"lbfgs\""):
+    with pytest.raises(ccrnn.CcrnnError, match="expected \"adam\", \"lbfgs\" or \"gauss-newton\""):
         ccrnn.fit(m, rec, method="newton", steps=2)
     with pytest.raises(ccrnn.CcrnnError, match="lr"):
         ccrnn.fit(m, rec, lr=-1.0, steps=2)

@@ -25,8 +25,8 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     let mut fc = match (&file.fit, a.method.as_deref()) {
         (Some(f), _) => f.clone(),
         // no configuration: the chosen method's defaults (Adam: the paper's recipe)
-        (None, Some("adam")) => ccrnn_fit::FitConfig::paper(),
-        (None, _) => ccrnn_fit::FitConfig::default(),
+        (None, Some(m)) => ccrnn_fit::FitConfig::for_method(MethodKind::from_name(m).expect("clap checked the name")),
+        (None, None) => ccrnn_fit::FitConfig::default(),
     };
     if let Some(i) = a.init {
         student.init = i;

@@ -56,8 +56,7 @@ impl<F: Real> Direction<F> {
                 ParamGroup::Beta => d.beta.copy_from_slice(part),
                 ParamGroup::H0 => d.h0.copy_from_slice(part),
                 ParamGroup::WOut => {
-                    d.w_out =
-                        Some(Array2::from_shape_vec(model.w_out.dim(), part.to_vec()).expect("length checked"))
+                    d.w_out = Some(Array2::from_shape_vec(model.w_out.dim(), part.to_vec()).expect("length checked"))
                 }
                 ParamGroup::W => d.w = Some(part.to_vec()),
             }
@@ -88,7 +87,11 @@ pub fn gauss_newton_product<F: Real>(
     crate::error::check_finite("Gauss-Newton direction", v.iter())?;
     let (b, t, n) = traj.a.dim();
     if stim.trials() != b || stim.steps() != t || n != model.n() {
-        return Err(Error::shape("trajectory", &[stim.trials(), stim.steps(), model.n()], &[b, t, n]));
+        return Err(Error::shape(
+            "trajectory",
+            &[stim.trials(), stim.steps(), model.n()],
+            &[b, t, n],
+        ));
     }
     target.validate(model, b, t)?;
     let dir = Direction::split(model, groups, v);
@@ -117,7 +120,12 @@ pub fn gauss_newton_product<F: Real>(
             }
         }
         Target::Readout { .. } => {
-            let rows = |x: &Array3<F>| x.view().into_shape_with_order((b * t, n)).expect("contiguous").to_owned();
+            let rows = |x: &Array3<F>| {
+                x.view()
+                    .into_shape_with_order((b * t, n))
+                    .expect("contiguous")
+                    .to_owned()
+            };
             let mut jv = rows(&da).dot(&model.w_out);
             if let Some(dw) = &dir.w_out {
                 jv += &rows(&traj.a).dot(dw);
@@ -163,7 +171,11 @@ fn tangent_chunk<F: Real>(
         (&zeros, &zeros, &dir.g, &dir.b)
     };
     let (ga, gi) = if pre { (&gplus, &ones) } else { (&ones, &gplus) };
-    let (bx, bi) = if pre { (&p.b.to_vec(), &zeros) } else { (&zeros, &p.b.to_vec()) };
+    let (bx, bi) = if pre {
+        (&p.b.to_vec(), &zeros)
+    } else {
+        (&zeros, &p.b.to_vec())
+    };
     let beta: Vec<F> = (0..n).map(|i| p.beta.of(i)).collect();
     let want_beta = m.activation.uses_beta() && dir.beta.iter().any(|&x| x != F::zero());
     let dcoupling = dir.w.as_ref().map(|w| {
@@ -214,9 +226,8 @@ fn tangent_chunk<F: Real>(
             let dhr = dhr.as_slice_mut().expect("contiguous");
             for i in 0..n {
                 let drive = gi[i] * z[o + i] + bi[i] - h[o + i];
-                let mut next = dhr[i]
-                    + dalpha[i] * drive
-                    + alpha[i] * (dgi[i] * z[o + i] + gi[i] * dz[(j, i)] + dbi[i] - dhr[i]);
+                let mut next =
+                    dhr[i] + dalpha[i] * drive + alpha[i] * (dgi[i] * z[o + i] + gi[i] * dz[(j, i)] + dbi[i] - dhr[i]);
                 if gr > 0 {
                     // the gap term −α ⊙ L h_t: its tangent −δα ⊙ L h_t − α ⊙ L δh_t
                     next -= dalpha[i] * lh[(j, i)] + alpha[i] * ldh[(j, i)];

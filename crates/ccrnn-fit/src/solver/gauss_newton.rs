@@ -169,10 +169,7 @@ impl<F: Real> Solver<F> for GaussNewton {
                 (gg_g / gg).max(f64::MIN_POSITIVE)
             }
         };
-        let warm: Option<Vec<f64>> = s
-            .moments
-            .get(2)
-            .map(|p| to_f64(p).iter().map(|x| 0.95 * x).collect());
+        let warm: Option<Vec<f64>> = s.moments.get(2).map(|p| to_f64(p).iter().map(|x| 0.95 * x).collect());
         let mut accepted = None;
         for attempt in 0..self.max_solves.max(1) {
             let x0 = if attempt == 0 { warm.as_deref() } else { None };

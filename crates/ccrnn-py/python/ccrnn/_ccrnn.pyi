@@ -162,7 +162,7 @@ def fit(
     recorded: Optional[Sequence[int]] = None,
     m: Optional[int] = None,
     readout: bool = False,
-    method: str = "lbfgs",
+    method: str = "lbfgs",  # or "adam" (the paper's recipe), "gauss-newton"
     steps: Optional[int] = None,
     lr: Optional[float] = None,
     batch_size: Optional[int] = None,
