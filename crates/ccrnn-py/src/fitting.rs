@@ -97,7 +97,7 @@ pub struct FitResult {
 /// backpropagation through time. `method="lbfgs"` (the default, as on the command line):
 /// full-batch L-BFGS with a line search, 1000 iterations (`lr`, `clip`, `batch_size` do not
 /// apply), many times faster to a given error. `method="gauss-newton"`: full-batch
-/// Hessian-free Gauss–Newton with Levenberg–Marquardt damping, 200 iterations.
+/// Hessian-free Gauss–Newton with Levenberg–Marquardt damping, 50 iterations.
 /// `method="adam"` (PyTorch semantics) is the paper's recipe: 7000 steps, lr 1e-3,
 /// minibatches of 32 trials, gradient norm clipped at 2.
 /// Both roll out with process noise σ = 0.002 during training.
