@@ -33,10 +33,10 @@ $ex/bench_sparse --reps 10 --out "$out" > "$out/sparse_ccrnn.json"
 $py bench/torch_sparse.py "$out/sparse.npz" --threads "$threads" --reps 5 > "$out/sparse_torch.json"
 
 if [ -z "${SKIP_FIT:-}" ]; then
-  echo "== time to fit (N = 300, M = 30): ccrnn L-BFGS vs the paper's recipe in PyTorch" >&2
-  methods=lbfgs
-  [ -n "${FULL:-}" ] && methods=lbfgs,adam
-  $ex/time_to_fit --out "$out" --methods "$methods" --lbfgs-steps 1000 --eval-every-s 1 > "$out/fit_ccrnn.jsonl"
+  echo "== time to fit (N = 300, M = 30): ccrnn L-BFGS and Gauss-Newton vs the paper's recipe in PyTorch" >&2
+  methods=lbfgs,gauss-newton
+  [ -n "${FULL:-}" ] && methods=lbfgs,gauss-newton,adam
+  $ex/time_to_fit --out "$out" --methods "$methods" --lbfgs-steps 1000 --gn-steps 50 --eval-every-s 1 > "$out/fit_ccrnn.jsonl"
   $py bench/torch_fit.py "$out/problem.npz" --threads "$threads" --eval-every-s 10 > "$out/fit_torch.json"
 fi
 

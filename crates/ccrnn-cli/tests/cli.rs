@@ -184,6 +184,27 @@ fn every_subcommand_on_tiny_inputs() {
     );
     assert_eq!(f["m"], 8);
     assert_eq!(f["steps"], 40);
+    assert_eq!(f["method"], "lbfgs");
+    // the Gauss-Newton method on the same recording: a few of its iterations go further down
+    // than L-BFGS's first few
+    let fit_with = |method: &str, out: &str| {
+        let args = [
+            "fit",
+            "--model",
+            "t/teacher.npz",
+            "--recording",
+            "s/trajectory.npz",
+            "--m",
+            "8",
+        ];
+        let tail = ["--method", method, "--steps", "4", "--json", "--out", out];
+        json(d, &[&args[..], &tail[..]].concat())
+    };
+    let (gn, lb) = (fit_with("gauss-newton", "fg"), fit_with("lbfgs", "fl"));
+    assert_eq!(gn["method"], "gauss-newton");
+    assert!(gn["evaluations"].as_u64().unwrap() > gn["steps"].as_u64().unwrap());
+    let (lg, ll) = (gn["final_loss"].as_f64().unwrap(), lb["final_loss"].as_f64().unwrap());
+    assert!(lg < ll, "gauss-newton {lg} vs lbfgs {ll} after 4 iterations");
     has_run_files(
         &d.join("f"),
         &["student.npz", "loss.csv", "loss.svg", "loss.png", "metrics.jsonl"],

@@ -731,8 +731,8 @@ fn random_direction(model: &Model<f64>, groups: GroupSet, rng: &mut ChaCha8Rng) 
     let mut v = Vec::with_capacity(theta.len());
     for g in groups.groups() {
         let off = v.len();
-        for e in off..off + model.group_len(g) {
-            let inside = g != ParamGroup::W || theta[e].abs() > 1e-2;
+        for &x in &theta[off..off + model.group_len(g)] {
+            let inside = g != ParamGroup::W || x.abs() > 1e-2;
             v.push(if inside { randn(rng) } else { 0.0 });
         }
     }
