@@ -6,12 +6,9 @@
 //! Full batch and deterministic like [`super::Lbfgs`]: every evaluation sees all trials and one
 //! noise realisation. θ is projected onto the feasible set at every trial point.
 
-use super::Solver;
+use super::{EVAL_KEY, Solver, dot, ensure_gradient, evaluate};
 use crate::{Error, IterState, Problem, Result};
 use ccrnn_core::Real;
-
-/// The problem key of every evaluation (minibatch and noise of "step 0").
-const EVAL_KEY: u64 = 0;
 
 /// Hessian-free Gauss–Newton / Levenberg–Marquardt.
 ///
@@ -40,31 +37,12 @@ impl Default for GaussNewton {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 fn to_f<F: Real>(v: &[f64]) -> Vec<F> {
     v.iter().map(|&x| F::lit(x)).collect()
 }
 
 fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.as_f64()).collect()
-}
-
-/// Cost and gradient; a diverging simulation counts as an infinite cost.
-fn evaluate<F: Real>(problem: &mut dyn Problem<F>, theta: &[F]) -> Result<Option<(f64, Vec<f64>)>> {
-    match problem.cost_grad(theta, EVAL_KEY) {
-        Ok((f, g)) => {
-            let g = to_f64(&g);
-            Ok((f.is_finite() && g.iter().all(|x| x.is_finite())).then_some((f, g)))
-        }
-        Err(Error::AtStep {
-            source: ccrnn_core::Error::Diverged { .. },
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// Counts the products made.
@@ -134,15 +112,7 @@ fn solve<F: Real>(
 impl<F: Real> Solver<F> for GaussNewton {
     fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<IterState<F>> {
         let evals_before = s.evaluations;
-        if s.moments.is_empty() || !s.cost.is_finite() {
-            let (f, g) = evaluate(problem, &s.theta)?.ok_or_else(|| Error::Diverged {
-                step: s.step,
-                what: "the loss at the starting parameters is not finite".into(),
-            })?;
-            s.evaluations += 1;
-            s.cost = f;
-            s.moments = vec![to_f(&g)];
-        }
+        ensure_gradient(problem, &mut s)?;
         let f0 = s.cost;
         let g0 = to_f64(&s.moments[0]);
         let theta0 = s.theta.clone();

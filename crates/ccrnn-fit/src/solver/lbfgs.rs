@@ -5,12 +5,9 @@
 //! the curvature pairs describe one function. θ is projected onto the feasible set at every
 //! trial point; the pair `(s, y)` is built from the step actually taken.
 
-use super::Solver;
+use super::{Solver, dot, ensure_gradient, evaluate};
 use crate::{Error, IterState, Problem, Result};
 use ccrnn_core::Real;
-
-/// The problem key of every L-BFGS evaluation (minibatch and noise of "step 0").
-const EVAL_KEY: u64 = 0;
 
 /// Limited-memory BFGS.
 ///
@@ -40,10 +37,6 @@ impl Default for Lbfgs {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// `H g` for the inverse-Hessian approximation of the pairs (two-loop recursion), scaled
 /// initially by `sᵀy / yᵀy` of the newest pair.
 fn two_loop(g: &[f64], pairs: &[(Vec<f64>, Vec<f64>)]) -> Vec<f64> {
@@ -66,35 +59,11 @@ fn two_loop(g: &[f64], pairs: &[(Vec<f64>, Vec<f64>)]) -> Vec<f64> {
     q
 }
 
-/// One evaluation; a simulation that diverges at a trial point counts as an infinite cost
-/// (the line search then shortens the step) rather than ending the run.
-fn evaluate<F: Real>(problem: &mut dyn Problem<F>, theta: &[F]) -> Result<Option<(f64, Vec<f64>)>> {
-    match problem.cost_grad(theta, EVAL_KEY) {
-        Ok((f, g)) => {
-            let g: Vec<f64> = g.iter().map(|x| x.as_f64()).collect();
-            Ok((f.is_finite() && g.iter().all(|x| x.is_finite())).then_some((f, g)))
-        }
-        Err(Error::AtStep {
-            source: ccrnn_core::Error::Diverged { .. },
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
 impl<F: Real> Solver<F> for Lbfgs {
     fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<IterState<F>> {
         let n = s.theta.len();
         let evals_before = s.evaluations;
-        if s.moments.is_empty() || !s.cost.is_finite() {
-            let (f, g) = evaluate(problem, &s.theta)?.ok_or_else(|| Error::Diverged {
-                step: s.step,
-                what: "the loss at the starting parameters is not finite".into(),
-            })?;
-            s.evaluations += 1;
-            s.cost = f;
-            s.moments = vec![g.iter().map(|&x| F::lit(x)).collect()];
-        }
+        ensure_gradient(problem, &mut s)?;
         let f0 = s.cost;
         let g0: Vec<f64> = s.moments[0].iter().map(|x| x.as_f64()).collect();
         let mut pairs: Vec<(Vec<f64>, Vec<f64>)> = s.moments[1..]

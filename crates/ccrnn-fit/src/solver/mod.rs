@@ -16,7 +16,7 @@ pub use adam::Adam;
 pub use gauss_newton::GaussNewton;
 pub use lbfgs::Lbfgs;
 
-use crate::{IterState, Problem, Result};
+use crate::{Error, IterState, Problem, Result};
 use ccrnn_core::Real;
 use serde::{Deserialize, Serialize};
 
@@ -91,4 +91,44 @@ impl<F: Real> Solver<F> for Method {
             Method::GaussNewton(g) => g.next_iter(problem, state),
         }
     }
+}
+
+/// The problem key of every evaluation of the full-batch methods (minibatch and noise of
+/// "step 0"), so that their objective is one deterministic function of θ.
+pub(super) const EVAL_KEY: u64 = 0;
+
+/// Full-batch cost and gradient at θ; a simulation that diverges there counts as an infinite
+/// cost (`None`: the caller shortens its step) rather than ending the run.
+pub(super) fn evaluate<F: Real>(problem: &mut dyn Problem<F>, theta: &[F]) -> Result<Option<(f64, Vec<f64>)>> {
+    match problem.cost_grad(theta, EVAL_KEY) {
+        Ok((f, g)) => {
+            let g: Vec<f64> = g.iter().map(|x| x.as_f64()).collect();
+            Ok((f.is_finite() && g.iter().all(|x| x.is_finite())).then_some((f, g)))
+        }
+        Err(Error::AtStep {
+            source: ccrnn_core::Error::Diverged { .. },
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// For the full-batch methods: evaluates the state's θ unless the state already holds its cost
+/// and gradient (`moments[0]`), and then starts `moments` afresh with the gradient.
+pub(super) fn ensure_gradient<F: Real>(problem: &mut dyn Problem<F>, s: &mut IterState<F>) -> Result<()> {
+    if s.moments.is_empty() || !s.cost.is_finite() {
+        let (f, g) = evaluate(problem, &s.theta)?.ok_or_else(|| Error::Diverged {
+            step: s.step,
+            what: "the loss at the starting parameters is not finite".into(),
+        })?;
+        s.evaluations += 1;
+        s.cost = f;
+        s.moments = vec![g.iter().map(|&x| F::lit(x)).collect()];
+    }
+    Ok(())
+}
+
+/// `aᵀb` in f64.
+pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
