@@ -8,9 +8,9 @@
 //! ([`crate::bptt`]) seeded with it. The noise of the stored trajectory is additive, so the
 //! tangent of the noisy rollout obeys the same equations.
 
-use crate::simulate::{chunk_size, step_rows};
+use crate::simulate::{NeuronConsts, chunk_size, step_rows};
 use crate::{
-    Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result, Seed, Stimulus, Target, Trajectory, bptt,
+    Coupling, Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result, Seed, Stimulus, Target, Trajectory, bptt,
 };
 use ndarray::{Array2, Array3, ArrayView3, ArrayViewMut3, Axis, ShapeBuilder};
 use rayon::prelude::*;
@@ -95,6 +95,13 @@ pub fn gauss_newton_product<F: Real>(
     }
     target.validate(model, b, t)?;
     let dir = Direction::split(model, groups, v);
+    let consts = NeuronConsts::of(model);
+    // δW as a coupling of the same pattern, for the term δW a_t
+    let dcoupling = dir.w.as_ref().map(|w| {
+        let mut c = model.coupling.clone();
+        c.set_values(w);
+        c
+    });
     let mut da = Array3::<F>::zeros((b, t, n));
     let cs = chunk_size(b);
     let per_trial_h0 = stim.h0.is_some();
@@ -107,7 +114,15 @@ pub fn gauss_newton_product<F: Real>(
         .zip(traj.dphi.axis_chunks_iter(Axis(0), cs))
         .collect();
     jobs.into_par_iter().for_each(|(((((out, h), a), z), phi), dphi)| {
-        tangent_chunk(model, &dir, per_trial_h0, [h, a, z, phi, dphi], out);
+        tangent_chunk(
+            model,
+            &consts,
+            &dir,
+            dcoupling.as_deref(),
+            per_trial_h0,
+            [h, a, z, phi, dphi],
+            out,
+        );
     });
     // J v in the target's form, scaled like the loss's seed: ∂L/∂pred = (2/K) residual
     let seed = match target {
@@ -148,7 +163,9 @@ pub fn gauss_newton_product<F: Real>(
 /// The tangent `δa` of one chunk of trials (`Bc × T × N`, written into `out`) along `dir`.
 fn tangent_chunk<F: Real>(
     m: &Model<F>,
+    k: &NeuronConsts<F>,
     dir: &Direction<F>,
+    dcoupling: Option<&dyn Coupling<F>>,
     per_trial_h0: bool,
     [h, a, z, phi, dphi]: [ArrayView3<F>; 5],
     mut out: ArrayViewMut3<F>,
@@ -156,33 +173,17 @@ fn tangent_chunk<F: Real>(
     let (bc, steps, n) = h.dim();
     let (h, a, z, phi, dphi) = (fl(h), fl(a), fl(z), fl(phi), fl(dphi));
     let da = out.as_slice_mut().expect("trial chunks are contiguous");
-    let p = &m.params;
     let pre = m.gain == GainPlacement::Presynaptic;
-    let one = F::one();
-    let gplus: Vec<F> = p.g.iter().map(|&g| g.max(F::zero())).collect();
-    let alpha: Vec<F> = p.tau.iter().map(|&tau| m.dt / tau).collect();
-    let dalpha: Vec<F> = (0..n).map(|i| -alpha[i] / p.tau[i] * dir.tau[i]).collect();
+    let (alpha, ga, gi, bx, bi, beta) = (&k.alpha, &k.ga, &k.gi, &k.bx, &k.bi, &k.beta);
+    let dalpha: Vec<F> = (0..n).map(|i| -alpha[i] / k.tau[i] * dir.tau[i]).collect();
     let zeros = vec![F::zero(); n];
-    let ones = vec![one; n];
-    // δg_a, δb_x (inside φ) and δg_i, δb_i (on the input), and the gains themselves, per placement
+    // δg_a, δb_x (inside φ) and δg_i, δb_i (on the input), per placement
     let (dga, dbx, dgi, dbi) = if pre {
         (&dir.g, &dir.b, &zeros, &zeros)
     } else {
         (&zeros, &zeros, &dir.g, &dir.b)
     };
-    let (ga, gi) = if pre { (&gplus, &ones) } else { (&ones, &gplus) };
-    let (bx, bi) = if pre {
-        (&p.b.to_vec(), &zeros)
-    } else {
-        (&zeros, &p.b.to_vec())
-    };
-    let beta: Vec<F> = (0..n).map(|i| p.beta.of(i)).collect();
     let want_beta = m.activation.uses_beta() && dir.beta.iter().any(|&x| x != F::zero());
-    let dcoupling = dir.w.as_ref().map(|w| {
-        let mut c = m.coupling.clone();
-        c.set_values(w);
-        c
-    });
     let mut dh = Array2::<F>::zeros((bc, n));
     if !per_trial_h0 {
         for mut row in dh.rows_mut() {
@@ -212,7 +213,7 @@ fn tangent_chunk<F: Real>(
             break;
         }
         m.coupling.forward(step_rows(da, bc, steps, n, t), dz.view_mut());
-        if let Some(dc) = &dcoupling {
+        if let Some(dc) = dcoupling {
             dc.forward(step_rows(a, bc, steps, n, t), dzw.view_mut());
             dz += &dzw;
         }
