@@ -240,10 +240,7 @@ pub fn loss_and_grad_checkpointed<F: Real>(
         out.w_out += &w;
     }
     zero_frozen(&mut out, groups);
-    if stim.h0.is_some() {
-        out.h0.fill(F::zero()); // per-trial initial states: the model's h0 is not used
-    }
-    Ok((l, out))
+    Ok((l, out.for_stimulus(stim)))
 }
 
 /// Whether to checkpoint a batch of `b` trials of `t` steps of an `n`-neuron network under a

@@ -153,11 +153,8 @@ pub fn gauss_newton_product<F: Real>(
             }
         }
     };
-    let mut grad = bptt(model, traj, &seed, groups)?;
-    if per_trial_h0 {
-        grad.h0.fill(F::zero()); // the model's h0 is not used: its column of J is zero
-    }
-    Ok(grad.flatten(groups))
+    // with per-trial initial states the model's h0 does not act: its column of J is zero
+    Ok(bptt(model, traj, &seed, groups)?.for_stimulus(stim).flatten(groups))
 }
 
 /// The tangent `δa` of one chunk of trials (`Bc × T × N`, written into `out`) along `dir`.

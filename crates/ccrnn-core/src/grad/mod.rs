@@ -41,6 +41,15 @@ pub struct ParamGrad<F> {
 }
 
 impl<F: Real> ParamGrad<F> {
+    /// Zeros the h0 gradient when `stim` sets per-trial initial states: the model's h0 then
+    /// does not act (what [`bptt`] returns there is the initial states' gradient).
+    pub(crate) fn for_stimulus(mut self, stim: &Stimulus<F>) -> Self {
+        if stim.h0.is_some() {
+            self.h0.fill(F::zero());
+        }
+        self
+    }
+
     /// The gradient laid out like [`Model::theta`] for the same groups.
     pub fn flatten(&self, groups: GroupSet) -> Vec<F> {
         let mut v = Vec::new();
@@ -71,9 +80,5 @@ pub fn loss_and_grad<F: Real>(
 ) -> Result<(F, ParamGrad<F>)> {
     crate::simulate_into(model, stim, opts, traj)?;
     let (l, seed) = crate::loss(model, traj, target)?;
-    let mut grad = bptt(model, traj, &seed, groups)?;
-    if stim.h0.is_some() {
-        grad.h0.fill(F::zero()); // per-trial initial states: the model's h0 is not used
-    }
-    Ok((l, grad))
+    Ok((l, bptt(model, traj, &seed, groups)?.for_stimulus(stim)))
 }
