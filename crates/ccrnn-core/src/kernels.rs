@@ -18,13 +18,16 @@ fn exp_neg_f32(x: f32) -> f32 {
     const LN2_LO: f32 = 1.428_606_8e-6;
     const SHIFTER: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
     let x = (-x).max(-87.0);
-    let n = (x * LOG2E + SHIFTER) - SHIFTER;
+    let shifted = x * LOG2E + SHIFTER;
+    let n = shifted - SHIFTER;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // 2^n from the bits of `shifted`, whose mantissa holds 0x40_0000 + n (n ∈ [−126, 0]):
+    // integer lanes only (a float-to-int `as` cast would be scalarised to handle saturation).
+    let scale = f32::from_bits(shifted.to_bits().wrapping_sub(0x4b40_0000 - 127) << 23);
     p * scale
 }
 
