@@ -31,6 +31,7 @@ pub mod neurons;
 pub mod params;
 pub mod real;
 pub mod simulate;
+pub mod trajectory;
 
 pub use activation::Activation;
 pub use connectome::Connectome;
@@ -45,4 +46,5 @@ pub use model::{GainPlacement, Model, ModelBuilder};
 pub use neurons::NeuronSet;
 pub use params::{Beta, GroupSet, NeuronParams, ParamGroup};
 pub use real::Real;
-pub use simulate::{SimOptions, Stimulus, Trajectory, simulate, simulate_into};
+pub use simulate::{SimOptions, Stimulus, simulate, simulate_into};
+pub use trajectory::Trajectory;

@@ -81,6 +81,12 @@ impl<F: Real> Target<'_, F> {
 
 /// Mean squared error `L = mean over trials, steps and channels of (x − target)²`, and its seed.
 pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>) -> Result<(F, Seed<F>)> {
+    if traj.a.is_empty() && !traj.dphi.is_empty() {
+        return Err(Error::invalid(
+            "trajectory",
+            "`a` was not stored by this simulation (it kept only what a gradient needs)",
+        ));
+    }
     let (b, t, _) = traj.a.dim();
     target.validate(model, b, t)?;
     let pred = match target {

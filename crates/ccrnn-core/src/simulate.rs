@@ -7,8 +7,10 @@
 
 use crate::error::{check_finite, check_shape};
 use crate::kernels::{activate_row, fill_normals, matmul};
-use crate::{Activation, Error, Model, Real, Result};
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder, s};
+pub(crate) use crate::trajectory::ChunkMut;
+use crate::trajectory::{Keep, RowsMut};
+use crate::{Error, Model, Real, Result, Trajectory};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3, Axis, ShapeBuilder, s};
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -89,23 +91,6 @@ impl SimOptions {
     }
 }
 
-/// Everything a batch of trials did, all `B × T × ·`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Trajectory<F> {
-    /// State h, `B × T × N`.
-    pub h: Array3<F>,
-    /// Activity a (what a recording sees), `B × T × N`.
-    pub a: Array3<F>,
-    /// Synaptic plus external input `z_t = W a_t + u_t W_in`, `B × T × N` (last step zero).
-    pub z: Array3<F>,
-    /// Rate φ(x_t) (x_t = h_t + b with presynaptic gain, h_t otherwise), `B × T × N`.
-    pub phi: Array3<F>,
-    /// Slope φ′(x_t), `B × T × N` (kept for the backward pass).
-    pub dphi: Array3<F>,
-    /// Readout y, `B × T × n_out`.
-    pub y: Array3<F>,
-}
-
 /// Trials per parallel chunk: a function of the batch size only (never of the thread count).
 /// Two chunks for the usual batch sizes (32–60 trials); at least 8 trials so that each matrix
 /// product has rows enough to be efficient, at most 32 so that the GEMM kernels stream `W`
@@ -169,50 +154,139 @@ pub fn simulate_into<F: Real>(
     opts: &SimOptions,
     traj: &mut Trajectory<F>,
 ) -> Result<()> {
+    simulate_keep(model, stim, opts, Keep::ALL, None, traj)
+}
+
+/// Recorded neurons' activity gathered while simulating: `a[.., .., idx]` into `out`
+/// (`B × T × M`, or one chunk's `Bc × T × M`, indexed by global step).
+pub(crate) struct Gather<'a, F> {
+    pub idx: &'a [usize],
+    pub out: ArrayViewMut3<'a, F>,
+}
+
+/// Simulates into `traj`, storing for every step only the arrays in `keep` (the others are
+/// left empty) and the readout only if `a` is kept; with `gather`, also copies the recorded
+/// neurons' activity out of each step's row while it is in cache.
+pub(crate) fn simulate_keep<F: Real>(
+    model: &Model<F>,
+    stim: &Stimulus<F>,
+    opts: &SimOptions,
+    keep: Keep,
+    gather: Option<Gather<'_, F>>,
+    traj: &mut Trajectory<F>,
+) -> Result<()> {
     check_inputs(model, stim, opts)?;
     let (b, t, _) = stim.u.dim();
     let n = model.n();
-    for arr in [&mut traj.h, &mut traj.a, &mut traj.z, &mut traj.phi, &mut traj.dphi] {
-        if arr.dim() != (b, t, n) {
-            *arr = Array3::zeros((b, t, n));
+    let shape = |kept: bool| if kept { (b, t, n) } else { (0, 0, 0) };
+    for (arr, kept) in [
+        (&mut traj.h, keep.h),
+        (&mut traj.a, keep.a),
+        (&mut traj.z, keep.z),
+        (&mut traj.phi, keep.phi),
+        (&mut traj.dphi, keep.dphi),
+    ] {
+        if arr.dim() != shape(kept) {
+            *arr = Array3::zeros(shape(kept));
         }
     }
-    if traj.y.dim() != (b, t, model.n_out()) {
-        traj.y = Array3::zeros((b, t, model.n_out()));
+    let y_shape = if keep.a { (b, t, model.n_out()) } else { (0, 0, 0) };
+    if traj.y.dim() != y_shape {
+        traj.y = Array3::zeros(y_shape);
     }
     let consts = NeuronConsts::of(model);
     let cs = chunk_size(b);
-    let jobs: Vec<_> = traj
-        .h
-        .axis_chunks_iter_mut(Axis(0), cs)
-        .zip(traj.a.axis_chunks_iter_mut(Axis(0), cs))
-        .zip(traj.z.axis_chunks_iter_mut(Axis(0), cs))
-        .zip(traj.phi.axis_chunks_iter_mut(Axis(0), cs))
-        .zip(traj.dphi.axis_chunks_iter_mut(Axis(0), cs))
+    let chunks = b.div_ceil(cs);
+    let parts = |x| stored_parts(x, cs, chunks);
+    let (idx, mut gather_out) = match gather {
+        Some(g) => (g.idx, Some(g.out)),
+        None => (&[][..], None),
+    };
+    let gathers: Vec<Option<Gather<F>>> = match &mut gather_out {
+        Some(out) => out
+            .axis_chunks_iter_mut(Axis(0), cs)
+            .map(|out| Some(Gather { idx, out }))
+            .collect(),
+        None => (0..chunks).map(|_| None).collect(),
+    };
+    let jobs: Vec<_> = parts(&mut traj.h)
+        .into_iter()
+        .zip(parts(&mut traj.a))
+        .zip(parts(&mut traj.z))
+        .zip(parts(&mut traj.phi))
+        .zip(parts(&mut traj.dphi))
         .zip(stim.u.axis_chunks_iter(Axis(0), cs))
+        .zip(gathers)
         .enumerate()
         .collect();
     let results: Vec<Result<()>> = jobs
         .into_par_iter()
-        .map(|(c, (((((h, a), z), phi), dphi), u))| {
+        .map(|(c, ((((((h, a), z), phi), dphi), u), gather))| {
             let first = c * cs;
-            let h0 = stim.h0.as_ref().map(|h0| h0.slice(s![first..first + u.dim().0, ..]));
-            run_chunk(model, &consts, u, h0, first, opts, ChunkMut { h, a, z, phi, dphi })
+            let bc = u.dim().0;
+            // rings for the arrays not stored: two rows of h (now and next), one of the others
+            let ring = |x, r| Ring::new(x, (bc, r, n));
+            let mut parts = [ring(h, 2), ring(a, 1), ring(z, 1), ring(phi, 1), ring(dphi, 1)];
+            let [h, a, z, phi, dphi] = parts.each_mut().map(|p| p.view_mut());
+            let h0 = stim.h0.as_ref().map(|h0| h0.slice(s![first..first + bc, ..]));
+            run_chunk(
+                model,
+                &consts,
+                u,
+                h0,
+                first,
+                opts,
+                ChunkMut { h, a, z, phi, dphi },
+                gather,
+            )
         })
         .collect();
     earliest_error(results)?;
-    let a2 = traj
-        .a
-        .view()
-        .into_shape_with_order((b * t, n))
-        .expect("a is contiguous");
-    let mut y2 = traj
-        .y
-        .view_mut()
-        .into_shape_with_order((b * t, model.n_out()))
-        .expect("y is contiguous");
-    matmul(false, y2.view_mut(), a2, model.w_out.view());
+    if keep.a {
+        let a2 = traj
+            .a
+            .view()
+            .into_shape_with_order((b * t, n))
+            .expect("a is contiguous");
+        let mut y2 = traj
+            .y
+            .view_mut()
+            .into_shape_with_order((b * t, model.n_out()))
+            .expect("y is contiguous");
+        matmul(false, y2.view_mut(), a2, model.w_out.view());
+    }
     Ok(())
+}
+
+/// The trial chunks of a stored array, or `None` per chunk for an array not stored (empty).
+fn stored_parts<F>(x: &mut Array3<F>, cs: usize, chunks: usize) -> Vec<Option<ArrayViewMut3<'_, F>>> {
+    if x.is_empty() {
+        (0..chunks).map(|_| None).collect()
+    } else {
+        x.axis_chunks_iter_mut(Axis(0), cs).map(Some).collect()
+    }
+}
+
+/// A chunk's array: its part of the stored trajectory, or a ring the job owns.
+enum Ring<'a, F> {
+    Stored(ArrayViewMut3<'a, F>),
+    Own(Array3<F>),
+}
+
+impl<'a, F: Real> Ring<'a, F> {
+    /// The stored part if there is one, else a ring of the given shape.
+    fn new(stored: Option<ArrayViewMut3<'a, F>>, shape: (usize, usize, usize)) -> Self {
+        match stored {
+            Some(v) => Ring::Stored(v),
+            None => Ring::Own(Array3::zeros(shape)),
+        }
+    }
+    fn view_mut(&mut self) -> ArrayViewMut3<'_, F> {
+        match self {
+            Ring::Stored(v) => v.view_mut(),
+            Ring::Own(x) => x.view_mut(),
+        }
+    }
 }
 
 /// The chunks' results, or the earliest divergence (smallest step, then trial) whichever chunk
@@ -259,26 +333,8 @@ pub(crate) fn check_inputs<F: Real>(model: &Model<F>, stim: &Stimulus<F>, opts: 
     Ok(())
 }
 
-/// Mutable views of one chunk's stored trajectory (`Bc × T × N`, contiguous).
-pub(crate) struct ChunkMut<'a, F> {
-    pub h: ArrayViewMut3<'a, F>,
-    pub a: ArrayViewMut3<'a, F>,
-    pub z: ArrayViewMut3<'a, F>,
-    pub phi: ArrayViewMut3<'a, F>,
-    pub dphi: ArrayViewMut3<'a, F>,
-}
-
-/// Rows `(j, t)` for all `j` of a contiguous `Bc × T × N` block, as a `Bc × N` matrix view.
-pub(crate) fn step_rows<F>(flat: &[F], bc: usize, steps: usize, n: usize, t: usize) -> ArrayView2<'_, F> {
-    ArrayView2::from_shape((bc, n).strides((steps * n, 1)), &flat[t * n..]).expect("row block in bounds")
-}
-
-/// Mutable version of [`step_rows`].
-pub(crate) fn step_rows_mut<F>(flat: &mut [F], bc: usize, steps: usize, n: usize, t: usize) -> ArrayViewMut2<'_, F> {
-    ArrayViewMut2::from_shape((bc, n).strides((steps * n, 1)), &mut flat[t * n..]).expect("row block in bounds")
-}
-
 /// Simulates one chunk of trials through all time steps.
+#[allow(clippy::too_many_arguments)]
 fn run_chunk<F: Real>(
     m: &Model<F>,
     k: &NeuronConsts<F>,
@@ -287,22 +343,21 @@ fn run_chunk<F: Real>(
     first_trial: usize,
     opts: &SimOptions,
     mut c: ChunkMut<F>,
+    gather: Option<Gather<F>>,
 ) -> Result<()> {
-    let (bc, steps, n) = c.h.dim();
+    let bc = u.dim().0;
     let mut rngs = noise_rngs(opts.seed, first_trial, bc);
-    {
-        let h =
-            c.h.as_slice_mut()
-                .expect("trial chunks of a standard-layout array are contiguous");
-        for j in 0..bc {
-            let row = &mut h[j * steps * n..j * steps * n + n];
-            match &h0 {
-                Some(h0) => row.iter_mut().zip(h0.row(j)).for_each(|(x, &v)| *x = v),
-                None => row.iter_mut().zip(&m.params.h0).for_each(|(x, &v)| *x = v),
-            }
+    let n = m.n();
+    let r = c.h.dim().1;
+    let h = c.h.as_slice_mut().expect("trial chunks are contiguous");
+    for j in 0..bc {
+        let row = &mut h[j * r * n..j * r * n + n];
+        match &h0 {
+            Some(h0) => row.iter_mut().zip(h0.row(j)).for_each(|(x, &v)| *x = v),
+            None => row.iter_mut().zip(&m.params.h0).for_each(|(x, &v)| *x = v),
         }
     }
-    run_window(m, k, u, &mut rngs, first_trial, 0, opts, c)
+    run_window(m, k, u, &mut rngs, first_trial, 0, opts, c, gather)
 }
 
 /// The noise streams of trials `first..first + count`.
@@ -310,11 +365,13 @@ pub(crate) fn noise_rngs(seed: u64, first: usize, count: usize) -> Vec<NoiseRng>
     (0..count).map(|j| noise_rng(seed, first + j)).collect()
 }
 
-/// Simulates a window of `S` steps of one chunk of trials: on entry row 0 of each trial's `h`
-/// holds the state at global step `first_step`; on exit all `S` rows are filled (the last row's
-/// `z` excepted) and `rngs` have drawn the window's noise, ready for the next window. `u` is
-/// the window's inputs (`Bc × S × n_in`). Simulating `[0, T)` in one window or in several
-/// (each starting from the previous one's last row) gives the same numbers.
+/// Simulates a window of `S` steps of one chunk of trials (`S` = the steps of `u`, the
+/// window's inputs, `Bc × S × n_in`): on entry row 0 of each trial's `h` holds the state at
+/// global step `first_step`; on exit all `S` rows are filled (the last row's `z` excepted) and
+/// `rngs` have drawn the window's noise, ready for the next window. Arrays of fewer than `S`
+/// rows are rings (see [`RowsMut`]): `h` needs two rows, the others one. Simulating `[0, T)`
+/// in one window or in several (each starting from the previous one's last row) gives the
+/// same numbers.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_window<F: Real>(
     m: &Model<F>,
@@ -325,47 +382,43 @@ pub(crate) fn run_window<F: Real>(
     first_step: usize,
     opts: &SimOptions,
     c: ChunkMut<F>,
+    gather: Option<Gather<F>>,
 ) -> Result<()> {
-    let (bc, steps, n) = c.h.dim();
-    let (h, a, z, phi, dphi) = (flat(c.h), flat(c.a), flat(c.z), flat(c.phi), flat(c.dphi));
+    let (bc, steps, _) = u.dim();
+    let n = m.n();
+    let (mut h, mut z) = (RowsMut::of(c.h), RowsMut::of(c.z));
+    let mut rates = Rates {
+        a: RowsMut::of(c.a),
+        phi: RowsMut::of(c.phi),
+        dphi: RowsMut::of(c.dphi),
+        gather,
+        first_step,
+    };
     let sigma = F::lit(opts.noise_std);
     let noisy = opts.noise_std > 0.0;
-    let (alpha, ga, gi, bx, bi, beta) = (&k.alpha[..], &k.ga[..], &k.gi[..], &k.bx[..], &k.bi[..], &k.beta[..]);
+    let (alpha, gi, bi) = (&k.alpha[..], &k.gi[..], &k.bi[..]);
     let mut noise = vec![F::zero(); n];
     let mut bits = vec![0u32; 2 * n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
     // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
     let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
-    // Rates at t = 0; thereafter each step's rates are computed right after its state, while
-    // the row is still in cache.
     for j in 0..bc {
-        let r = j * steps * n..j * steps * n + n;
-        activate(
-            m.activation,
-            ga,
-            bx,
-            beta,
-            &h[r.clone()],
-            &mut phi[r.clone()],
-            &mut dphi[r.clone()],
-            &mut a[r],
-        );
+        rates.fill(m, k, h.row(j, 0), j, 0);
     }
     for t in 0..steps - 1 {
         // The product goes to a column-major scratch (what the GEMM kernels write without
         // transposing, so that W is never repacked), then into the trials' rows.
-        m.coupling.forward(step_rows(a, bc, steps, n, t), zc.view_mut());
+        m.coupling.forward(rates.a.block(bc, t), zc.view_mut());
         if m.n_in() > 0 {
             matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
         }
-        step_rows_mut(z, bc, steps, n, t).assign(&zc);
+        z.block_mut(bc, t).assign(&zc);
         if let Some(g) = &m.gap {
-            g.laplacian(step_rows(h, bc, steps, n, t), lh.view_mut());
+            g.laplacian(h.block(bc, t), lh.view_mut());
         }
         for j in 0..bc {
-            let o = (j * steps + t) * n;
-            let (now, next) = h[o..o + 2 * n].split_at_mut(n);
-            let zr = &z[o..o + n];
+            let zr = z.row(j, t);
+            let (now, next) = h.now_next(j, t);
             for i in 0..n {
                 next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
             }
@@ -391,20 +444,39 @@ pub(crate) fn run_window<F: Real>(
                     value: next[i].as_f64(),
                 });
             }
-            let r = o + n..o + 2 * n;
-            activate(
-                m.activation,
-                ga,
-                bx,
-                beta,
-                next,
-                &mut phi[r.clone()],
-                &mut dphi[r.clone()],
-                &mut a[r],
-            );
+            rates.fill(m, k, next, j, t + 1);
         }
     }
     Ok(())
+}
+
+/// The arrays each step's state is turned into, and the recorded activity copied out of them.
+struct Rates<'a, 'g, F> {
+    a: RowsMut<'a, F>,
+    phi: RowsMut<'a, F>,
+    dphi: RowsMut<'a, F>,
+    gather: Option<Gather<'g, F>>,
+    /// Global step of the window's row 0.
+    first_step: usize,
+}
+
+impl<F: Real> Rates<'_, '_, F> {
+    /// Rates, slopes and activity of trial `j`'s row `t` from its state `h`, computed right
+    /// after the state while the row is in cache, and the recorded neurons' activity.
+    #[inline]
+    fn fill(&mut self, m: &Model<F>, k: &NeuronConsts<F>, h: &[F], j: usize, t: usize) {
+        let (phi, dphi, a) = (self.phi.row_mut(j, t), self.dphi.row_mut(j, t), self.a.row_mut(j, t));
+        activate_row(m.activation, h, &k.bx, &k.beta, phi, dphi);
+        for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(&k.ga) {
+            *ai = g * p;
+        }
+        if let Some(g) = &mut self.gather {
+            let mut out = g.out.slice_mut(s![j, self.first_step + t, ..]);
+            for (o, &i) in out.iter_mut().zip(g.idx) {
+                *o = a[i];
+            }
+        }
+    }
 }
 
 /// The noise generator: xoshiro256++ (fast; each draw takes one 32-bit word).
@@ -427,29 +499,4 @@ fn noise_rng(seed: u64, trial: usize) -> NoiseRng {
 fn fill_noise<F: Real>(rng: &mut NoiseRng, bits: &mut [u32], noise: &mut [F]) {
     rng.fill(bits);
     fill_normals(bits, noise);
-}
-
-/// Rates, slopes and activity of one row: `phi = φ(h + bx)`, `dphi = φ′(h + bx)`, `a = ga ⊙ phi`.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-fn activate<F: Real>(
-    act: Activation,
-    ga: &[F],
-    bx: &[F],
-    beta: &[F],
-    h: &[F],
-    phi: &mut [F],
-    dphi: &mut [F],
-    a: &mut [F],
-) {
-    activate_row(act, h, bx, beta, phi, dphi);
-    for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(ga) {
-        *ai = g * p;
-    }
-}
-
-/// A contiguous 3-D view as a flat slice (trial chunks of a standard-layout array are).
-fn flat<F>(v: ArrayViewMut3<'_, F>) -> &mut [F] {
-    v.into_slice()
-        .expect("trial chunks of a standard-layout array are contiguous")
 }

@@ -718,6 +718,99 @@ fn checkpointed_and_plain_backpropagation_give_the_same_gradients() {
 }
 
 #[test]
+fn lean_storage_gives_the_same_loss_and_gradients() {
+    // loss_and_grad stores only what backpropagation of the trained groups reads; its loss and
+    // gradients must be those of the whole trajectory, bit for bit, for every group set
+    use ParamGroup::*;
+    let sets: [&[ParamGroup]; 9] = [
+        &[Gain, Bias],
+        &[Gain],
+        &[Bias],
+        &[Tau],
+        &[Beta],
+        &[H0],
+        &[W],
+        &[WOut],
+        &[Gain, Bias, Tau, Beta],
+    ];
+    let (n, t) = (20, 17);
+    for (case, (gain, backend, gaps, readout, trials)) in [
+        (GainPlacement::Presynaptic, Backend::Dense, false, false, 10),
+        (GainPlacement::Postsynaptic, Backend::Csr, false, true, 3),
+        (GainPlacement::Presynaptic, Backend::Csr, true, true, 17),
+        (GainPlacement::Postsynaptic, Backend::Dense, true, false, 5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut model = random_model(n, Activation::Softplus, gain, backend, case % 2 == 0, 60 + case as u64);
+        if gaps {
+            model = with_gaps(model, 61);
+        }
+        let stim = random_stimulus(trials, t, 62);
+        let opts = SimOptions::noisy(0.05, 63);
+        let full = simulate(&model, &stim, &opts).unwrap();
+        let rec = NeuronSet::new(&[1, 4, 18], n, true).unwrap();
+        let data_a = full.a.select(Axis(2), rec.indices()).mapv(|x| 1.1 * x + 0.01);
+        let data_y = full.y.mapv(|x| 0.7 * x - 0.02);
+        let target = if readout {
+            Target::Readout { data: data_y.view() }
+        } else {
+            Target::Activity {
+                recorded: &rec,
+                data: data_a.view(),
+            }
+        };
+        let (l_full, seed) = loss(&model, &full, &target).unwrap();
+        for set in sets {
+            let groups = GroupSet::of(set);
+            let g_full = bptt(&model, &full, &seed, groups).unwrap();
+            let mut lean = Trajectory::default();
+            let (l, g) = loss_and_grad(&model, &stim, &target, &opts, groups, &mut lean).unwrap();
+            assert_eq!(l, l_full, "case {case}, {set:?}: loss");
+            assert_eq!(g, g_full, "case {case}, {set:?}: gradient");
+            // what was stored: dphi always, the state's other arrays only when read
+            assert_eq!(lean.dphi, full.dphi);
+            let stored = [&lean.h, &lean.a, &lean.z, &lean.phi].map(|x| !x.is_empty());
+            if case == 0 && set == [Gain, Bias] {
+                assert_eq!(
+                    stored,
+                    [false, false, false, true],
+                    "the usual student keeps phi and dphi"
+                );
+            }
+            if set == [H0] && !readout {
+                assert_eq!(stored, [false; 4], "case {case}: the h0 gradient needs only dphi");
+            }
+        }
+    }
+    // backpropagation through a trajectory that lacks what a group needs is an error, not a panic
+    let model = random_model(
+        n,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        64,
+    );
+    let stim = random_stimulus(2, t, 65);
+    let rec = NeuronSet::new(&[2], n, true).unwrap();
+    let data = Array3::zeros((2, t, 1));
+    let target = Target::Activity {
+        recorded: &rec,
+        data: data.view(),
+    };
+    let mut lean = Trajectory::default();
+    let opts = SimOptions::noiseless();
+    loss_and_grad(&model, &stim, &target, &opts, GroupSet::of(&[Bias]), &mut lean).unwrap();
+    let (_, seed) = loss(&model, &simulate(&model, &stim, &opts).unwrap(), &target).unwrap();
+    let e = bptt(&model, &lean, &seed, GroupSet::of(&[Tau])).unwrap_err();
+    assert!(e.to_string().contains("`h` was not stored"), "{e}");
+    let e = loss(&model, &lean, &target).unwrap_err();
+    assert!(e.to_string().contains("`a` was not stored"), "{e}");
+}
+
+#[test]
 fn checkpoint_interval_only_when_over_budget() {
     // 5 × 400 × 16 × 1000 × 4 bytes = 128 MB
     assert_eq!(checkpoint_interval(16, 400, 1000, 4, 128_000_000), None);

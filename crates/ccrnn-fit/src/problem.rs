@@ -102,8 +102,11 @@ pub struct FitProblem<F: Real> {
     /// Bytes the stored trajectory of one evaluation may take; above it, backpropagation is
     /// checkpointed (same gradients, one more forward pass). Default 4 GiB.
     pub memory_budget: usize,
+    /// What the gradient's simulation keeps (only what backpropagation reads).
     traj: Trajectory<F>,
-    /// The θ and step that `traj` was simulated at (None if it is stale or released).
+    /// The whole trajectory that Gauss–Newton products read, and the θ and step it was
+    /// simulated at (None if stale).
+    gn_traj: Trajectory<F>,
     traj_at: Option<(Vec<F>, u64)>,
 }
 
@@ -155,6 +158,7 @@ impl<F: Real> FitProblem<F> {
             seed,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             traj: Trajectory::default(),
+            gn_traj: Trajectory::default(),
             traj_at: None,
         })
     }
@@ -188,7 +192,7 @@ impl<F: Real> Problem<F> for FitProblem<F> {
 
     fn cost_grad(&mut self, theta: &[F], step: u64) -> Result<(f64, Vec<F>)> {
         let at = |source| Error::AtStep { step, source };
-        self.traj_at = None;
+        self.traj_at = None; // the model is about to move away from the GN trajectory's θ
         self.model.set_theta(self.groups, theta).map_err(at)?;
         let e = self.evaluation(step);
         let (stim, data) = e.select(&self.stim, &self.data);
@@ -202,9 +206,6 @@ impl<F: Real> Problem<F> for FitProblem<F> {
             }
         }
         .map_err(at)?;
-        if !self.traj.a.is_empty() {
-            self.traj_at = Some((theta.to_vec(), step));
-        }
         Ok((l.as_f64(), g.flatten(self.groups)))
     }
 
@@ -227,11 +228,11 @@ impl<F: Real> Problem<F> for FitProblem<F> {
         if !fresh {
             self.traj_at = None;
             self.model.set_theta(self.groups, theta).map_err(at)?;
-            ccrnn_core::simulate_into(&self.model, stim, &e.opts, &mut self.traj).map_err(at)?;
+            ccrnn_core::simulate_into(&self.model, stim, &e.opts, &mut self.gn_traj).map_err(at)?;
             self.traj_at = Some((theta.to_vec(), step));
         }
         let target = data.target();
-        gauss_newton_product(&self.model, stim, &self.traj, &target, self.groups, v).map_err(at)
+        gauss_newton_product(&self.model, stim, &self.gn_traj, &target, self.groups, v).map_err(at)
     }
 
     fn project(&self, theta: &mut [F]) {

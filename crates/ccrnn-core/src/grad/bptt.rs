@@ -17,7 +17,8 @@
 //! added in chunk order, so the result does not depend on the thread count.
 
 use crate::kernels::matmul;
-use crate::simulate::{NeuronConsts, chunk_size, step_rows};
+use crate::simulate::{NeuronConsts, chunk_size};
+use crate::trajectory::{Keep, chunk_views, step_rows};
 use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
 use rayon::prelude::*;
@@ -40,13 +41,14 @@ pub fn bptt<'a, F: Real>(
     seed: &'a Seed<F>,
     groups: GroupSet,
 ) -> Result<ParamGrad<F>> {
-    let (b, t, n) = traj.a.dim();
+    let (b, t, n) = Keep::for_grad(model, groups, false).check(traj, model.n())?;
     seed.validate(model, b, t)?;
     let want_w = groups.contains(ParamGroup::W);
     let k = NeuronConsts::of(model);
     let cs = chunk_size(b);
-    let chunks = |x: &'a Array3<F>| x.axis_chunks_iter(Axis(0), cs);
+    let chunks = |x: &'a Array3<F>| chunk_views(x, b, cs);
     let jobs: Vec<_> = chunks(&traj.h)
+        .into_iter()
         .zip(chunks(&traj.a))
         .zip(chunks(&traj.z))
         .zip(chunks(&traj.phi))
@@ -172,7 +174,7 @@ fn backward_chunk<F: Real>(
     c: Chunk<F>,
     groups: GroupSet,
 ) -> Partial<F> {
-    let (bc, steps, n) = c.h.dim();
+    let (bc, steps, n) = c.dphi.dim();
     let mut st = BackState::new(m, bc, n, groups);
     st.window(
         m,
@@ -208,6 +210,8 @@ pub(crate) struct BackState<F> {
     /// would be zeroed anyway, and they cost two divisions per neuron and step).
     want_tau: bool,
     want_beta: bool,
+    /// Whether the gain gradient is accumulated (it reads φ or z, which are then stored).
+    want_g: bool,
     acc: Acc<F>,
     /// h̄_{t+1} of each trial (`Bc × N`).
     hbar: Vec<F>,
@@ -234,6 +238,7 @@ impl<F: Real> BackState<F> {
             n,
             want_w,
             want_tau: groups.contains(ParamGroup::Tau),
+            want_g: groups.contains(ParamGroup::Gain),
             want_beta: groups.contains(ParamGroup::Beta) && m.activation.uses_beta(),
             acc: Acc {
                 g: vec![F::zero(); n],
@@ -269,7 +274,7 @@ impl<F: Real> BackState<F> {
         win: Window,
     ) {
         let (bc, n) = (self.bc, self.n);
-        let rows = c.h.dim().1;
+        let rows = c.dphi.dim().1;
         let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
         let pre = m.gain == GainPlacement::Presynaptic;
         let (alpha, gi) = (&k.alpha[..], &k.gi[..]);
@@ -313,7 +318,9 @@ impl<F: Real> BackState<F> {
             }
             // Gap junctions: their current L h_t (for the τ gradient) and L (α ⊙ h̄_{t+1}).
             if let (Some(g), false) = (&m.gap, last) {
-                g.laplacian(step_rows(h, bc, rows, n, lt), self.lh.view_mut());
+                if self.want_tau {
+                    g.laplacian(step_rows(h, bc, rows, n, lt), self.lh.view_mut());
+                }
                 for j in 0..bc {
                     for i in 0..n {
                         self.ahb[(j, i)] = alpha[i] * self.hbar[j * n + i];
@@ -323,12 +330,12 @@ impl<F: Real> BackState<F> {
             }
             for j in 0..bc {
                 let o = (j * rows + lt) * n;
-                let r = o..o + n;
+                // the row of each stored array (arrays not stored are empty and not read)
                 let row = Row {
-                    h: &h[r.clone()],
-                    z: &z[r.clone()],
-                    phi: &phi[r.clone()],
-                    dphi: &dphi[r.clone()],
+                    h: row_of(h, o, n),
+                    z: row_of(z, o, n),
+                    phi: row_of(phi, o, n),
+                    dphi: row_of(dphi, o, n),
                     abar: self.abar.row(j).to_slice().expect("contiguous"),
                 };
                 let hb = &mut self.hbar[j * n..(j + 1) * n];
@@ -340,18 +347,26 @@ impl<F: Real> BackState<F> {
                 if self.want_beta {
                     beta_row(&row, k, pre, &mut acc.beta);
                 }
-                match (pre, last) {
-                    (true, true) => back_row::<F, true, true>(&row, k, hb, acc),
-                    (true, false) => back_row::<F, true, false>(&row, k, hb, acc),
-                    (false, true) => back_row::<F, false, true>(&row, k, hb, acc),
-                    (false, false) => back_row::<F, false, false>(&row, k, hb, acc),
+                match (pre, last, self.want_g) {
+                    (true, true, true) => back_row::<F, true, true, true>(&row, k, hb, acc),
+                    (true, true, false) => back_row::<F, true, true, false>(&row, k, hb, acc),
+                    (true, false, true) => back_row::<F, true, false, true>(&row, k, hb, acc),
+                    (true, false, false) => back_row::<F, true, false, false>(&row, k, hb, acc),
+                    (false, true, true) => back_row::<F, false, true, true>(&row, k, hb, acc),
+                    (false, true, false) => back_row::<F, false, true, false>(&row, k, hb, acc),
+                    (false, false, true) => back_row::<F, false, false, true>(&row, k, hb, acc),
+                    (false, false, false) => back_row::<F, false, false, false>(&row, k, hb, acc),
                 }
                 if m.gap.is_some() && !last {
                     // the gap term of h_{t+1}: −L (α ⊙ h̄_{t+1}) into h̄_t, and its part of the
                     // τ gradient (the drift gains −L h_t: ∂/∂τ_i adds α_i h̄_{t+1,i} (L h_t)_i / τ_i)
                     for i in 0..n {
                         hb[i] -= self.lahb[(j, i)];
-                        acc.tau[i] += self.ahb[(j, i)] * self.lh[(j, i)] / k.tau[i];
+                    }
+                    if self.want_tau {
+                        for i in 0..n {
+                            acc.tau[i] += self.ahb[(j, i)] * self.lh[(j, i)] / k.tau[i];
+                        }
                     }
                 }
             }
@@ -409,11 +424,17 @@ struct Row<'a, F> {
     abar: &'a [F],
 }
 
+/// The row of step offset `o` of a stored array, or nothing if the array is not stored.
+#[inline]
+fn row_of<F>(x: &[F], o: usize, n: usize) -> &[F] {
+    x.get(o..o + n).unwrap_or(&[])
+}
+
 /// The elementwise part of one backward step for one trial: turns `hbar = h̄_{t+1}` into
-/// `h̄_t` and accumulates the gain and bias gradients. `PRE`: presynaptic gain; `LAST`:
-/// t = T − 1 (no h̄_{t+1}).
+/// `h̄_t` and accumulates the bias gradient and, with `GAIN`, the gain gradient. `PRE`:
+/// presynaptic gain; `LAST`: t = T − 1 (no h̄_{t+1}).
 #[inline(always)]
-fn back_row<F: Real, const PRE: bool, const LAST: bool>(
+fn back_row<F: Real, const PRE: bool, const LAST: bool, const GAIN: bool>(
     r: &Row<F>,
     k: &NeuronConsts<F>,
     hbar: &mut [F],
@@ -422,14 +443,19 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
     let n = hbar.len();
     // equal-length slices, so that the loop runs without bounds checks and vectorises
     let (alpha, ga) = (&k.alpha[..n], &k.ga[..n]);
-    let (z, phi, dphi, abar) = (&r.z[..n], &r.phi[..n], &r.dphi[..n], &r.abar[..n]);
+    // the gain gradient reads φ (presynaptic gain) or z (postsynaptic): only those are stored
+    let phi = if PRE && GAIN { &r.phi[..n] } else { &[][..] };
+    let z = if PRE || LAST || !GAIN { &[][..] } else { &r.z[..n] };
+    let (dphi, abar) = (&r.dphi[..n], &r.abar[..n]);
     let (acc_g, acc_b) = (&mut acc.g[..n], &mut acc.b[..n]);
     for i in 0..n {
         let ab = abar[i];
         let e = ab * ga[i] * dphi[i];
         let hb_next = hbar[i];
         if PRE {
-            acc_g[i] += ab * phi[i];
+            if GAIN {
+                acc_g[i] += ab * phi[i];
+            }
             acc_b[i] += e;
         }
         if LAST {
@@ -437,7 +463,9 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool>(
         } else {
             let al = alpha[i];
             if !PRE {
-                acc_g[i] += hb_next * al * z[i];
+                if GAIN {
+                    acc_g[i] += hb_next * al * z[i];
+                }
                 acc_b[i] += hb_next * al;
             }
             hbar[i] = e + (F::one() - al) * hb_next;

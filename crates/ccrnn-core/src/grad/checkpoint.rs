@@ -100,7 +100,7 @@ impl<F: Real> Ctx<'_, F> {
         buf.shape((bc, rows, self.m.n()));
         buf.h.index_axis_mut(Axis(1), 0).assign(h);
         let u = self.stim.u.slice(s![first..first + bc, s0..s0 + rows, ..]);
-        run_window(self.m, &self.k, u, rngs, first, s0, self.opts, buf.chunk_mut())
+        run_window(self.m, &self.k, u, rngs, first, s0, self.opts, buf.chunk_mut(), None)
     }
 
     fn forward(&self, c: usize) -> Result<Kept<F>> {

@@ -8,7 +8,8 @@
 //! ([`crate::bptt`]) seeded with it. The noise of the stored trajectory is additive, so the
 //! tangent of the noisy rollout obeys the same equations.
 
-use crate::simulate::{NeuronConsts, chunk_size, step_rows};
+use crate::simulate::{NeuronConsts, chunk_size};
+use crate::trajectory::step_rows;
 use crate::{
     Coupling, Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result, Seed, Stimulus, Target, Trajectory, bptt,
 };

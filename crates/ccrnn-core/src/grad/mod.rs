@@ -16,8 +16,11 @@ pub use checkpoint::{checkpoint_interval, loss_and_grad_checkpointed};
 pub use gauss_newton::gauss_newton_product;
 pub use tangent::tangents;
 
+use crate::loss::mse_and_seed;
+use crate::simulate::{Gather, simulate_keep};
+use crate::trajectory::Keep;
 use crate::{GroupSet, Model, ParamGroup, Real, Result, SimOptions, Stimulus, Target, Trajectory};
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, Array3};
 
 /// Gradient of a loss with respect to each parameter group (frozen groups hold zeros).
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +73,10 @@ impl<F: Real> ParamGrad<F> {
 
 /// Simulates `stim` into `traj`, evaluates the loss on `target` and backpropagates it: the loss
 /// and the gradient of the given groups.
+///
+/// `traj` keeps only what backpropagation of `groups` reads (for the usual student, gains and
+/// biases with presynaptic gain: `phi` and `dphi`); the other arrays are left empty. Use
+/// [`crate::simulate_into`] for a whole trajectory.
 pub fn loss_and_grad<F: Real>(
     model: &Model<F>,
     stim: &Stimulus<F>,
@@ -78,7 +85,26 @@ pub fn loss_and_grad<F: Real>(
     groups: GroupSet,
     traj: &mut Trajectory<F>,
 ) -> Result<(F, ParamGrad<F>)> {
-    crate::simulate_into(model, stim, opts, traj)?;
-    let (l, seed) = crate::loss(model, traj, target)?;
+    let readout = matches!(target, Target::Readout { .. });
+    let keep = Keep::for_grad(model, groups, readout);
+    let (l, seed) = match target {
+        // the recorded neurons' activity is gathered during the simulation
+        Target::Activity { recorded, .. } if !keep.a => {
+            stim.validate(model)?;
+            target.validate(model, stim.trials(), stim.steps())?;
+            let idx = recorded.indices();
+            let mut pred = Array3::zeros((stim.trials(), stim.steps(), idx.len()));
+            let gather = Gather {
+                idx,
+                out: pred.view_mut(),
+            };
+            simulate_keep(model, stim, opts, keep, Some(gather), traj)?;
+            mse_and_seed(pred, target)
+        }
+        _ => {
+            simulate_keep(model, stim, opts, keep, None, traj)?;
+            crate::loss(model, traj, target)?
+        }
+    };
     Ok((l, bptt(model, traj, &seed, groups)?.for_stimulus(stim)))
 }

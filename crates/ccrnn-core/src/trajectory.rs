@@ -1,0 +1,187 @@
+//! What a simulation stores: the trajectory arrays, which of them a run keeps for all steps,
+//! and the row layout the time loops address them by.
+//!
+//! [`crate::simulate`] keeps everything. A fit keeps only what backpropagation of its trained
+//! groups reads (see [`Keep::for_grad`]): the usual student (presynaptic gains and biases) keeps
+//! two of the five `B × T × N` arrays, which saves memory and the time of writing and reading
+//! the other three. Arrays not kept live in a one- or two-step ring while the loop runs.
+
+use crate::error::check_shape;
+use crate::{Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result};
+use ndarray::{Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder};
+use std::ops::Range;
+
+/// Everything a batch of trials did, all `B × T × ·`.
+///
+/// From [`crate::simulate`] every array is filled. A trajectory left by
+/// [`crate::loss_and_grad`] holds only what the gradient needed; the other arrays are empty
+/// (`0 × 0 × 0`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Trajectory<F> {
+    /// State h, `B × T × N`.
+    pub h: Array3<F>,
+    /// Activity a (what a recording sees), `B × T × N`.
+    pub a: Array3<F>,
+    /// Synaptic plus external input `z_t = W a_t + u_t W_in`, `B × T × N` (last step zero).
+    pub z: Array3<F>,
+    /// Rate φ(x_t) (x_t = h_t + b with presynaptic gain, h_t otherwise), `B × T × N`.
+    pub phi: Array3<F>,
+    /// Slope φ′(x_t), `B × T × N` (kept for the backward pass).
+    pub dphi: Array3<F>,
+    /// Readout y, `B × T × n_out` (empty when `a` is).
+    pub y: Array3<F>,
+}
+
+/// Which of the five per-step arrays (`h`, `a`, `z`, `phi`, `dphi`) a simulation stores for
+/// every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keep {
+    pub h: bool,
+    pub a: bool,
+    pub z: bool,
+    pub phi: bool,
+    pub dphi: bool,
+}
+
+impl Keep {
+    /// Every array.
+    pub const ALL: Keep = Keep {
+        h: true,
+        a: true,
+        z: true,
+        phi: true,
+        dphi: true,
+    };
+
+    /// What backpropagation of `groups` reads from the stored trajectory; `readout`: the loss
+    /// is on the readout `y = a W_out` (which needs every `a`).
+    pub fn for_grad<F: Real>(model: &Model<F>, groups: GroupSet, readout: bool) -> Self {
+        let has = |g| groups.contains(g);
+        let pre = model.gain == GainPlacement::Presynaptic;
+        let beta = has(ParamGroup::Beta) && model.activation.uses_beta();
+        Keep {
+            h: has(ParamGroup::Tau) || beta,
+            a: readout || has(ParamGroup::W) || has(ParamGroup::WOut),
+            z: has(ParamGroup::Tau) || (!pre && has(ParamGroup::Gain)),
+            phi: beta || (pre && has(ParamGroup::Gain)),
+            dphi: true,
+        }
+    }
+
+    /// The arrays in a fixed order, with their names.
+    fn named<F>(self, t: &Trajectory<F>) -> [(bool, &'static str, &Array3<F>); 5] {
+        [
+            (self.h, "h", &t.h),
+            (self.a, "a", &t.a),
+            (self.z, "z", &t.z),
+            (self.phi, "phi", &t.phi),
+            (self.dphi, "dphi", &t.dphi),
+        ]
+    }
+
+    /// Checks that `traj` stores these arrays, all `B × T × N` with `(B, T, N)` taken from
+    /// `dphi`, which every trajectory keeps; returns `(B, T, N)`.
+    pub fn check<F>(self, traj: &Trajectory<F>, n: usize) -> Result<(usize, usize, usize)> {
+        let (b, t, nn) = traj.dphi.dim();
+        check_shape("trajectory.dphi", &[b, t, n], &[b, t, nn])?;
+        for (kept, name, arr) in self.named(traj) {
+            if kept && arr.dim() != (b, t, n) {
+                return Err(if arr.is_empty() {
+                    Error::invalid(
+                        "trajectory",
+                        format!("`{name}` was not stored by this simulation and this gradient needs it"),
+                    )
+                } else {
+                    Error::shape(format!("trajectory.{name}"), &[b, t, n], arr.shape())
+                });
+            }
+        }
+        Ok((b, t, n))
+    }
+}
+
+/// Per-chunk views of a `B × T × N` array in chunks of `cs` trials, or empty views when the
+/// array is not stored (empty).
+pub(crate) fn chunk_views<F>(x: &Array3<F>, b: usize, cs: usize) -> Vec<ArrayView3<'_, F>> {
+    if x.is_empty() {
+        let empty = ArrayView3::from_shape((0, 0, 0), &[][..]).expect("empty view");
+        vec![empty; b.div_ceil(cs)]
+    } else {
+        x.axis_chunks_iter(Axis(0), cs).collect()
+    }
+}
+
+/// Mutable views of one chunk's five per-step arrays, each `Bc × R × N` and contiguous: `R`
+/// is the number of steps for a stored array, 1 or 2 for a ring (see [`RowsMut`]).
+pub(crate) struct ChunkMut<'a, F> {
+    pub h: ArrayViewMut3<'a, F>,
+    pub a: ArrayViewMut3<'a, F>,
+    pub z: ArrayViewMut3<'a, F>,
+    pub phi: ArrayViewMut3<'a, F>,
+    pub dphi: ArrayViewMut3<'a, F>,
+}
+
+/// One per-step array of a chunk of `Bc` trials, flat `Bc × R × N`: the row of trial `j` at
+/// step `t` is row `t mod R` of the trial. With `R` = the number of steps every step is
+/// stored; with `R` = 1 or 2 the array is a ring holding the last one or two steps.
+pub(crate) struct RowsMut<'a, F> {
+    data: &'a mut [F],
+    r: usize,
+    n: usize,
+}
+
+impl<'a, F> RowsMut<'a, F> {
+    /// The rows of a contiguous `Bc × R × N` view.
+    pub fn of(v: ArrayViewMut3<'a, F>) -> Self {
+        let (_, r, n) = v.dim();
+        let data = v
+            .into_slice()
+            .expect("trial chunks of a standard-layout array are contiguous");
+        Self { data, r, n }
+    }
+    /// The index range of row `(j, t)`.
+    #[inline]
+    pub fn at(&self, j: usize, t: usize) -> Range<usize> {
+        let o = (j * self.r + t % self.r) * self.n;
+        o..o + self.n
+    }
+    /// Row `(j, t)`.
+    #[inline]
+    pub fn row(&self, j: usize, t: usize) -> &[F] {
+        &self.data[self.at(j, t)]
+    }
+    /// Row `(j, t)`, mutable.
+    #[inline]
+    pub fn row_mut(&mut self, j: usize, t: usize) -> &mut [F] {
+        let r = self.at(j, t);
+        &mut self.data[r]
+    }
+    /// Rows `(j, t)` (read) and `(j, t + 1)` (written), which must be distinct (`R ≥ 2`).
+    #[inline]
+    pub fn now_next(&mut self, j: usize, t: usize) -> (&[F], &mut [F]) {
+        let (now, next) = (self.at(j, t), self.at(j, t + 1));
+        debug_assert!(self.r >= 2, "a ring of one row cannot hold two steps");
+        if now.start < next.start {
+            let (lo, hi) = self.data.split_at_mut(next.start);
+            (&lo[now], &mut hi[..self.n])
+        } else {
+            let (lo, hi) = self.data.split_at_mut(now.start);
+            (&hi[..self.n], &mut lo[next])
+        }
+    }
+    /// Rows `(j, t)` for all `j`, as a `Bc × N` matrix view.
+    pub fn block(&self, bc: usize, t: usize) -> ArrayView2<'_, F> {
+        step_rows(self.data, bc, self.r, self.n, t % self.r)
+    }
+    /// Rows `(j, t)` for all `j`, mutable.
+    pub fn block_mut(&mut self, bc: usize, t: usize) -> ArrayViewMut2<'_, F> {
+        let (r, n) = (self.r, self.n);
+        ArrayViewMut2::from_shape((bc, n).strides((r * n, 1)), &mut self.data[(t % r) * n..])
+            .expect("row block in bounds")
+    }
+}
+
+/// Rows `(j, t)` for all `j` of a contiguous `Bc × R × N` block, as a `Bc × N` matrix view.
+pub(crate) fn step_rows<F>(flat: &[F], bc: usize, rows: usize, n: usize, t: usize) -> ArrayView2<'_, F> {
+    ArrayView2::from_shape((bc, n).strides((rows * n, 1)), &flat[t * n..]).expect("row block in bounds")
+}
