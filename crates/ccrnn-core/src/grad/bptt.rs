@@ -20,7 +20,7 @@ use crate::kernels::matmul;
 use crate::simulate::{NeuronConsts, chunk_size};
 use crate::trajectory::{Keep, chunk_views, step_rows};
 use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder, s};
 use rayon::prelude::*;
 
 /// Per-chunk partial sums.
@@ -297,16 +297,23 @@ impl<F: Real> BackState<F> {
                     }
                 }
             }
+            let rec = self.rec.as_slice_memory_order().expect("contiguous");
             for j in 0..bc {
                 let row = self.abar.row_mut(j).into_slice().expect("contiguous");
                 if last {
                     row.fill(F::zero());
                 } else {
-                    row.iter_mut().zip(self.rec.row(j)).for_each(|(x, &r)| *x = r);
+                    // row j of the column-major product: a stride-Bc walk (plain indexing is
+                    // several times faster than a strided ndarray iterator here)
+                    for (i, x) in row.iter_mut().enumerate() {
+                        *x = rec[i * bc + j];
+                    }
                 }
                 if let Some(ab) = &c.act_bar {
-                    for (m_, &i) in recorded.iter().enumerate() {
-                        row[i] += ab[(j, t, m_)];
+                    let abr = ab.slice(s![j, t, ..]);
+                    let abr = abr.as_slice().expect("seed rows are contiguous");
+                    for (&i, &v) in recorded.iter().zip(abr) {
+                        row[i] += v;
                     }
                 }
                 if let Some(yb) = &c.y_bar {
