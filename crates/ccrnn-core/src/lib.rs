@@ -39,7 +39,8 @@ pub use coupling::{Backend, Connectivity, Coupling, Pattern};
 pub use error::{Error, Result};
 pub use gap::GapJunctions;
 pub use grad::{
-    ParamGrad, bptt, checkpoint_interval, gauss_newton_product, loss_and_grad, loss_and_grad_checkpointed, tangents,
+    ParamGrad, arrays_for_grad, bptt, checkpoint_interval, gauss_newton_product, loss_and_grad,
+    loss_and_grad_checkpointed, tangents,
 };
 pub use loss::{Seed, Target, loss};
 pub use model::{GainPlacement, Model, ModelBuilder};

@@ -68,6 +68,14 @@ impl Keep {
         }
     }
 
+    /// How many arrays are kept.
+    pub fn count(self) -> usize {
+        [self.h, self.a, self.z, self.phi, self.dphi]
+            .into_iter()
+            .filter(|&k| k)
+            .count()
+    }
+
     /// The arrays in a fixed order, with their names.
     fn named<F>(self, t: &Trajectory<F>) -> [(bool, &'static str, &Array3<F>); 5] {
         [

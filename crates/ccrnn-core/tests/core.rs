@@ -813,8 +813,33 @@ fn lean_storage_gives_the_same_loss_and_gradients() {
 #[test]
 fn checkpoint_interval_only_when_over_budget() {
     // 5 × 400 × 16 × 1000 × 4 bytes = 128 MB
-    assert_eq!(checkpoint_interval(16, 400, 1000, 4, 128_000_000), None);
-    assert_eq!(checkpoint_interval(16, 400, 1000, 4, 127_999_999), Some(45));
+    assert_eq!(checkpoint_interval(16, 400, 1000, 5, 4, 128_000_000), None);
+    assert_eq!(checkpoint_interval(16, 400, 1000, 5, 4, 127_999_999), Some(45));
+    // a lean trajectory of 2 arrays fits in 2/5 of that
+    assert_eq!(checkpoint_interval(16, 400, 1000, 2, 4, 51_200_000), None);
+    assert_eq!(checkpoint_interval(16, 400, 1000, 2, 4, 51_199_999), Some(45));
+    // what the gradient stores: phi and dphi for presynaptic gains and biases, all five for
+    // every group
+    let model = random_model(
+        10,
+        Activation::Softplus,
+        GainPlacement::Presynaptic,
+        Backend::Dense,
+        false,
+        1,
+    );
+    let data = Array3::zeros((1, 2, 2));
+    let target = Target::Readout { data: data.view() };
+    let rec = NeuronSet::new(&[0], 10, true).unwrap();
+    let data_a = Array3::zeros((1, 2, 1));
+    let activity = Target::Activity {
+        recorded: &rec,
+        data: data_a.view(),
+    };
+    let student = GroupSet::of(&[ParamGroup::Gain, ParamGroup::Bias]);
+    assert_eq!(arrays_for_grad(&model, student, &activity), 2);
+    assert_eq!(arrays_for_grad(&model, student, &target), 3);
+    assert_eq!(arrays_for_grad(&model, all_groups(), &activity), 5);
 }
 
 /// Random direction in θ-space; on W only entries well inside their sign (so that finite

@@ -2,7 +2,7 @@
 
 use crate::{Error, Result};
 use ccrnn_core::{
-    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, checkpoint_interval,
+    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, arrays_for_grad, checkpoint_interval,
     gauss_newton_product, loss_and_grad, loss_and_grad_checkpointed,
 };
 use ndarray::{Array3, Axis};
@@ -183,6 +183,18 @@ impl<F: Real> FitProblem<F> {
         let mut rng = step_rng(self.seed, step);
         rand::seq::index::sample(&mut rng, b, self.batch_size).into_vec()
     }
+
+    /// The checkpoint interval of the gradient's backpropagation under the memory budget
+    /// (None: the trajectory it keeps fits and is stored whole).
+    pub fn checkpoint_every(&self) -> Option<usize> {
+        let (b, t, n) = (
+            self.batch_size.min(self.stim.trials()),
+            self.stim.steps(),
+            self.model.n(),
+        );
+        let arrays = arrays_for_grad(&self.model, self.groups, &self.data.target());
+        checkpoint_interval(b, t, n, arrays, std::mem::size_of::<F>(), self.memory_budget)
+    }
 }
 
 impl<F: Real> Problem<F> for FitProblem<F> {
@@ -197,8 +209,7 @@ impl<F: Real> Problem<F> for FitProblem<F> {
         let e = self.evaluation(step);
         let (stim, data) = e.select(&self.stim, &self.data);
         let target = data.target();
-        let (b, t, n) = (stim.trials(), stim.steps(), self.model.n());
-        let (l, g) = match checkpoint_interval(b, t, n, std::mem::size_of::<F>(), self.memory_budget) {
+        let (l, g) = match self.checkpoint_every() {
             None => loss_and_grad(&self.model, stim, &target, &e.opts, self.groups, &mut self.traj),
             Some(every) => {
                 self.traj = Trajectory::default(); // release a trajectory kept from before
@@ -214,7 +225,7 @@ impl<F: Real> Problem<F> for FitProblem<F> {
         let e = self.evaluation(step);
         let (stim, data) = e.select(&self.stim, &self.data);
         let (b, t, n) = (stim.trials(), stim.steps(), self.model.n());
-        if checkpoint_interval(b, t, n, std::mem::size_of::<F>(), self.memory_budget).is_some() {
+        if checkpoint_interval(b, t, n, 5, std::mem::size_of::<F>(), self.memory_budget).is_some() {
             let mb = (5 * b * t * n * std::mem::size_of::<F>()) >> 20;
             return Err(Error::config(
                 "fit.memory_mb",

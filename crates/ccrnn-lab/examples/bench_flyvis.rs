@@ -13,9 +13,7 @@
 //! photoreceptors R1–R8. Prints one JSON line with the times and the process's peak resident
 //! memory (VmHWM).
 
-use ccrnn_core::{
-    Backend, GroupSet, Model, NeuronParams, ParamGroup, SimOptions, Stimulus, checkpoint_interval, simulate,
-};
+use ccrnn_core::{Backend, GroupSet, Model, NeuronParams, ParamGroup, SimOptions, Stimulus, simulate};
 use ccrnn_fit::student::random_recorded;
 use ccrnn_fit::{Adam, Data, FitProblem, IterState, Solver};
 use ccrnn_io::connectome::{Lattice, LoadOptions, Source, load_connectome};
@@ -135,7 +133,7 @@ fn main() {
     )
     .expect("problem");
     problem.memory_budget = (memory_mb * 1048576.0) as usize;
-    let every = checkpoint_interval(trials, steps, n, 4, problem.memory_budget);
+    let every = problem.checkpoint_every();
     // peak memory of the training steps alone (not of building the teacher's recording):
     // writing 5 to clear_refs resets VmHWM to the current resident size
     let setup_peak = peak_rss_mb();

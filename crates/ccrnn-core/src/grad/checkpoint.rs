@@ -3,7 +3,8 @@
 //! window of `every + 1` steps at a time from its checkpoint and sweeps it backwards with the
 //! same adjoint code as [`super::bptt`].
 //!
-//! Memory falls from `5 B T N` stored values to `5 B (every + 1) N` for the window plus
+//! Memory falls from the plain pass's stored values (`k B T N`, `k` = 2 to 5 arrays, see
+//! [`super::arrays_for_grad`]) to `5 B (every + 1) N` for the window plus
 //! `B N T / every` for the checkpoints (least near `every ≈ √(5 T)`), at the price of a second
 //! forward pass. The recomputed windows repeat the forward pass's arithmetic and noise exactly,
 //! so the gradients equal plain backpropagation's (the weight and readout gradients are summed
@@ -243,13 +244,21 @@ pub fn loss_and_grad_checkpointed<F: Real>(
     Ok((l, out.for_stimulus(stim)))
 }
 
-/// Whether to checkpoint a batch of `b` trials of `t` steps of an `n`-neuron network under a
-/// memory budget of `budget` bytes for the stored trajectory: `None` when the whole trajectory
-/// (`5 B T N` values) fits, else the interval `√(5 T)` that needs least memory
-/// (`(5 (every + 1) + T / every) B N` values; recomputation costs one forward pass whatever
-/// the interval).
-pub fn checkpoint_interval(b: usize, t: usize, n: usize, bytes_per_value: usize, budget: usize) -> Option<usize> {
-    if 5 * t * b * n * bytes_per_value <= budget {
+/// Whether to checkpoint a batch of `b` trials of `t` steps of an `n`-neuron network whose
+/// plain backpropagation stores `arrays` values per trial, step and neuron (see
+/// [`arrays_for_grad`]), under a memory budget of `budget` bytes: `None` when the stored
+/// trajectory (`arrays B T N` values) fits, else the interval `√(5 T)` that needs least memory
+/// (windows store all five arrays: `(5 (every + 1) + T / every) B N` values; recomputation
+/// costs one forward pass whatever the interval).
+pub fn checkpoint_interval(
+    b: usize,
+    t: usize,
+    n: usize,
+    arrays: usize,
+    bytes_per_value: usize,
+    budget: usize,
+) -> Option<usize> {
+    if arrays * t * b * n * bytes_per_value <= budget {
         return None;
     }
     Some(((5 * t) as f64).sqrt().round().max(1.0) as usize)

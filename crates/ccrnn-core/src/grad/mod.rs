@@ -71,6 +71,12 @@ impl<F: Real> ParamGrad<F> {
     }
 }
 
+/// How many `B × T × N` arrays [`loss_and_grad`] stores for the gradient of `groups` on a loss
+/// like `target` (2 for the usual student: `phi` and `dphi`; at most 5).
+pub fn arrays_for_grad<F: Real>(model: &Model<F>, groups: GroupSet, target: &Target<F>) -> usize {
+    Keep::for_grad(model, groups, matches!(target, Target::Readout { .. })).count()
+}
+
 /// Simulates `stim` into `traj`, evaluates the loss on `target` and backpropagates it: the loss
 /// and the gradient of the given groups.
 ///
