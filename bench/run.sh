@@ -5,6 +5,8 @@
 #   bash bench/run.sh [THREADS]            (default 2)
 #   FULL=1 bash bench/run.sh               also ccrnn's own Adam recipe in the time-to-fit race
 #   SKIP_FIT=1 / SKIP_FLYVIS=1             leave out the long parts
+#   KEEP_TORCH_FIT=1                       reuse the PyTorch recipe's result of an earlier run
+#                                          (its 7000 steps take about 18 minutes; the table says so)
 #
 # Writes bench/results/results.md (the table) and the raw JSON lines beside it. Creates
 # bench/.venv with torch and numpy from PyPI on first use. Takes about 45 minutes on 2 cores,
@@ -37,7 +39,11 @@ if [ -z "${SKIP_FIT:-}" ]; then
   methods=lbfgs,gauss-newton
   [ -n "${FULL:-}" ] && methods=lbfgs,gauss-newton,adam
   $ex/time_to_fit --out "$out" --methods "$methods" --lbfgs-steps 1000 --gn-steps 50 --eval-every-s 1 > "$out/fit_ccrnn.jsonl"
-  $py bench/torch_fit.py "$out/problem.npz" --threads "$threads" --eval-every-s 10 > "$out/fit_torch.json"
+  if [ -n "${KEEP_TORCH_FIT:-}" ] && [ -s "$out/fit_torch.json" ]; then
+    echo "   (PyTorch recipe: kept from $(date -r "$out/fit_torch.json" '+%F %R'))" >&2
+  else
+    $py bench/torch_fit.py "$out/problem.npz" --threads "$threads" --eval-every-s 10 > "$out/fit_torch.json"
+  fi
 fi
 
 if [ -z "${SKIP_FLYVIS:-}" ]; then
