@@ -417,8 +417,10 @@ pub(crate) fn run_window<F: Real>(
             g.laplacian(h.block(bc, t), lh.view_mut());
         }
         for j in 0..bc {
-            let zr = z.row(j, t);
             let (now, next) = h.now_next(j, t);
+            // equal-length slices, so that the loop runs without bounds checks and vectorises
+            let (now, next, zr) = (&now[..n], &mut next[..n], &z.row(j, t)[..n]);
+            let (alpha, gi, bi) = (&alpha[..n], &gi[..n], &bi[..n]);
             for i in 0..n {
                 next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
             }
