@@ -639,22 +639,38 @@ fn gap_junctions_gradients_tangents_and_permutation() {
     }
 }
 
+/// The model cases of the tests of what backpropagation stores: (case, readout loss, trials).
+/// Case k: presynaptic gain for even k, CSR for k = 1, 2, gap junctions for k ≥ 2.
+const STORAGE_CASES: [(usize, bool, usize); 4] = [(0, false, 10), (1, true, 3), (2, true, 17), (3, false, 1)];
+
+/// The 20-neuron softplus model of storage case `case`.
+fn storage_case_model(case: usize, seed: u64) -> Model<f64> {
+    let gain = if case % 2 == 0 {
+        GainPlacement::Presynaptic
+    } else {
+        GainPlacement::Postsynaptic
+    };
+    let backend = if case == 1 || case == 2 {
+        Backend::Csr
+    } else {
+        Backend::Dense
+    };
+    let model = random_model(
+        20,
+        Activation::Softplus,
+        gain,
+        backend,
+        case % 2 == 0,
+        seed + case as u64,
+    );
+    if case >= 2 { with_gaps(model, seed + 1) } else { model }
+}
+
 #[test]
 fn checkpointed_and_plain_backpropagation_give_the_same_gradients() {
     let t = 23;
-    for (case, (gain, backend, gaps, readout, trials)) in [
-        (GainPlacement::Presynaptic, Backend::Dense, false, false, 10),
-        (GainPlacement::Postsynaptic, Backend::Csr, false, true, 3),
-        (GainPlacement::Presynaptic, Backend::Csr, true, true, 17),
-        (GainPlacement::Postsynaptic, Backend::Dense, true, false, 1),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut model = random_model(20, Activation::Softplus, gain, backend, case % 2 == 0, 40 + case as u64);
-        if gaps {
-            model = with_gaps(model, 41);
-        }
+    for (case, readout, trials) in STORAGE_CASES {
+        let model = storage_case_model(case, 40);
         let mut stim = random_stimulus(trials, t, 42);
         // per-trial initial states in one case, the model's h0 in the others
         if case == 2 {
@@ -734,19 +750,8 @@ fn lean_storage_gives_the_same_loss_and_gradients() {
         &[Gain, Bias, Tau, Beta],
     ];
     let (n, t) = (20, 17);
-    for (case, (gain, backend, gaps, readout, trials)) in [
-        (GainPlacement::Presynaptic, Backend::Dense, false, false, 10),
-        (GainPlacement::Postsynaptic, Backend::Csr, false, true, 3),
-        (GainPlacement::Presynaptic, Backend::Csr, true, true, 17),
-        (GainPlacement::Postsynaptic, Backend::Dense, true, false, 5),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut model = random_model(n, Activation::Softplus, gain, backend, case % 2 == 0, 60 + case as u64);
-        if gaps {
-            model = with_gaps(model, 61);
-        }
+    for (case, readout, trials) in STORAGE_CASES {
+        let model = storage_case_model(case, 60);
         let stim = random_stimulus(trials, t, 62);
         let opts = SimOptions::noisy(0.05, 63);
         let full = simulate(&model, &stim, &opts).unwrap();
