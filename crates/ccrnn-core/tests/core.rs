@@ -645,7 +645,7 @@ const STORAGE_CASES: [(usize, bool, usize); 4] = [(0, false, 10), (1, true, 3), 
 
 /// The 20-neuron softplus model of storage case `case`.
 fn storage_case_model(case: usize, seed: u64) -> Model<f64> {
-    let gain = if case % 2 == 0 {
+    let gain = if case.is_multiple_of(2) {
         GainPlacement::Presynaptic
     } else {
         GainPlacement::Postsynaptic
@@ -660,7 +660,7 @@ fn storage_case_model(case: usize, seed: u64) -> Model<f64> {
         Activation::Softplus,
         gain,
         backend,
-        case % 2 == 0,
+        case.is_multiple_of(2),
         seed + case as u64,
     );
     if case >= 2 { with_gaps(model, seed + 1) } else { model }
