@@ -14,7 +14,7 @@ use super::bptt::{BackState, Chunk, Partial, Window, combine, seed_chunks, zero_
 use crate::kernels::matmul;
 use crate::loss::mse_and_seed;
 use crate::simulate::{
-    ChunkMut, NeuronConsts, NoiseRng, check_inputs, chunk_size, earliest_error, noise_rngs, run_window,
+    ChunkMut, Gather, NeuronConsts, NoiseRng, check_inputs, chunk_size, earliest_error, noise_rngs, run_window,
 };
 use crate::{GroupSet, Model, ParamGrad, ParamGroup, Real, Result, SimOptions, Stimulus, Target};
 use ndarray::{Array2, Array3, ArrayView3, Axis, s};
@@ -93,15 +93,24 @@ struct Ctx<'a, F: Real> {
 }
 
 impl<F: Real> Ctx<'_, F> {
-    /// Recomputes window `w` of chunk `c` from its checkpoint into `buf`.
-    fn window(&self, c: usize, w: usize, h: &Array2<F>, rngs: &mut [NoiseRng], buf: &mut WindowBuf<F>) -> Result<()> {
+    /// Recomputes window `w` of chunk `c` from its checkpoint into `buf`, gathering the
+    /// recorded neurons' activity into `gather` if given.
+    fn window(
+        &self,
+        c: usize,
+        w: usize,
+        h: &Array2<F>,
+        rngs: &mut [NoiseRng],
+        buf: &mut WindowBuf<F>,
+        gather: Option<Gather<F>>,
+    ) -> Result<()> {
         let first = c * self.cs;
         let bc = h.nrows();
         let (s0, rows) = (self.win.starts[w], self.win.rows(w));
         buf.shape((bc, rows, self.m.n()));
         buf.h.index_axis_mut(Axis(1), 0).assign(h);
         let u = self.stim.u.slice(s![first..first + bc, s0..s0 + rows, ..]);
-        run_window(self.m, &self.k, u, rngs, first, s0, self.opts, buf.chunk_mut(), None)
+        run_window(self.m, &self.k, u, rngs, first, s0, self.opts, buf.chunk_mut(), gather)
     }
 
     fn forward(&self, c: usize) -> Result<Kept<F>> {
@@ -123,18 +132,18 @@ impl<F: Real> Ctx<'_, F> {
         for w in 0..self.win.starts.len() {
             kept.h.push(h.clone());
             kept.rngs.push(rngs.clone());
-            self.window(c, w, &h, &mut rngs, &mut buf)?;
+            // the recorded neurons are gathered while simulating, the readout after the window
+            let gather = self.recorded.map(|idx| Gather {
+                idx,
+                out: kept.pred.view_mut(),
+            });
+            self.window(c, w, &h, &mut rngs, &mut buf, gather)?;
             let (s0, rows) = (self.win.starts[w], self.win.rows(w));
-            for j in 0..bc {
-                let a = buf.a.index_axis(Axis(0), j);
-                let mut p = kept.pred.slice_mut(s![j, s0..s0 + rows, ..]);
-                match self.recorded {
-                    Some(rec) => {
-                        for (mut pr, ar) in p.rows_mut().into_iter().zip(a.rows()) {
-                            pr.iter_mut().zip(rec).for_each(|(x, &i)| *x = ar[i]);
-                        }
-                    }
-                    None => matmul(false, p, a, m.w_out.view()),
+            if self.recorded.is_none() {
+                for j in 0..bc {
+                    let a = buf.a.index_axis(Axis(0), j);
+                    let p = kept.pred.slice_mut(s![j, s0..s0 + rows, ..]);
+                    matmul(false, p, a, m.w_out.view());
                 }
             }
             h = buf.h.index_axis(Axis(1), rows - 1).to_owned();
@@ -154,7 +163,7 @@ impl<F: Real> Ctx<'_, F> {
         let mut buf = WindowBuf::default();
         for w in (0..self.win.starts.len()).rev() {
             let mut rngs = kept.rngs[w].clone();
-            self.window(c, w, &kept.h[w], &mut rngs, &mut buf)?;
+            self.window(c, w, &kept.h[w], &mut rngs, &mut buf, None)?;
             let (s0, rows) = (self.win.starts[w], self.win.rows(w));
             let end = if s0 + rows == t { t } else { s0 + rows - 1 };
             let chunk = Chunk {
