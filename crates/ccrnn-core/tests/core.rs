@@ -643,6 +643,23 @@ fn gap_junctions_gradients_tangents_and_permutation() {
 /// Case k: presynaptic gain for even k, CSR for k = 1, 2, gap junctions for k ≥ 2.
 const STORAGE_CASES: [(usize, bool, usize); 4] = [(0, false, 10), (1, true, 3), (2, true, 17), (3, false, 1)];
 
+/// The loss of a storage case: on the readout, or on the recorded neurons' activity.
+fn storage_target<'a>(
+    readout: bool,
+    rec: &'a NeuronSet,
+    data_a: &'a Array3<f64>,
+    data_y: &'a Array3<f64>,
+) -> Target<'a, f64> {
+    if readout {
+        Target::Readout { data: data_y.view() }
+    } else {
+        Target::Activity {
+            recorded: rec,
+            data: data_a.view(),
+        }
+    }
+}
+
 /// The 20-neuron softplus model of storage case `case`.
 fn storage_case_model(case: usize, seed: u64) -> Model<f64> {
     let gain = if case.is_multiple_of(2) {
@@ -685,14 +702,7 @@ fn checkpointed_and_plain_backpropagation_give_the_same_gradients() {
             plain.a.select(Axis(2), rec.indices()).mapv(|x| 0.9 * x + 0.01),
             plain.y.mapv(|x| 0.7 * x - 0.02),
         );
-        let target = if readout {
-            Target::Readout { data: data_y.view() }
-        } else {
-            Target::Activity {
-                recorded: &rec,
-                data: data_a.view(),
-            }
-        };
+        let target = storage_target(readout, &rec, &data_a, &data_y);
         let mut traj = Trajectory::default();
         let (l0, g0) = loss_and_grad(&model, &stim, &target, &opts, all_groups(), &mut traj).unwrap();
         let g0f = g0.flatten(all_groups());
@@ -758,14 +768,7 @@ fn lean_storage_gives_the_same_loss_and_gradients() {
         let rec = NeuronSet::new(&[1, 4, 18], n, true).unwrap();
         let data_a = full.a.select(Axis(2), rec.indices()).mapv(|x| 1.1 * x + 0.01);
         let data_y = full.y.mapv(|x| 0.7 * x - 0.02);
-        let target = if readout {
-            Target::Readout { data: data_y.view() }
-        } else {
-            Target::Activity {
-                recorded: &rec,
-                data: data_a.view(),
-            }
-        };
+        let target = storage_target(readout, &rec, &data_a, &data_y);
         let (l_full, seed) = loss(&model, &full, &target).unwrap();
         for set in sets {
             let groups = GroupSet::of(set);

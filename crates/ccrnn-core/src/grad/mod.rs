@@ -96,7 +96,7 @@ pub fn loss_and_grad<F: Real>(
     let (l, seed) = match target {
         // the recorded neurons' activity is gathered during the simulation
         Target::Activity { recorded, .. } if !keep.a => {
-            stim.validate(model)?;
+            // (the stimulus itself is validated by the simulation)
             target.validate(model, stim.trials(), stim.steps())?;
             let idx = recorded.indices();
             let mut pred = Array3::zeros((stim.trials(), stim.steps(), idx.len()));
