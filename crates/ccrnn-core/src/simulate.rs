@@ -6,7 +6,7 @@
 //! seed gives bit-identical trajectories whatever the thread count.
 
 use crate::error::{check_finite, check_shape};
-use crate::kernels::{activate_row, fill_normals, matmul};
+use crate::kernels::{THIN_DRIVE, activate_row, add_drive, copy_transposed, fill_normals, matmul};
 pub(crate) use crate::trajectory::ChunkMut;
 use crate::trajectory::{Keep, RowsMut};
 use crate::{Error, Model, Real, Result, Trajectory};
@@ -405,14 +405,31 @@ pub(crate) fn run_window<F: Real>(
     for j in 0..bc {
         rates.fill(m, k, h.row(j, 0), j, 0);
     }
+    // A stimulus of one or two channels is added to each trial's row once it is out of the
+    // product; more channels go through GEMM.
+    let thin = m.n_in() <= THIN_DRIVE;
+    let w_in: Vec<Vec<F>> = if thin {
+        m.w_in.rows().into_iter().map(|r| r.to_vec()).collect()
+    } else {
+        vec![]
+    };
     for t in 0..steps - 1 {
         // The product goes to a column-major scratch (what the GEMM kernels write without
         // transposing, so that W is never repacked), then into the trials' rows.
         m.coupling.forward(rates.a.block(bc, t), zc.view_mut());
-        if m.n_in() > 0 {
+        if !thin {
             matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
         }
-        z.block_mut(bc, t).assign(&zc);
+        copy_transposed(z.block_mut(bc, t), zc.view());
+        if thin {
+            for j in 0..bc {
+                let mut drive = [F::zero(); THIN_DRIVE];
+                for (c, x) in drive[..m.n_in()].iter_mut().enumerate() {
+                    *x = u[(j, t, c)];
+                }
+                add_drive(z.row_mut(j, t), &drive[..m.n_in()], &w_in);
+            }
+        }
         if let Some(g) = &m.gap {
             g.laplacian(h.block(bc, t), lh.view_mut());
         }

@@ -8,6 +8,9 @@
 
 use crate::{Activation, Real};
 
+mod transpose;
+pub(crate) use transpose::copy_transposed;
+
 /// `e^{−x}` for `x ≥ 0` in `f32`: Cody–Waite reduction to `r ∈ [−ln2/2, ln2/2]`, a degree-7
 /// Taylor polynomial (relative error < 5e-9 on that interval) and a power of two built from
 /// bits. Inputs beyond 87 are clamped (e^{−87} ≈ 1.6e-38, the edge of normal f32).
@@ -133,6 +136,31 @@ pub(crate) fn activate_row<F: Real>(act: Activation, h: &[F], bx: &[F], beta: &[
     }
 }
 
+/// Most stimulus channels whose input drive [`add_drive`] adds; a stimulus of more channels is
+/// a real matrix product, left to GEMM.
+pub(crate) const THIN_DRIVE: usize = 2;
+
+/// Adds the input drive of a stimulus of at most [`THIN_DRIVE`] channels `u` (input weights
+/// `w[c]`, rows of `W_in`) to one trial's row: `z[i] = (z[i] + u₀ w₀[i]) + u₁ w₁[i]`, unfused
+/// and in this order, which is what the `gemm` crate computes for a product of inner dimension
+/// ≤ 2 (as a scalar loop), so the numbers are the same whichever does it.
+#[inline]
+pub(crate) fn add_drive<F: Real>(z: &mut [F], u: &[F], w: &[Vec<F>]) {
+    let n = z.len();
+    match *u {
+        [] => {}
+        [u0] => {
+            let w0 = &w[0][..n];
+            (0..n).for_each(|i| z[i] += u0 * w0[i]);
+        }
+        [u0, u1] => {
+            let (w0, w1) = (&w[0][..n], &w[1][..n]);
+            (0..n).for_each(|i| z[i] = (z[i] + u0 * w0[i]) + u1 * w1[i]);
+        }
+        _ => panic!("add_drive: {} channels (at most {THIN_DRIVE})", u.len()),
+    }
+}
+
 /// `dst = keep · dst + lhs · rhs` for `keep ∈ {0, 1}`, through the `gemm` crate (runtime
 /// dispatch to AVX2/AVX-512/NEON kernels), single-threaded: callers parallelise over trial
 /// chunks. Any strides are accepted, so views into `B × T × N` arrays need no copy.
@@ -206,6 +234,36 @@ mod tests {
             worst = worst.max(err);
         }
         assert!(worst < 2e-6, "{worst:e}");
+    }
+
+    /// The input drive added row by row is bit for bit what GEMM adds (the simulation's
+    /// numbers must not depend on which of the two paths a stimulus takes).
+    #[test]
+    fn drive_rows_equal_the_gemm_product() {
+        use ndarray::{Array2, ShapeBuilder};
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        let (bc, n) = (13, 37);
+        for channels in 0..=THIN_DRIVE {
+            let mut draw = |shape: (usize, usize)| {
+                Array2::from_shape_fn(shape, |_| (rng.next_u32() >> 8) as f32 / 8_388_608.0 - 1.0)
+            };
+            let (z0, u, w) = (draw((bc, n)), draw((bc, channels)), draw((channels, n)));
+            let mut by_gemm = Array2::<f32>::zeros((bc, n).f());
+            by_gemm.assign(&z0);
+            matmul(true, by_gemm.view_mut(), u.view(), w.view());
+            let rows: Vec<Vec<f32>> = w.rows().into_iter().map(|r| r.to_vec()).collect();
+            let mut by_rows = z0.to_owned();
+            for (j, mut z) in by_rows.rows_mut().into_iter().enumerate() {
+                add_drive(z.as_slice_mut().unwrap(), u.row(j).as_slice().unwrap(), &rows);
+            }
+            let bits = |a: &Array2<f32>| a.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&by_rows),
+                bits(&by_gemm.as_standard_layout().to_owned()),
+                "{channels} channels"
+            );
+        }
     }
 
     #[test]
