@@ -28,6 +28,7 @@ pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod neurons;
+mod noise;
 pub mod params;
 pub mod real;
 pub mod simulate;

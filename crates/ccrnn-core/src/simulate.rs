@@ -6,13 +6,12 @@
 //! seed gives bit-identical trajectories whatever the thread count.
 
 use crate::error::{check_finite, check_shape};
-use crate::kernels::{THIN_DRIVE, activate_row, add_drive, copy_transposed, fill_normals, matmul};
+use crate::kernels::{THIN_DRIVE, activate_row, add_drive, copy_transposed, matmul};
+pub(crate) use crate::noise::NoiseStreams;
 pub(crate) use crate::trajectory::ChunkMut;
 use crate::trajectory::{Keep, RowsMut};
 use crate::{Error, Model, Real, Result, Trajectory};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3, Axis, ShapeBuilder, s};
-use rand::{RngExt, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 /// What drives a batch of trials: inputs `u` (`B × T × n_in`) and optionally one initial state
@@ -346,7 +345,7 @@ fn run_chunk<F: Real>(
     gather: Option<Gather<F>>,
 ) -> Result<()> {
     let bc = u.dim().0;
-    let mut rngs = noise_rngs(opts.seed, first_trial, bc);
+    let mut rngs = NoiseStreams::new(opts.seed, first_trial, bc);
     let n = m.n();
     let r = c.h.dim().1;
     let h = c.h.as_slice_mut().expect("trial chunks are contiguous");
@@ -358,11 +357,6 @@ fn run_chunk<F: Real>(
         }
     }
     run_window(m, k, u, &mut rngs, first_trial, 0, opts, c, gather)
-}
-
-/// The noise streams of trials `first..first + count`.
-pub(crate) fn noise_rngs(seed: u64, first: usize, count: usize) -> Vec<NoiseRng> {
-    (0..count).map(|j| noise_rng(seed, first + j)).collect()
 }
 
 /// Simulates a window of `S` steps of one chunk of trials (`S` = the steps of `u`, the
@@ -377,7 +371,7 @@ pub(crate) fn run_window<F: Real>(
     m: &Model<F>,
     k: &NeuronConsts<F>,
     u: ArrayView3<F>,
-    rngs: &mut [NoiseRng],
+    rngs: &mut NoiseStreams,
     first_trial: usize,
     first_step: usize,
     opts: &SimOptions,
@@ -398,7 +392,6 @@ pub(crate) fn run_window<F: Real>(
     let noisy = opts.noise_std > 0.0;
     let (alpha, gi, bi) = (&k.alpha[..], &k.gi[..], &k.bi[..]);
     let mut noise = vec![F::zero(); n];
-    let mut bits = vec![0u32; 2 * n.div_ceil(2)];
     let mut zc = Array2::<F>::zeros((bc, n).f());
     // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
     let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
@@ -433,6 +426,9 @@ pub(crate) fn run_window<F: Real>(
         if let Some(g) = &m.gap {
             g.laplacian(h.block(bc, t), lh.view_mut());
         }
+        if noisy {
+            rngs.draw(n);
+        }
         for j in 0..bc {
             let (now, next) = h.now_next(j, t);
             // equal-length slices, so that the loop runs without bounds checks and vectorises
@@ -448,7 +444,7 @@ pub(crate) fn run_window<F: Real>(
                 }
             }
             if noisy {
-                fill_noise(&mut rngs[j], &mut bits, &mut noise);
+                rngs.normals(j, &mut noise);
                 for (x, &e) in next.iter_mut().zip(&noise) {
                     *x += sigma * e;
                 }
@@ -496,26 +492,4 @@ impl<F: Real> Rates<'_, '_, F> {
             }
         }
     }
-}
-
-/// The noise generator: xoshiro256++ (fast; each draw takes one 32-bit word).
-pub(crate) type NoiseRng = Xoshiro256PlusPlus;
-
-/// SplitMix64 finaliser: a bijective scrambler of 64-bit words.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The noise stream of trial `trial` under seed `seed`: independent of how trials are chunked.
-fn noise_rng(seed: u64, trial: usize) -> NoiseRng {
-    NoiseRng::seed_from_u64(splitmix64(seed) ^ splitmix64(trial as u64 ^ 0x5851_f42d_4c95_7f2d))
-}
-
-/// Fills `noise` with standard normal draws from one trial's stream.
-fn fill_noise<F: Real>(rng: &mut NoiseRng, bits: &mut [u32], noise: &mut [F]) {
-    rng.fill(bits);
-    fill_normals(bits, noise);
 }

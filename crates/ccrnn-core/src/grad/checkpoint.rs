@@ -14,7 +14,7 @@ use super::bptt::{BackState, Chunk, Partial, Window, combine, seed_chunks, zero_
 use crate::kernels::matmul;
 use crate::loss::mse_and_seed;
 use crate::simulate::{
-    ChunkMut, Gather, NeuronConsts, NoiseRng, check_inputs, chunk_size, earliest_error, noise_rngs, run_window,
+    ChunkMut, Gather, NeuronConsts, NoiseStreams, check_inputs, chunk_size, earliest_error, run_window,
 };
 use crate::{GroupSet, Model, ParamGrad, ParamGroup, Real, Result, SimOptions, Stimulus, Target};
 use ndarray::{Array2, Array3, ArrayView3, Axis, s};
@@ -76,7 +76,7 @@ struct Kept<F> {
     /// `h` at each window's first step (`Bc × N`).
     h: Vec<Array2<F>>,
     /// The trials' noise generators at each window's first step.
-    rngs: Vec<Vec<NoiseRng>>,
+    rngs: Vec<NoiseStreams>,
     /// What the loss compares: the recorded neurons' activity or the readout, `Bc × T × ·`.
     pred: Array3<F>,
 }
@@ -100,7 +100,7 @@ impl<F: Real> Ctx<'_, F> {
         c: usize,
         w: usize,
         h: &Array2<F>,
-        rngs: &mut [NoiseRng],
+        rngs: &mut NoiseStreams,
         buf: &mut WindowBuf<F>,
         gather: Option<Gather<F>>,
     ) -> Result<()> {
@@ -117,7 +117,7 @@ impl<F: Real> Ctx<'_, F> {
         let (m, n, t) = (self.m, self.m.n(), self.win.t);
         let first = c * self.cs;
         let bc = self.cs.min(self.stim.trials() - first);
-        let mut rngs = noise_rngs(self.opts.seed, first, bc);
+        let mut rngs = NoiseStreams::new(self.opts.seed, first, bc);
         let mut h = match &self.stim.h0 {
             Some(h0) => h0.slice(s![first..first + bc, ..]).to_owned(),
             None => Array2::from_shape_fn((bc, n), |(_, i)| m.params.h0[i]),
