@@ -113,6 +113,8 @@ pub(crate) struct NeuronConsts<F> {
     pub bi: Vec<F>,
     /// Softplus smoothness.
     pub beta: Vec<F>,
+    /// Every β is 1 (softplus then skips scaling by it, which would be exact).
+    pub unit_beta: bool,
     /// Time constants.
     pub tau: Vec<F>,
     /// 1 if φ depends on β (softplus), else 0.
@@ -133,6 +135,7 @@ impl<F: Real> NeuronConsts<F> {
             bx: if pre { p.b.to_vec() } else { zeros.clone() },
             bi: if pre { zeros } else { p.b.to_vec() },
             beta: (0..n).map(|i| p.beta.of(i)).collect(),
+            unit_beta: (0..n).all(|i| p.beta.of(i) == F::one()),
             tau: p.tau.to_vec(),
             beta_on: if m.activation.uses_beta() { F::one() } else { F::zero() },
         }
@@ -385,7 +388,11 @@ pub(crate) fn run_window<F: Real>(
         a: RowsMut::of(c.a),
         phi: RowsMut::of(c.phi),
         dphi: RowsMut::of(c.dphi),
-        gather,
+        gather: gather.map(|g| {
+            let (steps, width) = (g.out.dim().1, g.idx.len());
+            let out = g.out.into_slice().expect("gathered activity is contiguous");
+            (g.idx, out, steps, width)
+        }),
         first_step,
     };
     let sigma = F::lit(opts.noise_std);
@@ -470,7 +477,8 @@ struct Rates<'a, 'g, F> {
     a: RowsMut<'a, F>,
     phi: RowsMut<'a, F>,
     dphi: RowsMut<'a, F>,
-    gather: Option<Gather<'g, F>>,
+    /// The recorded neurons, where their activity goes (a contiguous `Bc × T × M`), `T`, `M`.
+    gather: Option<(&'g [usize], &'g mut [F], usize, usize)>,
     /// Global step of the window's row 0.
     first_step: usize,
 }
@@ -481,13 +489,13 @@ impl<F: Real> Rates<'_, '_, F> {
     #[inline]
     fn fill(&mut self, m: &Model<F>, k: &NeuronConsts<F>, h: &[F], j: usize, t: usize) {
         let (phi, dphi, a) = (self.phi.row_mut(j, t), self.dphi.row_mut(j, t), self.a.row_mut(j, t));
-        activate_row(m.activation, h, &k.bx, &k.beta, phi, dphi);
+        activate_row(m.activation, h, &k.bx, &k.beta, k.unit_beta, phi, dphi);
         for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(&k.ga) {
             *ai = g * p;
         }
-        if let Some(g) = &mut self.gather {
-            let mut out = g.out.slice_mut(s![j, self.first_step + t, ..]);
-            for (o, &i) in out.iter_mut().zip(g.idx) {
+        if let Some((idx, out, steps, width)) = &mut self.gather {
+            let o = (j * *steps + self.first_step + t) * *width;
+            for (o, &i) in out[o..o + *width].iter_mut().zip(idx.iter()) {
                 *o = a[i];
             }
         }

@@ -6,10 +6,17 @@ use crate::kernels::matmul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// Dense `W[post, pre]` with its pattern; entries outside the pattern are zero.
+///
+/// `W` is kept twice, row-major and column-major, so that both products (`a Wᵀ` forward,
+/// `d W` backward) read it as the GEMM kernels read fastest without repacking: each of the
+/// kernel's columns a contiguous run along the summed index. (N² more values: the dense backend
+/// is for networks small enough that this does not matter.)
 #[derive(Debug, Clone)]
 pub struct DenseCoupling<F> {
     pattern: Pattern,
     w: Array2<F>,
+    /// `Wᵀ`, row-major (that is, `W` column-major).
+    wt: Array2<F>,
 }
 
 impl<F: Real> DenseCoupling<F> {
@@ -19,6 +26,7 @@ impl<F: Real> DenseCoupling<F> {
         let mut c = Self {
             pattern,
             w: Array2::zeros((n, n)),
+            wt: Array2::zeros((n, n)),
         };
         c.set_values(values);
         c
@@ -50,12 +58,13 @@ impl<F: Real> Coupling<F> for DenseCoupling<F> {
                 self.w[(i, p.col()[k] as usize)] = values[k];
             }
         }
+        self.wt.assign(&self.w.t());
     }
     fn forward(&self, a: ArrayView2<F>, out: ArrayViewMut2<F>) {
         matmul(false, out, a, self.w.t());
     }
     fn backward_acc(&self, d: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        matmul(true, out, d, self.w.view());
+        matmul(true, out, d, self.wt.t());
     }
     fn weight_grad_acc(&self, d: ArrayView2<F>, a: ArrayView2<F>, grad: &mut [F]) {
         let n = self.pattern.n();

@@ -120,15 +120,34 @@ fn normal_pairs<F: Real>(radius: &[u32], angle: &[u32], first: &mut [F], second:
     }
 }
 
-/// Softplus rates and their slopes of a run of neurons (see [`activate_row`]).
+/// Softplus rates and their slopes of a run of neurons (see [`activate_row`]); `UNIT`: every
+/// `β` is 1.
 #[inline(always)]
-fn softplus_slices<F: Real>(h: &[F], bx: &[F], beta: &[F], phi: &mut [F], dphi: &mut [F]) {
+fn softplus_slices<F: Real, const UNIT: bool>(h: &[F], bx: &[F], beta: &[F], phi: &mut [F], dphi: &mut [F]) {
     let n = h.len();
     let (bx, beta, phi, dphi) = (&bx[..n], &beta[..n], &mut phi[..n], &mut dphi[..n]);
     for i in 0..n {
-        let (sp, sg) = F::softplus_logistic(beta[i] * (h[i] + bx[i]));
-        phi[i] = sp / beta[i];
-        dphi[i] = sg;
+        if UNIT {
+            (phi[i], dphi[i]) = F::softplus_logistic(h[i] + bx[i]);
+        } else {
+            let (sp, sg) = F::softplus_logistic(beta[i] * (h[i] + bx[i]));
+            phi[i] = sp / beta[i];
+            dphi[i] = sg;
+        }
+    }
+}
+
+/// [`softplus_slices`] over a row, in overlapping blocks.
+#[inline]
+fn softplus_row<F: Real, const UNIT: bool>(h: &[F], bx: &[F], beta: &[F], phi: &mut [F], dphi: &mut [F]) {
+    let n = h.len();
+    if n < BLOCK {
+        return softplus_slices::<F, UNIT>(h, bx, beta, phi, dphi);
+    }
+    for i0 in block_starts(n) {
+        let r = i0..i0 + BLOCK;
+        let (phi, dphi) = (&mut phi[r.clone()], &mut dphi[r.clone()]);
+        softplus_slices::<F, UNIT>(&h[r.clone()], &bx[r.clone()], &beta[r], phi, dphi);
     }
 }
 
@@ -161,20 +180,24 @@ pub(crate) fn fill_normals<F: Real>(words: &[u32], out: &mut [F]) {
 }
 
 /// For one row of neurons: `phi[i] = φ(h[i] + bx[i])` and `dphi[i] = φ′(h[i] + bx[i])` with
-/// smoothness `beta[i]`.
+/// smoothness `beta[i]`; `unit_beta` says every `beta[i]` is 1, which softplus then skips
+/// multiplying and dividing by (exact operations then, so the numbers are the same).
 #[inline]
-pub(crate) fn activate_row<F: Real>(act: Activation, h: &[F], bx: &[F], beta: &[F], phi: &mut [F], dphi: &mut [F]) {
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn activate_row<F: Real>(
+    act: Activation,
+    h: &[F],
+    bx: &[F],
+    beta: &[F],
+    unit_beta: bool,
+    phi: &mut [F],
+    dphi: &mut [F],
+) {
     let n = h.len();
     let (h, bx, beta, phi, dphi) = (&h[..n], &bx[..n], &beta[..n], &mut phi[..n], &mut dphi[..n]);
     match act {
-        Activation::Softplus if n < BLOCK => softplus_slices(h, bx, beta, phi, dphi),
-        Activation::Softplus => {
-            for i0 in block_starts(n) {
-                let r = i0..i0 + BLOCK;
-                let (phi, dphi) = (&mut phi[r.clone()], &mut dphi[r.clone()]);
-                softplus_slices(&h[r.clone()], &bx[r.clone()], &beta[r], phi, dphi);
-            }
-        }
+        Activation::Softplus if unit_beta => softplus_row::<F, true>(h, bx, beta, phi, dphi),
+        Activation::Softplus => softplus_row::<F, false>(h, bx, beta, phi, dphi),
         _ => {
             for i in 0..n {
                 let (p, d, _) = act.eval(h[i] + bx[i], beta[i]);
