@@ -16,7 +16,7 @@
 //! Trials are processed in the same fixed chunks as the forward pass and the partial sums are
 //! added in chunk order, so the result does not depend on the thread count.
 
-use crate::kernels::matmul;
+use crate::kernels::{copy_transposed, matmul, prefetch};
 use crate::simulate::{NeuronConsts, chunk_size};
 use crate::trajectory::{Keep, chunk_views, step_rows};
 use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
@@ -285,6 +285,15 @@ impl<F: Real> BackState<F> {
         for t in (win.t0..win.end).rev() {
             let lt = t - win.t0;
             let last = t + 1 == win.total;
+            // the stored rows the next step reads, one per trial at a stride of T rows
+            if lt > 0 {
+                for j in 0..bc {
+                    let o = (j * rows + lt - 1) * n;
+                    for x in [h, z, phi, dphi] {
+                        prefetch(row_of(x, o, n));
+                    }
+                }
+            }
             // ā_t = ∂L/∂a_t + (d_{t+1} W); the product goes to a column-major scratch (written
             // by the GEMM kernels without transposing), then is added row by row.
             if !last {
@@ -297,18 +306,13 @@ impl<F: Real> BackState<F> {
                     }
                 }
             }
-            let rec = self.rec.as_slice_memory_order().expect("contiguous");
+            if last {
+                self.abar.fill(F::zero());
+            } else {
+                copy_transposed(self.abar.view_mut(), self.rec.view());
+            }
             for j in 0..bc {
                 let row = self.abar.row_mut(j).into_slice().expect("contiguous");
-                if last {
-                    row.fill(F::zero());
-                } else {
-                    // row j of the column-major product: a stride-Bc walk (plain indexing is
-                    // several times faster than a strided ndarray iterator here)
-                    for (i, x) in row.iter_mut().enumerate() {
-                        *x = rec[i * bc + j];
-                    }
-                }
                 if let Some(ab) = &c.act_bar {
                     let abr = ab.slice(s![j, t, ..]);
                     let abr = abr.as_slice().expect("seed rows are contiguous");

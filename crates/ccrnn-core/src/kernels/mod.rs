@@ -233,6 +233,25 @@ pub(crate) fn add_drive<F: Real>(z: &mut [F], u: &[F], w: &[Vec<F>]) {
     }
 }
 
+/// Asks the CPU to bring `x` into cache ahead of use (a hint: no effect on results, a no-op
+/// off x86-64). For rows that a loop will read a step later from arrays too large for the
+/// cache, at strides that the hardware prefetchers do not follow.
+#[inline]
+pub(crate) fn prefetch<F>(x: &[F]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        const LINE: usize = 64;
+        let (p, bytes) = (x.as_ptr().cast::<i8>(), std::mem::size_of_val(x));
+        for off in (0..bytes).step_by(LINE) {
+            // SAFETY: a prefetch never faults; the address is inside `x`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// `dst = keep · dst + lhs · rhs` for `keep ∈ {0, 1}`, through the `gemm` crate (runtime
 /// dispatch to AVX2/AVX-512/NEON kernels), single-threaded: callers parallelise over trial
 /// chunks. Any strides are accepted, so views into `B × T × N` arrays need no copy.
