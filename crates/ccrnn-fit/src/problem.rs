@@ -57,6 +57,24 @@ impl<F: Real> Data<F> {
             },
         }
     }
+    /// The same data in standard (C) layout, which the loss reads trial by trial as contiguous
+    /// slices (copied only if it is not already).
+    fn into_standard_layout(self) -> Self {
+        let standard = |a: Array3<F>| {
+            if a.is_standard_layout() {
+                a
+            } else {
+                a.as_standard_layout().into_owned()
+            }
+        };
+        match self {
+            Data::Activity { recorded, data } => Data::Activity {
+                recorded,
+                data: standard(data),
+            },
+            Data::Readout { data } => Data::Readout { data: standard(data) },
+        }
+    }
     /// A borrowed [`Target`] for the core's loss.
     pub fn target(&self) -> Target<'_, F> {
         match self {
@@ -152,7 +170,7 @@ impl<F: Real> FitProblem<F> {
             model,
             groups,
             stim,
-            data,
+            data: data.into_standard_layout(),
             batch_size,
             noise_std,
             seed,
