@@ -9,6 +9,7 @@
 use crate::{Activation, Real};
 
 mod transpose;
+pub(crate) mod xoshiro;
 pub(crate) use transpose::copy_transposed;
 
 /// `e^{−x}` for `x ≥ 0` in `f32`: Cody–Waite reduction to `r ∈ [−ln2/2, ln2/2]`, a degree-7
