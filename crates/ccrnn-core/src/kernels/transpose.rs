@@ -32,21 +32,18 @@ pub(crate) fn copy_transposed<F: Real>(mut dst: ArrayViewMut2<F>, src: ArrayView
 
 #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
 mod avx {
+    use super::super::{BLOCK, block_starts};
     use std::arch::x86_64::*;
 
-    /// The first row (or column) of each block of 8 along a dimension of `len ≥ 8`: steps of
-    /// 8, the last one moved back to end at `len`.
-    fn block_starts(len: usize) -> impl Iterator<Item = isize> {
-        (0..len.div_ceil(8)).map(move |b| (b * 8).min(len - 8) as isize)
-    }
+    const _: () = assert!(BLOCK == 8, "8 × 8 register blocks");
 
     /// # Safety
     /// Element `(j, i)` of an `m × n` matrix (`m, n ≥ 8`) is at `src + j + i·cs` and is
     /// copied to `dst + j·rs + i`; all those addresses are valid, and the two do not overlap.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn copy_transposed_f32(dst: *mut f32, rs: isize, src: *const f32, cs: isize, m: usize, n: usize) {
-        for j0 in block_starts(m) {
-            for i0 in block_starts(n) {
+        for j0 in block_starts(m).map(|j| j as isize) {
+            for i0 in block_starts(n).map(|i| i as isize) {
                 // load columns i0..i0+8, each over rows j0..j0+8
                 let c: [__m256; 8] = std::array::from_fn(|l| {
                     // SAFETY: inside the matrix by the caller's contract
