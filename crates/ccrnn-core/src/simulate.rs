@@ -389,9 +389,12 @@ pub(crate) fn run_window<F: Real>(
         phi: RowsMut::of(c.phi),
         dphi: RowsMut::of(c.dphi),
         gather: gather.map(|g| {
-            let (steps, width) = (g.out.dim().1, g.idx.len());
-            let out = g.out.into_slice().expect("gathered activity is contiguous");
-            (g.idx, out, steps, width)
+            let steps = g.out.dim().1;
+            (
+                g.idx,
+                g.out.into_slice().expect("gathered activity is contiguous"),
+                steps,
+            )
         }),
         first_step,
     };
@@ -477,8 +480,8 @@ struct Rates<'a, 'g, F> {
     a: RowsMut<'a, F>,
     phi: RowsMut<'a, F>,
     dphi: RowsMut<'a, F>,
-    /// The recorded neurons, where their activity goes (a contiguous `Bc × T × M`), `T`, `M`.
-    gather: Option<(&'g [usize], &'g mut [F], usize, usize)>,
+    /// The recorded neurons, where their activity goes (a contiguous `Bc × T × M`), and `T`.
+    gather: Option<(&'g [usize], &'g mut [F], usize)>,
     /// Global step of the window's row 0.
     first_step: usize,
 }
@@ -493,9 +496,9 @@ impl<F: Real> Rates<'_, '_, F> {
         for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(&k.ga) {
             *ai = g * p;
         }
-        if let Some((idx, out, steps, width)) = &mut self.gather {
-            let o = (j * *steps + self.first_step + t) * *width;
-            for (o, &i) in out[o..o + *width].iter_mut().zip(idx.iter()) {
+        if let Some((idx, out, steps)) = &mut self.gather {
+            let o = (j * *steps + self.first_step + t) * idx.len();
+            for (o, &i) in out[o..o + idx.len()].iter_mut().zip(idx.iter()) {
                 *o = a[i];
             }
         }
