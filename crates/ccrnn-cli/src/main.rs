@@ -3,6 +3,10 @@
 //! Exit codes: 0 success, 2 error (bad input, failed run; the message names the file and the
 //! problem), 1 a check that ran and failed (`config check`).
 
+// Output goes through `ui::out!`/`outln!`/`err_line`, which report a closed pipe or a full
+// disk instead of panicking as `println!` does.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod args;
 mod commands;
 mod configs;
@@ -25,7 +29,7 @@ fn main() {
         Err(e) => {
             ui.clear();
             let top = e.to_string();
-            eprintln!("error: {top}");
+            ui::err_line(format_args!("error: {top}"));
             // Library errors already include their cause in the message; print only new ones.
             for cause in e
                 .chain()
@@ -33,7 +37,7 @@ fn main() {
                 .map(|c| c.to_string())
                 .filter(|c| !top.contains(c.as_str()))
             {
-                eprintln!("  caused by: {cause}");
+                ui::err_line(format_args!("  caused by: {cause}"));
             }
             std::process::exit(2);
         }

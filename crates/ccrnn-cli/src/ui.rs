@@ -2,7 +2,36 @@
 //! hidden with `--quiet` (and bars hidden whenever stderr is not a terminal).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+
+/// Writes to standard output like `print!`, but returns the failure (a closed pipe, a full
+/// disk) as an error for the command to report instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($t)*).map_err($crate::ui::stdout_failed)
+    }};
+}
+
+/// Writes a line to standard output like `println!`, returning a failure as an error.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($t)*).map_err($crate::ui::stdout_failed)
+    }};
+}
+pub(crate) use {out, outln};
+
+/// The error of a failed write to standard output.
+pub fn stdout_failed(e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!("writing to standard output: {e}")
+}
+
+/// A line on standard error; if even that fails (`2> /dev/full`) there is nobody left to
+/// tell, and the exit code says it.
+pub fn err_line(msg: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
 
 /// Output settings of one invocation.
 pub struct Ui {
@@ -20,7 +49,7 @@ impl Ui {
     /// A stage message on stderr.
     pub fn say(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", msg.as_ref());
+            err_line(format_args!("{}", msg.as_ref()));
         }
     }
 
@@ -42,7 +71,7 @@ impl Ui {
     /// Clears the current line of a bar before an error message.
     pub fn clear(&self) {
         if !self.quiet && std::io::stderr().is_terminal() {
-            eprint!("\r\x1b[2K");
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
 }

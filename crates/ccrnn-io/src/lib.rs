@@ -15,6 +15,7 @@ pub mod connectome;
 mod error;
 pub mod model_file;
 pub mod npz;
+pub mod out_dir;
 pub mod recording;
 pub mod run_dir;
 

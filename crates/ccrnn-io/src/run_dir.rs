@@ -6,7 +6,7 @@
 //! command line, seed, sha256 of every input file, start and end time, thread count),
 //! `metrics.jsonl` (one JSON object per line: loss curves), results (`.npz`, `.csv`), plots.
 
-use crate::{Error, Result, write_atomic};
+use crate::{Error, Result, out_dir, write_atomic};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fs::File;
@@ -76,61 +76,24 @@ pub struct RunDir {
     meta: Meta,
     start: std::time::Instant,
     metrics: Option<BufWriter<File>>,
+    overwrite: bool,
     done: bool,
 }
 
-fn staging_prefix(target: &Path) -> String {
-    let name = target
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!(".{name}.partial-")
-}
-
-/// Removes staging directories of earlier runs of `target` whose process is gone (Linux).
-fn remove_stale(target: &Path) {
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let prefix = staging_prefix(target);
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix(&prefix)
-            && Path::new("/proc/self").exists()
-            && !Path::new("/proc").join(pid).exists()
-        {
-            let _ = std::fs::remove_dir_all(e.path());
-        }
-    }
-}
-
 impl RunDir {
-    /// Starts a run whose results go to `target`. Fails if `target` exists and `overwrite` is
-    /// false; with `overwrite`, the old directory is replaced only when the run finishes.
+    /// Starts a run whose results go to `target`. Fails before any work if `target` exists and
+    /// `overwrite` is false, or if `target` is anything but a ccrnn output directory holding
+    /// only what ccrnn wrote there ([`crate::out_dir`]); with `overwrite`, the old directory
+    /// is replaced only when the run finishes.
     pub fn create(target: &Path, meta: Meta, overwrite: bool) -> Result<Self> {
-        if target.exists() && !overwrite {
-            return Err(Error::format(
-                target,
-                "already exists; choose another --out or pass --force to replace it",
-            ));
-        }
-        if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        remove_stale(target);
-        let staging = target.with_file_name(format!("{}{}", staging_prefix(target), std::process::id()));
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-        }
-        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        let staging = out_dir::stage(target, overwrite)?;
         Ok(Self {
             target: target.to_path_buf(),
             staging,
             meta,
             start: std::time::Instant::now(),
             metrics: None,
+            overwrite,
             done: false,
         })
     }
@@ -196,12 +159,9 @@ impl RunDir {
         self.meta.seconds = Some(self.start.elapsed().as_secs_f64());
         let json = serde_json::to_string_pretty(&self.meta).expect("meta serialises");
         self.write("meta.json", json.as_bytes())?;
-        if self.target.exists() {
-            std::fs::remove_dir_all(&self.target).map_err(|e| Error::io(&self.target, e))?;
-        }
-        std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        let target = out_dir::publish(&self.staging, &self.target, self.overwrite)?;
         self.done = true;
-        Ok(self.target.clone())
+        Ok(target)
     }
 }
 
@@ -209,7 +169,7 @@ impl Drop for RunDir {
     fn drop(&mut self) {
         if !self.done {
             self.metrics.take();
-            let _ = std::fs::remove_dir_all(&self.staging);
+            out_dir::discard_staging(&self.staging);
         }
     }
 }

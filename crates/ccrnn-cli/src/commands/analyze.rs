@@ -6,6 +6,7 @@ use crate::args::{AnalyzeCmd, DimensionArgs, HessianArgs};
 use crate::configs::ConfigFile;
 use crate::plots::{self, Panel, Series, color};
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Result, bail};
 use ccrnn_analysis::{GnOptions, Spectrum, gauss_newton, linalg::sym_eigen, participation_ratio};
 use ccrnn_core::{SimOptions, simulate};
@@ -143,21 +144,22 @@ fn hessian(a: HessianArgs, ui: &Ui) -> Result<i32> {
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     let summary = doc.clone();
     finish(run, doc, ui, |dir| {
-        println!(
+        outln!(
             "H: {p} × {p}; eigenvalues span {:.1} decades (λ_max {:.3e}); {} / {} eigenvalues hold 90 / 99 % of the trace",
             spec.decades(),
             spec.values[0],
             spec.n_stiff(0.9),
             spec.n_stiff(0.99)
-        );
+        )?;
         if let Some(t) = summary.get("removed_top10") {
-            println!(
+            outln!(
                 "student: error removed along the top 10 % of eigenvectors {:.3}, bottom 50 % {:.3}",
                 t.as_f64().unwrap_or(f64::NAN),
                 summary["removed_bottom50"].as_f64().unwrap_or(f64::NAN)
-            );
+            )?;
         }
-        println!("wrote {}", dir.display());
+        outln!("wrote {}", dir.display())?;
+        Ok(())
     })
 }
 
@@ -214,10 +216,11 @@ fn dimension(a: DimensionArgs, ui: &Ui) -> Result<i32> {
     let doc = json!({"command": "analyze dimension", "participation_ratio": pr, "neurons": n, "samples": b * t});
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
-        println!(
+        outln!(
             "participation ratio {pr:.3} of {n} neurons ({} samples); wrote {}",
             b * t,
             dir.display()
-        )
+        )?;
+        Ok(())
     })
 }

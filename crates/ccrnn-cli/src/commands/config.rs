@@ -3,6 +3,7 @@
 use crate::args::ConfigCmd;
 use crate::configs::{ConfigFile, template};
 use crate::ui::Ui;
+use crate::ui::{out, outln};
 use anyhow::Result;
 
 pub fn run(c: ConfigCmd, ui: &Ui) -> Result<i32> {
@@ -17,7 +18,7 @@ pub fn run(c: ConfigCmd, ui: &Ui) -> Result<i32> {
                     ccrnn_io::write_atomic(&path, text.as_bytes())?;
                     ui.say(format!("wrote {}", path.display()));
                 }
-                None => print!("{text}"),
+                None => out!("{text}")?,
             }
             Ok(0)
         }
@@ -36,23 +37,23 @@ pub fn run(c: ConfigCmd, ui: &Ui) -> Result<i32> {
             match cfg.validate() {
                 Ok(()) => {
                     if ui.json {
-                        println!(
+                        outln!(
                             "{}",
                             serde_json::json!({"file": file.display().to_string(), "valid": true, "sections": sections})
-                        );
+                        )?;
                     } else {
-                        println!("{}: valid (sections: {})", file.display(), sections.join(", "));
+                        outln!("{}: valid (sections: {})", file.display(), sections.join(", "))?;
                     }
                     Ok(0)
                 }
                 Err(e) => {
                     if ui.json {
-                        println!(
+                        outln!(
                             "{}",
                             serde_json::json!({"file": file.display().to_string(), "valid": false, "error": e.to_string()})
-                        );
+                        )?;
                     }
-                    eprintln!("{}: invalid: {e}", file.display());
+                    crate::ui::err_line(format_args!("{}: invalid: {e}", file.display()));
                     Ok(1)
                 }
             }

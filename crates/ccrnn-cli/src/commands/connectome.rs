@@ -2,6 +2,7 @@
 
 use crate::args::{ConnectomeCmd, ConnectomeSource};
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Result, bail};
 use ccrnn_analysis::linalg::{Extreme, arnoldi_eigenvalue, perron_root, spectral_radius};
 use ccrnn_core::Connectome;
@@ -101,31 +102,31 @@ pub fn run(c: ConnectomeCmd, ui: &Ui) -> Result<i32> {
         "labels": labels, "report": report, "seconds": t0.elapsed().as_secs_f64(),
     });
     if ui.json {
-        println!("{}", serde_json::to_string(&doc)?);
+        outln!("{}", serde_json::to_string(&doc)?)?;
         return Ok(0);
     }
-    println!("{}", a.source.file.display());
-    println!("  neurons {n}, edges {}, synapses {}", con.edges(), con.synapses());
-    println!(
+    outln!("{}", a.source.file.display())?;
+    outln!("  neurons {n}, edges {}, synapses {}", con.edges(), con.synapses())?;
+    outln!(
         "  signs: {:.1} % excitatory, {:.1} % inhibitory, {:.1} % unknown",
         100.0 * frac(1),
         100.0 * frac(-1),
         100.0 * frac(0)
-    );
+    )?;
     for (name, d) in [("in-degree", &doc["in_degree"]), ("out-degree", &doc["out_degree"])] {
-        println!(
+        outln!(
             "  {name}: mean {:.1}, median {}, max {}",
             d["mean"].as_f64().unwrap_or(0.0),
             d["median"],
             d["max"]
-        );
+        )?;
     }
-    println!("  spectral radius: {perron:.4} (synapse counts), {signed:.4} (signed)");
+    outln!("  spectral radius: {perron:.4} (synapse counts), {signed:.4} (signed)")?;
     if !labels.is_empty() {
         let mut top: Vec<_> = labels.iter().collect();
         top.sort_by(|a, b| b.1.cmp(a.1));
         let shown: Vec<String> = top.iter().take(8).map(|(l, k)| format!("{l} {k}")).collect();
-        println!("  labels ({}): {}", labels.len(), shown.join(", "));
+        outln!("  labels ({}): {}", labels.len(), shown.join(", "))?;
     }
     let below = if a.source.threshold > 0.0 {
         format!(

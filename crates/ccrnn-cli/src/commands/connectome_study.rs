@@ -7,6 +7,7 @@ use crate::args::ConnectomeStudyArgs;
 use crate::configs::ConfigFile;
 use crate::table::{self, ScoreRow};
 use crate::ui::Ui;
+use crate::ui::{out, outln};
 use anyhow::{Result, bail};
 use ccrnn_core::{SimOptions, simulate};
 use ccrnn_fit::{FitConfig, IterState};
@@ -115,15 +116,16 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
     });
     run.write("result.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
-        println!(
+        outln!(
             "\n{n}-neuron connectome teacher; students fitted {} steps; scores on held-out trials, noise-free\n",
             a.steps
-        );
-        print!("{}", table::render(&rows, Some(base)));
+        )?;
+        out!("{}", table::render(&rows, Some(base)))?;
         if let Some(nr) = &no_rec {
-            println!("\nno-recurrence baseline (students with W and any gap junctions removed):");
-            print!("{}", table::render(nr, None));
+            outln!("\nno-recurrence baseline (students with W and any gap junctions removed):")?;
+            out!("{}", table::render(nr, None))?;
         }
-        println!("\nwrote {} in {seconds:.0} s", dir.display());
+        outln!("\nwrote {} in {seconds:.0} s", dir.display())?;
+        Ok(())
     })
 }

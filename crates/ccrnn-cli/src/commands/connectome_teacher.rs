@@ -6,6 +6,7 @@ use super::finish;
 use crate::args::{ConnectomeSource, ConnectomeTeacherArgs, ConnectomeTeacherOpts};
 use crate::configs::ConfigFile;
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Result, bail};
 use ccrnn_core::{Connectome, Model, SimOptions, Stimulus, simulate};
 use ccrnn_io::{LoadReport, RunDir};
@@ -173,12 +174,13 @@ pub fn run(a: ConnectomeTeacherArgs, ui: &Ui) -> Result<i32> {
     doc["report"] = serde_json::to_value(&b.report)?;
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
-        println!(
+        outln!(
             "{n}-neuron teacher: {trials} trials × {steps} steps simulated in {:.2} s ({:.2} ms per step for all trials, {:.3} µs per step per neuron and trial)",
             timing[0],
             1e3 * per_step,
             1e6 * per_step / (n * trials) as f64
-        );
-        println!("wrote {} (teacher.npz, stimulus.npz, heldout.npz)", dir.display());
+        )?;
+        outln!("wrote {} (teacher.npz, stimulus.npz, heldout.npz)", dir.display())?;
+        Ok(())
     })
 }

@@ -9,6 +9,7 @@ use crate::args::DemoArgs;
 use crate::configs::{ConfigFile, DemoConfig};
 use crate::table;
 use crate::ui::Ui;
+use crate::ui::{out, outln};
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, simulate};
 use ccrnn_fit::IterState;
@@ -137,13 +138,14 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     });
     run.write("result.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
-        println!(
+        outln!(
             "\nN = {n} E/I teacher (task MSE {task_mse:.4}); students fitted {steps} steps; scores on held-out trials, noise-free\n"
-        );
-        print!("{}", table::render(&rows, Some(&res.baseline)));
-        println!(
+        )?;
+        out!("{}", table::render(&rows, Some(&res.baseline)))?;
+        outln!(
             "\nwrote {} (table.csv, result.json, plots error_vs_m / loss / traces .svg .png) in {seconds:.0} s",
             dir.display()
-        );
+        )?;
+        Ok(())
     })
 }

@@ -9,6 +9,7 @@ use crate::configs::ConfigFile;
 use crate::plots;
 use crate::table::{self, ScoreRow};
 use crate::ui::Ui;
+use crate::ui::{out, outln};
 use anyhow::{Context, Result, bail};
 use ccrnn_core::{NeuronSet, SimOptions, simulate};
 use ccrnn_fit::evaluate;
@@ -65,7 +66,8 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
     plots::save(&run, "traces", &traces, 3, (400, 260))?;
     finish(run, doc, ui, |dir| {
         ui.say(format!("{} trials × {} steps, noise-free", stim.trials(), stim.steps()));
-        print!("{}", table::render(&rows, Some(&baseline)));
-        println!("wrote {}", dir.display());
+        out!("{}", table::render(&rows, Some(&baseline)))?;
+        outln!("wrote {}", dir.display())?;
+        Ok(())
     })
 }

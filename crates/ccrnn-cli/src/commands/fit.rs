@@ -9,6 +9,7 @@ use crate::args::{FitArgs, InitKind};
 use crate::configs::ConfigFile;
 use crate::plots;
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Context, Result, anyhow, bail};
 use ccrnn_core::NeuronSet;
 use ccrnn_fit::student::{recording_order, student_init};
@@ -196,11 +197,12 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
-        println!(
+        outln!(
             "fitted {} steps in {seconds:.1} s (final minibatch loss {:.4e}); student saved to {}",
             out.state.step,
             out.state.cost,
             dir.join("student.npz").display()
-        )
+        )?;
+        Ok(())
     })
 }

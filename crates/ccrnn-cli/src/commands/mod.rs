@@ -19,6 +19,7 @@ mod teacher;
 use crate::args::{Command, StimArgs};
 use crate::plots::{Panel, Series, color};
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Context, Result, bail};
 use ccrnn_core::{Model, Stimulus, Trajectory};
 use ccrnn_fit::History;
@@ -44,13 +45,18 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
 
 /// Moves the run directory into place, then prints `doc` (with `run_dir` added) as one JSON
 /// document if `--json`, else calls `human` with the final directory.
-fn finish(run: ccrnn_io::RunDir, mut doc: serde_json::Value, ui: &Ui, human: impl FnOnce(&Path)) -> Result<i32> {
+fn finish(
+    run: ccrnn_io::RunDir,
+    mut doc: serde_json::Value,
+    ui: &Ui,
+    human: impl FnOnce(&Path) -> Result<()>,
+) -> Result<i32> {
     let dir = run.finish()?;
     if ui.json {
         doc["run_dir"] = serde_json::json!(dir.display().to_string());
-        println!("{}", serde_json::to_string(&doc)?);
+        outln!("{}", serde_json::to_string(&doc)?)?;
     } else {
-        human(&dir);
+        human(&dir)?;
     }
     Ok(0)
 }

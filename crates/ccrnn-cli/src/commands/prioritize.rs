@@ -8,6 +8,7 @@ use crate::args::PrioritizeArgs;
 use crate::configs::ConfigFile;
 use crate::plots::{self, Panel, Series, color};
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Context, Result, bail};
 use ccrnn_analysis::{GnOptions, Strategy, greedy_order, linear_response, neuron_blocks, numerical_rank};
 use ndarray::Array2;
@@ -154,26 +155,27 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
         if !already.is_empty() {
-            println!(
+            outln!(
                 "with the {} neurons already recorded, predicted remaining error {:.4} (fraction of tr H)",
                 already.len(),
                 best.initial
-            );
+            )?;
         }
-        println!("record next (neuron: fraction of error removed → predicted remaining):");
+        outln!("record next (neuron: fraction of error removed → predicted remaining):")?;
         for ((&i, s), r) in best.order.iter().zip(&best.scores).zip(&best.remaining).take(10) {
             let id = ids.as_ref().map_or(String::new(), |v| format!(" (id {})", v[i]));
-            println!("  {i:>6}{id}: {s:.4} → {r:.4}");
+            outln!("  {i:>6}{id}: {s:.4} → {r:.4}")?;
         }
         let show = |o: Option<usize>| o.map_or("—".to_string(), |k| k.to_string());
         for level in [0.1, 0.01] {
-            println!(
+            outln!(
                 "recordings to reach a predicted error of {level}: best {}, random {}, worst {}",
                 show(needed(&best.remaining, level)),
                 show(needed(&random_mean, level)),
                 show(needed(&worst.remaining, level))
-            );
+            )?;
         }
-        println!("full ranking in {}", dir.join("ranking.csv").display());
+        outln!("full ranking in {}", dir.join("ranking.csv").display())?;
+        Ok(())
     })
 }

@@ -5,6 +5,7 @@
 use crate::args::ReportArgs;
 use crate::plots::{Panel, Series, color, save_at};
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Context, Result, bail};
 use ccrnn_lab::sweep::claims::{CLAIMS, Finding, M_STAR_LEVEL, crossing};
 use ccrnn_lab::sweep::{BetaTraining, Recipe, SweepDir, Table, TeacherKind, assess};
@@ -381,19 +382,10 @@ fn elsewhere(claim: u8) -> Option<&'static str> {
 pub fn run(a: ReportArgs, ui: &Ui) -> Result<i32> {
     let sweeps = find_sweeps(&a.dir)?;
     let out = a.out.clone().unwrap_or_else(|| a.dir.join("report"));
-    // Stage beside the target; moved into place only once everything is written.
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or("report".into());
-    let stage = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    // Staged beside the target and moved into place only once everything is written; an
+    // existing target is replaced only if it is a report ccrnn wrote (ccrnn_io::out_dir).
+    let stage = ccrnn_io::out_dir::stage(&out, true)?;
     let result = (|| -> Result<(Vec<Assessed>, String)> {
-        std::fs::create_dir_all(&stage).with_context(|| format!("creating {}", stage.display()))?;
         let mut assessed = Vec::new();
         for d in &sweeps {
             let sweep = SweepDir::open(d)?;
@@ -423,14 +415,14 @@ pub fn run(a: ReportArgs, ui: &Ui) -> Result<i32> {
     let (assessed, _) = match result {
         Ok(r) => r,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(&stage);
+            ccrnn_io::out_dir::discard_staging(&stage);
             return Err(e);
         }
     };
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("replacing {}", out.display()))?;
+    if let Err(e) = ccrnn_io::out_dir::publish(&stage, &out, true) {
+        ccrnn_io::out_dir::discard_staging(&stage);
+        return Err(e.into());
     }
-    std::fs::rename(&stage, &out).with_context(|| format!("moving the report into {}", out.display()))?;
     let findings: Vec<_> = assessed
         .iter()
         .flat_map(|s| {
@@ -441,23 +433,23 @@ pub fn run(a: ReportArgs, ui: &Ui) -> Result<i32> {
         })
         .collect();
     if ui.json {
-        println!(
+        outln!(
             "{}",
             json!({"command": "report", "out": out.display().to_string(), "findings": findings})
-        );
+        )?;
     } else {
         for s in &assessed {
             for f in &s.findings {
-                println!(
+                outln!(
                     "claim {} ({} {}): {}",
                     f.claim,
                     s.recipe.name,
                     s.recipe.scale,
                     verdict(f.held)
-                );
+                )?;
             }
         }
-        println!("wrote {} and report.html", out.join("report.md").display());
+        outln!("wrote {} and report.html", out.join("report.md").display())?;
     }
     Ok(0)
 }

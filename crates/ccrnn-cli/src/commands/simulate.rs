@@ -5,6 +5,7 @@ use super::{finish, load_model, stimulus};
 use crate::args::SimulateArgs;
 use crate::configs::ConfigFile;
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Result, bail};
 use ccrnn_core::{SimOptions, simulate};
 use serde_json::json;
@@ -36,6 +37,7 @@ pub fn run(a: SimulateArgs, ui: &Ui) -> Result<i32> {
             "simulated {b} trials × {t} steps of {} neurons in {seconds:.2} s",
             model.n()
         ));
-        println!("trajectory saved to {}", dir.join("trajectory.npz").display());
+        outln!("trajectory saved to {}", dir.join("trajectory.npz").display())?;
+        Ok(())
     })
 }

@@ -4,6 +4,7 @@
 use super::sweep::{SweepMeta, load_recipe};
 use crate::args::SlurmArgs;
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Context, Result, bail};
 use ccrnn_lab::sweep::SweepDir;
 use ccrnn_lab::sweep::slurm::{SlurmOptions, script, stages};
@@ -100,38 +101,38 @@ pub fn run(a: SlurmArgs, ui: &Ui) -> Result<i32> {
     }
     let n_tasks: usize = stages.iter().map(|s| s.indices.len()).sum();
     if ui.json {
-        println!(
+        outln!(
             "{}",
             json!({"command": "sweep slurm", "dir": root.display().to_string(), "tasks": n_tasks,
                    "scripts": scripts.iter().map(|(_, p)| p.display().to_string()).collect::<Vec<_>>(),
                    "jobs": jobs})
-        );
+        )?;
     } else {
         for (st, p) in &scripts {
-            println!(
+            outln!(
                 "{}: {} task(s) in {} array element(s)",
                 p.display(),
                 st.indices.len(),
                 st.elements(opts.tasks_per_job)
-            );
+            )?;
         }
         if n_tasks == 0 {
-            println!("nothing to submit: every task of {} is done", root.display());
+            outln!("nothing to submit: every task of {} is done", root.display())?;
         }
         for j in &jobs {
-            println!(
+            outln!(
                 "submitted {} as job {}",
                 j["stage"].as_str().unwrap_or("?"),
                 j["job_id"].as_str().unwrap_or("?")
-            );
+            )?;
         }
         if !a.submit && n_tasks > 0 {
-            println!("submit with: bash {}", root.join("slurm/submit.sh").display());
+            outln!("submit with: bash {}", root.join("slurm/submit.sh").display())?;
         }
-        println!(
+        outln!(
             "follow with: ccrnn sweep status {0}; then ccrnn sweep collect {0}",
             root.display()
-        );
+        )?;
     }
     Ok(0)
 }

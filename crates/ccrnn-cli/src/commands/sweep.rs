@@ -2,6 +2,7 @@
 
 use crate::args::{RecipeArgs, RecipesArgs, RunTaskArgs, SweepCmd, SweepDirArgs, SweepRunArgs};
 use crate::ui::Ui;
+use crate::ui::{out, outln};
 use anyhow::{Context, Result, bail};
 use ccrnn_lab::sweep::{
     BUILTIN, Event, Outcome, Recipe, SCALES, SweepDir, Table, TaskState, builtin, run_local, run_task,
@@ -46,7 +47,7 @@ pub fn load_recipe(a: &RecipeArgs) -> Result<Recipe> {
 
 fn recipes(a: RecipesArgs, ui: &Ui) -> Result<i32> {
     if let Some(name) = a.show {
-        print!("{}", ccrnn_io::to_toml(&builtin(&name, &a.scale)?));
+        out!("{}", ccrnn_io::to_toml(&builtin(&name, &a.scale)?))?;
         return Ok(0);
     }
     let mut list = Vec::new();
@@ -63,15 +64,15 @@ fn recipes(a: RecipesArgs, ui: &Ui) -> Result<i32> {
             .iter()
             .map(|(n, c, d)| json!({"name": n, "tasks_small": c[0], "tasks_paper": c[1], "description": d}))
             .collect();
-        println!("{}", serde_json::to_string(&doc)?);
+        outln!("{}", serde_json::to_string(&doc)?)?;
     } else {
-        println!("{:<18} {:>11} {:>11}  tests", "recipe", "tasks small", "tasks paper");
+        outln!("{:<18} {:>11} {:>11}  tests", "recipe", "tasks small", "tasks paper")?;
         for (n, c, d) in &list {
-            println!("{n:<18} {:>11} {:>11}  {d}", c[0], c[1]);
+            outln!("{n:<18} {:>11} {:>11}  {d}", c[0], c[1])?;
         }
-        println!(
+        outln!(
             "\nrun one: ccrnn sweep run NAME [--scale small|paper] [--jobs J]; edit one: ccrnn sweep recipes --show NAME > my.toml"
-        );
+        )?;
     }
     Ok(0)
 }
@@ -151,9 +152,9 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
         "seconds": seconds,
     });
     if ui.json {
-        println!("{}", serde_json::to_string(&doc)?);
+        outln!("{}", serde_json::to_string(&doc)?)?;
     } else {
-        println!(
+        outln!(
             "{}: ran {} task(s) in {seconds:.0} s, {} already done, {} failed, {} blocked; table {} ({} rows)",
             out.display(),
             summary.ran,
@@ -162,9 +163,9 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
             summary.blocked.len(),
             out.join("results.csv").display(),
             table.rows.len()
-        );
+        )?;
         for (id, m) in &summary.failed {
-            println!("  failed {id}: {m}");
+            outln!("  failed {id}: {m}")?;
         }
     }
     if summary.failed.is_empty() && summary.blocked.is_empty() {
@@ -241,17 +242,17 @@ fn run_one(a: RunTaskArgs, ui: &Ui) -> Result<i32> {
         Outcome::AlreadyDone => "already done",
     };
     if ui.json {
-        println!(
+        outln!(
             "{}",
             json!({"command": "sweep run-task", "id": task.id, "outcome": what, "seconds": start.elapsed().as_secs_f64()})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "task {} ({}): {what} in {:.1} s",
             a.index,
             task.id,
             start.elapsed().as_secs_f64()
-        );
+        )?;
     }
     Ok(0)
 }
@@ -279,14 +280,14 @@ fn status(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
         })
         .collect();
     if ui.json {
-        println!(
+        outln!(
             "{}",
             json!({"dir": a.dir.display().to_string(), "tasks": dir.tasks.len(), "done": count("done"),
                 "started": count("started"), "failed": count("failed"), "missing": count("missing"),
                 "failed_tasks": failed.iter().map(|(i, e, l)| json!({"id": i, "error": e, "log_tail": l})).collect::<Vec<_>>()})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{}: {} tasks — {} done, {} started (running or killed), {} failed, {} missing",
             a.dir.display(),
             dir.tasks.len(),
@@ -294,11 +295,11 @@ fn status(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
             count("started"),
             count("failed"),
             count("missing")
-        );
+        )?;
         for (id, e, log) in &failed {
-            println!("  failed {id}: {e}");
+            outln!("  failed {id}: {e}")?;
             for l in log {
-                println!("    | {l}");
+                outln!("    | {l}")?;
             }
         }
     }
@@ -321,12 +322,12 @@ fn collect(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
     let table = Table::collect(&dir)?;
     table.write(dir.root())?;
     if ui.json {
-        println!(
+        outln!(
             "{}",
             json!({"dir": a.dir.display().to_string(), "rows": table.rows.len(), "missing": table.missing})
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "{}: {} rows (results.csv, results.npz){}",
             a.dir.display(),
             table.rows.len(),
@@ -335,7 +336,7 @@ fn collect(a: SweepDirArgs, ui: &Ui) -> Result<i32> {
             } else {
                 format!("; {} student task(s) not finished", table.missing.len())
             }
-        );
+        )?;
     }
     Ok(0)
 }

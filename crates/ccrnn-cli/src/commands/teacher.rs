@@ -7,6 +7,7 @@ use crate::args::{TeacherArgs, TeacherKind};
 use crate::configs::{ConfigFile, TeacherConfig};
 use crate::plots;
 use crate::ui::Ui;
+use crate::ui::outln;
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, Stimulus, simulate};
 use ccrnn_lab::EiSpec;
@@ -128,6 +129,7 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
     ccrnn_io::save_model(&run.file("teacher.npz"), &model, None)?;
     run.write("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;
     finish(run, summary, ui, |dir| {
-        println!("teacher saved to {}", dir.join("teacher.npz").display())
+        outln!("teacher saved to {}", dir.join("teacher.npz").display())?;
+        Ok(())
     })
 }

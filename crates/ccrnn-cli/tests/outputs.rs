@@ -1,0 +1,173 @@
+//! Where output goes: `--out` and `--force` never remove anything ccrnn did not create, and
+//! a closed pipe or a full disk on standard output or error ends the command with one clean
+//! line and exit code 2, never a panic.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+mod common;
+use common::*;
+
+/// Every file and folder below `dir`, with each file's content.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    entries(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = if p.is_file() {
+                std::fs::read(&p).unwrap()
+            } else {
+                Vec::new()
+            };
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn force_refuses_every_target_that_is_not_its_own_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let work = root.join("work");
+    std::fs::create_dir_all(work.join("sub")).unwrap();
+    std::fs::write(root.join("parent-keep.txt"), b"parent").unwrap();
+    std::fs::write(work.join("keep.txt"), b"mine").unwrap();
+    std::fs::write(work.join("sub/data.csv"), b"1,2\n").unwrap();
+    std::fs::create_dir(work.join("not-a-run")).unwrap();
+    std::fs::write(work.join("not-a-run/notes.md"), b"notes").unwrap();
+    std::fs::write(work.join("a-file"), b"file").unwrap();
+    ok(
+        &work,
+        &["teacher", "--n", "12", "--steps", "1", "--quiet", "--out", "tiny"],
+    );
+    let sim = |out: &str| {
+        ccrnn(
+            &work,
+            &[
+                "simulate",
+                "tiny/teacher.npz",
+                "--sine-task",
+                "--steps",
+                "5",
+                "--quiet",
+                "--out",
+                out,
+                "--force",
+            ],
+        )
+    };
+    let before = snapshot(root);
+    for (out, needle) in [
+        (".", "not a usable output directory"),
+        ("..", "not a usable output directory"),
+        ("sub/..", "not a usable output directory"),
+        ("not-a-run", ".ccrnn-manifest"),
+        ("sub", ".ccrnn-manifest"),
+        ("a-file", "not a directory"),
+        ("../work", "contains the current directory"),
+    ] {
+        let o = sim(out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "--out {out} --force: {err}");
+        assert!(
+            err.contains(needle),
+            "--out {out} --force: message lacks {needle:?}: {err}"
+        );
+        assert_eq!(snapshot(root), before, "--out {out} --force changed files");
+    }
+    // `/` only once the relative forms are known to be refused (a regression here must not
+    // reach the machine's root).
+    let o = sim("/");
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(snapshot(root), before);
+
+    // Its own run directory is replaced, and only while it holds nothing but ccrnn's files.
+    ok(
+        &work,
+        &[
+            "simulate",
+            "tiny/teacher.npz",
+            "--sine-task",
+            "--steps",
+            "5",
+            "--quiet",
+            "--out",
+            "s",
+        ],
+    );
+    assert!(work.join("s/.ccrnn-manifest").is_file());
+    assert!(sim("s").status.success());
+    std::fs::write(work.join("s/analysis.ipynb"), b"user work").unwrap();
+    let before = snapshot(root);
+    let o = sim("s");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("analysis.ipynb") && err.contains("did not write"), "{err}");
+    assert_eq!(snapshot(root), before, "a refused --force changed files");
+    std::fs::remove_file(work.join("s/analysis.ipynb")).unwrap();
+    assert!(sim("s").status.success());
+    for kept in [
+        "parent-keep.txt",
+        "work/keep.txt",
+        "work/sub/data.csv",
+        "work/not-a-run/notes.md",
+        "work/a-file",
+    ] {
+        assert!(root.join(kept).is_file(), "{kept} was removed");
+    }
+    let hidden: Vec<_> = std::fs::read_dir(&work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "staging left behind: {hidden:?}");
+}
+
+/// Runs `args` with standard output and error going to `stdout` and `stderr`.
+fn run_into(args: &[&str], stdout: Stdio, stderr: Stdio) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ccrnn"))
+        .current_dir(dir.path())
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn closed_pipe_and_full_disk_end_with_one_clean_line() {
+    let info = ["connectome", "info", "celegans"];
+    // A pipe whose reader is gone before the command starts (`ccrnn … | head -0`).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = run_into(&info, writer.into(), Stdio::piped());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "closed pipe: {err}");
+    assert_eq!(
+        err.trim(),
+        "error: writing to standard output: Broken pipe (os error 32)"
+    );
+    // `> /dev/full`.
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let o = run_into(&info, full().into(), Stdio::piped());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "/dev/full: {err}");
+    assert_eq!(
+        err.trim(),
+        "error: writing to standard output: No space left on device (os error 28)"
+    );
+    // `2> /dev/full` on a failing command: nobody can be told, the exit code still says it.
+    let o = run_into(
+        &["connectome", "info", "no-such-file.csv"],
+        Stdio::piped(),
+        full().into(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // And on a succeeding one with stage messages on stderr.
+    let o = run_into(
+        &["teacher", "--n", "12", "--steps", "1", "--out", "t"],
+        Stdio::null(),
+        full().into(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
