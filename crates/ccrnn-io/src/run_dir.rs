@@ -44,6 +44,9 @@ pub struct Meta {
     pub seconds: Option<f64>,
     /// Worker threads used.
     pub threads: usize,
+    /// The matrix-product kernels that ran (`ccrnn_core::kernels::matmul_path`): runs on
+    /// different paths agree to rounding, not bit for bit.
+    pub matmul_kernels: String,
 }
 
 /// SHA-256 of a file's content, hex, and its size.
@@ -109,6 +112,7 @@ impl RunDir {
             finished: None,
             seconds: None,
             threads,
+            matmul_kernels: ccrnn_core::kernels::matmul_path().to_string(),
         }
     }
 

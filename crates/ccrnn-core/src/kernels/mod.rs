@@ -313,6 +313,24 @@ pub(crate) fn matmul<F: Real>(
     }
 }
 
+/// The matrix-product kernels this process runs: `"avx512"` (built with the `avx512` feature,
+/// on a CPU that has AVX-512F), `"avx2-fma"`, or `"scalar"`. Machines on different paths sum
+/// the products in different orders, so their results agree to rounding, not bit for bit;
+/// run directories record this value.
+pub fn matmul_path() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[cfg(feature = "avx512")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "avx2-fma";
+        }
+    }
+    "scalar"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
