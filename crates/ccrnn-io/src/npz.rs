@@ -17,8 +17,91 @@ pub struct NpzIn {
 }
 
 enum Src {
-    Npz(NpzReader<File>),
+    /// The archive, read through ndarray-npy, and the same file as a zip archive, whose entry
+    /// sizes bound what a header may claim.
+    Npz(NpzReader<File>, zip::ZipArchive<File>),
     Npy(Vec<u8>),
+}
+
+/// Checks an `.npy` header against the bytes that actually follow it, before anything is
+/// allocated: `head` is the start of the array's bytes (at least its header), `total` their
+/// count. A header that claims more (or less) data than the entry holds is refused with the
+/// size it claims, so a crafted shape can neither abort the process nor make it read a
+/// gigabyte of padding.
+pub fn check_npy_header(path: &Path, name: &str, head: &[u8], total: u64) -> Result<()> {
+    let bad = |msg: String| Error::format(path, format!("array '{name}': {msg}"));
+    if head.len() < 10 || &head[..6] != b"\x93NUMPY" {
+        return Err(bad("not an .npy array (no NUMPY magic)".into()));
+    }
+    let (len, start): (usize, usize) = match head[6] {
+        1 => (u16::from_le_bytes([head[8], head[9]]) as usize, 10),
+        2 | 3 if head.len() >= 12 => (u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize, 12),
+        v => return Err(bad(format!("unsupported .npy format version {v}"))),
+    };
+    let end = start
+        .checked_add(len)
+        .filter(|&e| e <= head.len())
+        .ok_or_else(|| bad(format!("header of {len} bytes runs past the data")))?;
+    let dict = std::str::from_utf8(&head[start..end]).map_err(|_| bad("header is not text".into()))?;
+    let field = |key: &str| -> Option<&str> {
+        let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
+        Some(dict[at..].trim_start().strip_prefix(':')?.trim_start())
+    };
+    let descr = field("descr").ok_or_else(|| bad("header has no 'descr'".into()))?;
+    let itemsize: u64 = descr
+        .trim_start_matches(['\'', '"'])
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .map_err(|_| bad(format!("header dtype {descr:.20} is not a plain numeric type")))?;
+    // Unicode strings count 4 bytes per character.
+    let itemsize = if descr.trim_start_matches(['\'', '"', '<', '>', '|', '=']).starts_with('U') {
+        itemsize.saturating_mul(4)
+    } else {
+        itemsize
+    };
+    let shape_text = field("shape")
+        .and_then(|t| t.strip_prefix('('))
+        .and_then(|t| t.split(')').next())
+        .ok_or_else(|| bad("header has no 'shape'".into()))?;
+    let mut count: u64 = 1;
+    let mut dims = Vec::new();
+    for d in shape_text.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let d: u64 = d
+            .trim_end_matches('L')
+            .parse()
+            .map_err(|_| bad(format!("header shape ({shape_text}) is not a list of sizes")))?;
+        dims.push(d.to_string());
+        count = count.saturating_mul(d);
+    }
+    let claimed = count.saturating_mul(itemsize);
+    let have = total.saturating_sub(end as u64);
+    if claimed != have {
+        return Err(bad(format!(
+            "header claims shape ({}) of {itemsize}-byte values = {} but the file holds {} after the header",
+            dims.join(", "),
+            human_bytes(claimed),
+            human_bytes(have)
+        )));
+    }
+    Ok(())
+}
+
+/// `n` bytes as a short human figure (`8.0 TB`, `80 bytes`).
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if n == u64::MAX { "more than 18 EB".into() } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 /// The name under which a lone `.npy` file's array is known.
@@ -36,6 +119,15 @@ impl NpzIn {
                 names: vec![NPY_NAME.into()],
             });
         }
+        if path.is_dir() {
+            return Err(Error::format(path, "is a directory, not an .npz file"));
+        }
+        let zip = File::open(path)
+            .map_err(|e| Error::io(path, e))
+            .and_then(|f| {
+                zip::ZipArchive::new(f)
+                    .map_err(|e| Error::format(path, format!("not a readable .npz archive ({e})")))
+            })?;
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader =
             NpzReader::new(file).map_err(|e| Error::format(path, format!("not a readable .npz archive ({e})")))?;
@@ -44,7 +136,7 @@ impl NpzIn {
             .map_err(|e| Error::format(path, format!("not a readable .npz archive ({e})")))?;
         Ok(Self {
             path: path.to_path_buf(),
-            src: Src::Npz(reader),
+            src: Src::Npz(reader, zip),
             names,
         })
     }
@@ -78,8 +170,9 @@ impl NpzIn {
 
     /// Reads `name` as element type `A`; `Ok(None)` when the file's dtype is another one.
     fn typed<A: ReadableElement>(&mut self, name: &str) -> Result<Option<ArrayD<A>>> {
+        self.check_size(name)?;
         let r = match &mut self.src {
-            Src::Npz(z) => z.by_name::<OwnedRepr<A>, IxDyn>(name).map_err(|e| match e {
+            Src::Npz(z, _) => z.by_name::<OwnedRepr<A>, IxDyn>(name).map_err(|e| match e {
                 ReadNpzError::Npy(n) => Some(n),
                 ReadNpzError::Zip(_) => None,
             }),
@@ -93,6 +186,31 @@ impl NpzIn {
                 &self.path,
                 format!("array '{name}': unreadable zip entry"),
             )),
+        }
+    }
+
+    /// Checks the header of array `name` against the size of its data ([`check_npy_header`]).
+    fn check_size(&mut self, name: &str) -> Result<()> {
+        use std::io::Read;
+        let path = self.path.clone();
+        match &mut self.src {
+            Src::Npy(bytes) => check_npy_header(&path, name, bytes, bytes.len() as u64),
+            Src::Npz(_, zip) => {
+                let entry = if zip.index_for_name(&format!("{name}.npy")).is_some() {
+                    format!("{name}.npy")
+                } else {
+                    name.to_string()
+                };
+                let e = zip
+                    .by_name(&entry)
+                    .map_err(|e| Error::format(&path, format!("array '{name}': unreadable zip entry ({e})")))?;
+                let total = e.size();
+                let mut head = Vec::with_capacity(4096);
+                e.take(65_536 + 12)
+                    .read_to_end(&mut head)
+                    .map_err(|e| Error::format(&path, format!("array '{name}': unreadable zip entry ({e})")))?;
+                check_npy_header(&path, name, &head, total)
+            }
         }
     }
 

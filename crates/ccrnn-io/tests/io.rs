@@ -212,3 +212,57 @@ fn bad_files_name_the_file_and_the_problem() {
     assert!(e.contains("junk.npz: not a readable .npz"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// The bytes of an `.npy` array of float64 whose header claims `shape` (written verbatim)
+/// and whose data are `data_bytes` zero bytes.
+fn crafted_npy(shape: &str, data_bytes: usize) -> Vec<u8> {
+    let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(out.len() + data_bytes, 0);
+    out
+}
+
+#[test]
+fn array_headers_claiming_more_or_less_than_the_file_holds_are_refused_before_reading() {
+    let d = tmpdir("crafted");
+    // A lone .npy claiming 10¹² values, and one with 1 MB of trailing padding.
+    for (shape, bytes, needle) in [("(1000000000000,)", 80, "8.0 TB"), ("(10,)", 1 << 20, "80 bytes")] {
+        let p = d.join("x.npy");
+        std::fs::write(&p, crafted_npy(shape, bytes)).unwrap();
+        let e = ccrnn_io::npz::NpzIn::open(&p).unwrap().floats("array").unwrap_err().to_string();
+        assert!(e.contains("x.npy") && e.contains("header claims") && e.contains(needle), "{e}");
+    }
+    // Inside a model file: a valid model whose W entry is replaced by a crafted one.
+    let good = d.join("good.npz");
+    save_model(&good, &model(6, 1), None).unwrap();
+    for (shape, bytes) in [("(1000000000000, 6)", 288), ("(6, 6)", (6 * 6 * 8) + (1 << 20))] {
+        let bad = d.join("bad.npz");
+        let mut src = zip::ZipArchive::new(std::fs::File::open(&good).unwrap()).unwrap();
+        let mut dst = zip::ZipWriter::new(std::fs::File::create(&bad).unwrap());
+        for i in 0..src.len() {
+            let e = src.by_index(i).unwrap();
+            let name = e.name().to_string();
+            drop(e);
+            let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            dst.start_file(name.as_str(), opts).unwrap();
+            if name == "W.npy" {
+                std::io::Write::write_all(&mut dst, &crafted_npy(shape, bytes)).unwrap();
+            } else {
+                std::io::copy(&mut src.by_index(i).unwrap(), &mut dst).unwrap();
+            }
+        }
+        dst.finish().unwrap();
+        let e = load_model(&bad).unwrap_err().to_string();
+        assert!(e.contains("bad.npz") && e.contains("array 'W'") && e.contains("header claims"), "{e}");
+    }
+    // A directory where an .npz is expected.
+    let e = load_model(&d).unwrap_err().to_string();
+    assert!(e.contains("is a directory"), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
