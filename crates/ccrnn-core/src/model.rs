@@ -296,7 +296,7 @@ impl<F: Real> Model<F> {
     }
 
     /// Projects θ back onto the model's domain after an optimiser step: wrong-sign weights are
-    /// set to 0 (Dale's law, as in the paper), τ is raised to at least `dt` and β to at least
+    /// set to 0 (Dale's law, as in the paper), gains are kept ≥ 0, τ is raised to at least `dt` and β to at least
     /// [`BETA_MIN`].
     pub fn project_theta(&self, groups: GroupSet, theta: &mut [F]) {
         let mut off = 0;
@@ -304,6 +304,9 @@ impl<F: Real> Model<F> {
             let k = self.group_len(g);
             let s = &mut theta[off..off + k];
             match g {
+                // g < 0 acts as g⁺ = 0 but has no gradient: kept at ≥ 0 instead, where the
+                // right derivative lets a silenced neuron's gain grow again.
+                ParamGroup::Gain => s.iter_mut().for_each(|g| *g = g.max(F::zero())),
                 ParamGroup::Tau => s.iter_mut().for_each(|t| *t = t.max(self.dt)),
                 ParamGroup::Beta => s.iter_mut().for_each(|b| *b = b.max(F::lit(BETA_MIN))),
                 ParamGroup::W => project_dale(self.coupling.pattern(), &self.signs, s),

@@ -1,8 +1,8 @@
 //! Fitting configuration, validated once, and the one-call [`fit`].
 
 use crate::{
-    Adam, Data, EarlyStop, Error, Executor, FitProblem, GaussNewton, History, IterState, Lbfgs, Method, MethodKind,
-    Observer, Result, Termination,
+    Adam, Convergence, Data, EarlyStop, Error, Executor, FitProblem, GaussNewton, History, IterState, Lbfgs, Method,
+    MethodKind, Observer, Result, Termination,
 };
 use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
 use serde::{Deserialize, Serialize};
@@ -45,6 +45,15 @@ pub struct FitConfig {
     /// Memory (MiB) the stored trajectory of one evaluation may take; larger batches are
     /// backpropagated with checkpoints (same gradients, one more forward pass).
     pub memory_mb: f64,
+    /// Full-batch methods: the fit has converged when the loss fell by less than a relative
+    /// `tol_loss` over the last `tol_window` steps, or the projected gradient's norm is at most
+    /// `tol_grad` times its first value ([`crate::Convergence`]); `steps` caps the fit, and a
+    /// fit that reaches the cap is reported as not converged. 0 turns a test off.
+    pub tol_loss: f64,
+    /// See `tol_loss`.
+    pub tol_window: u64,
+    /// See `tol_loss`.
+    pub tol_grad: f64,
 }
 
 /// Default iterations of the Gauss–Newton method (each about 10–50 evaluations; on the
@@ -92,6 +101,9 @@ impl FitConfig {
             target_loss: None,
             patience: None,
             memory_mb: 4096.0,
+            tol_loss: Convergence::default().rel_loss,
+            tol_window: Convergence::default().window,
+            tol_grad: Convergence::default().rel_grad,
         }
     }
 }
@@ -156,6 +168,20 @@ impl FitConfig {
         if let Some(t) = self.target_loss {
             pos("target_loss", t)?;
         }
+        for (name, v) in [("tol_loss", self.tol_loss), ("tol_grad", self.tol_grad)] {
+            if !(0.0..1.0).contains(&v) {
+                return Err(Error::config(
+                    format!("fit.{name}"),
+                    format!("= {v}: must be in [0, 1) (0 = off)"),
+                ));
+            }
+        }
+        if self.tol_window == 0 && self.tol_loss > 0.0 {
+            return Err(Error::config(
+                "fit.tol_window",
+                "= 0: must be >= 1 when fit.tol_loss > 0",
+            ));
+        }
         Ok(ValidFitConfig {
             raw: self.clone(),
             groups,
@@ -168,6 +194,13 @@ impl FitConfig {
                 target_loss: self.target_loss,
                 patience: self.patience,
                 min_rel_improvement: 1e-3,
+                converge: (self.method.full_batch() && (self.tol_loss > 0.0 || self.tol_grad > 0.0)).then_some(
+                    Convergence {
+                        window: self.tol_window,
+                        rel_loss: self.tol_loss,
+                        rel_grad: self.tol_grad,
+                    },
+                ),
             },
         })
     }

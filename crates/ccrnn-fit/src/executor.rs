@@ -28,6 +28,14 @@ pub struct IterState<F> {
     /// L-BFGS step, for its line search).
     #[serde(default)]
     pub evaluations: u64,
+    /// The losses of the last [`Convergence::window`] steps, oldest first (kept in the state
+    /// so that a resumed run stops where the uninterrupted one would).
+    #[serde(default)]
+    pub recent_costs: Vec<f64>,
+    /// Norm of the projected gradient after the first step (the scale of
+    /// [`Convergence::rel_grad`]); `None` before it and for minibatch solvers.
+    #[serde(default)]
+    pub first_grad_norm: Option<f64>,
 }
 
 impl<F: Real> IterState<F> {
@@ -42,6 +50,8 @@ impl<F: Real> IterState<F> {
             best_step: 0,
             moments: Vec::new(),
             evaluations: 0,
+            recent_costs: Vec::new(),
+            first_grad_norm: None,
         }
     }
 }
@@ -92,6 +102,57 @@ impl<F, T: FnMut(&IterState<F>) -> Result<()>> Observer<F> for T {
     }
 }
 
+/// The convergence test of full-batch fits: a fit has converged when, after a step, either
+///
+/// * the loss fell by less than a relative `rel_loss` over the last `window` steps
+///   (`L_{k−window} − L_k ≤ rel_loss · L_{k−window}`), or
+/// * the projected gradient `θ − P(θ − ∇f)` (P: the projection onto the feasible set, so that
+///   bounds that hold a parameter do not count) has a Euclidean norm at most `rel_grad` times
+///   its norm after the first step.
+///
+/// A tolerance of 0 turns its test off. The step budget is the cap; a fit that spends it has
+/// not converged. Minibatch
+/// solvers (Adam) are never tested: their loss is a noisy estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Convergence {
+    /// Steps over which the relative decrease is measured.
+    pub window: u64,
+    /// Relative decrease of the loss over `window` steps below which the fit has converged.
+    pub rel_loss: f64,
+    /// Projected-gradient norm, relative to its first value, below which the fit has converged.
+    pub rel_grad: f64,
+}
+
+impl Default for Convergence {
+    /// 1e-4 over 10 steps, or the projected gradient at 1e-4 of its first norm.
+    fn default() -> Self {
+        Self {
+            window: 10,
+            rel_loss: 1e-4,
+            rel_grad: 1e-4,
+        }
+    }
+}
+
+impl Convergence {
+    /// Records the step's loss and projected-gradient norm in `state` and says whether the
+    /// fit has converged.
+    fn test<F: Real>(&self, state: &mut IterState<F>, pg_norm: f64) -> bool {
+        let first = *state.first_grad_norm.get_or_insert(pg_norm);
+        state.recent_costs.push(state.cost);
+        let w = self.window.max(1) as usize;
+        if state.recent_costs.len() > w + 1 {
+            state.recent_costs.remove(0);
+        }
+        let by_grad = pg_norm <= self.rel_grad * first;
+        let by_loss = self.rel_loss > 0.0 && state.recent_costs.len() == w + 1 && {
+            let old = state.recent_costs[0];
+            old - state.cost <= self.rel_loss * old.abs()
+        };
+        by_grad || by_loss
+    }
+}
+
 /// When to stop before the step budget is spent.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct EarlyStop {
@@ -102,6 +163,8 @@ pub struct EarlyStop {
     pub patience: Option<u64>,
     /// Relative improvement that counts for `patience` (e.g. 1e-3).
     pub min_rel_improvement: f64,
+    /// The convergence test of full-batch solvers (`None`: run to the step budget).
+    pub converge: Option<Convergence>,
 }
 
 /// Why a run ended.
@@ -115,9 +178,28 @@ pub enum Termination {
     NoImprovement,
     /// An observer stopped the run ([`crate::Error::Stopped`]).
     Stopped,
-    /// The solver found no further decrease: a minimum to the precision of the loss
-    /// ([`crate::Error::Converged`]).
+    /// Converged: the solver found no further decrease (a minimum to the precision of the
+    /// loss, [`crate::Error::Converged`]), or the [`Convergence`] test passed.
     Converged,
+}
+
+impl Termination {
+    /// Whether the fit ended at a minimum or at the requested loss (not by running out of
+    /// steps, losing patience or being stopped).
+    pub fn converged(self) -> bool {
+        matches!(self, Termination::Converged | Termination::TargetReached)
+    }
+    /// The name used in result files: `max-steps`, `target-reached`, `no-improvement`,
+    /// `stopped`, `converged`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Termination::MaxSteps => "max-steps",
+            Termination::TargetReached => "target-reached",
+            Termination::NoImprovement => "no-improvement",
+            Termination::Stopped => "stopped",
+            Termination::Converged => "converged",
+        }
+    }
 }
 
 /// Owns the loop around a solver and a problem.
@@ -190,6 +272,22 @@ impl<'a, F: Real> Executor<'a, F> {
                 && state.step - state.best_step >= p
             {
                 return Ok((state, Termination::NoImprovement));
+            }
+            if let Some(c) = self.stop.converge
+                && let Some(g) = self.solver.gradient(&state)
+            {
+                let mut moved: Vec<F> = state.theta.iter().zip(g).map(|(t, g)| *t - *g).collect();
+                self.problem.project(&mut moved);
+                let pg = state
+                    .theta
+                    .iter()
+                    .zip(&moved)
+                    .map(|(t, m)| (t.as_f64() - m.as_f64()).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                if c.test(&mut state, pg) {
+                    return Ok((state, Termination::Converged));
+                }
             }
         }
         Ok((state, Termination::MaxSteps))

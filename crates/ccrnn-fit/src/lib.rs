@@ -23,7 +23,7 @@ pub mod student;
 
 pub use config::{FitConfig, FitOutcome, GAUSS_NEWTON_STEPS, ValidFitConfig, fit};
 pub use error::{Error, Result};
-pub use executor::{EarlyStop, Every, Executor, History, IterState, Observer, Termination};
+pub use executor::{Convergence, EarlyStop, Every, Executor, History, IterState, Observer, Termination};
 pub use metrics::{Scores, evaluate};
 pub use problem::{Data, FitProblem, Problem};
 pub use solver::{Adam, GaussNewton, Lbfgs, Method, MethodKind, Solver};

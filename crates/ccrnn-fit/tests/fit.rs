@@ -693,3 +693,167 @@ fn gauss_newton_fits_a_student_reproducibly_resumes_exactly_and_beats_adam() {
     .unwrap_err();
     assert!(e.to_string().contains("memory_mb"), "{e}");
 }
+
+/// `f(θ) = Σ c_i (θ_i − m_i)² + 1` on the box `θ ≤ cap`: the constrained minimiser is
+/// `min(m_i, cap)`, where the gradient of a clamped coordinate is not zero.
+struct BoxedQuadratic {
+    c: Vec<f64>,
+    m: Vec<f64>,
+    cap: f64,
+}
+
+impl Problem<f64> for BoxedQuadratic {
+    fn n_params(&self) -> usize {
+        self.c.len()
+    }
+    fn cost_grad(&mut self, x: &[f64], _: u64) -> ccrnn_fit::Result<(f64, Vec<f64>)> {
+        let f = 1.0
+            + x.iter()
+                .zip(&self.c)
+                .zip(&self.m)
+                .map(|((x, c), m)| c * (x - m).powi(2))
+                .sum::<f64>();
+        let g = x
+            .iter()
+            .zip(&self.c)
+            .zip(&self.m)
+            .map(|((x, c), m)| 2.0 * c * (x - m))
+            .collect();
+        Ok((f, g))
+    }
+    fn project(&self, x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = v.min(self.cap));
+    }
+}
+
+#[test]
+fn convergence_test_stops_at_a_known_constrained_minimiser() {
+    // Ill-conditioned (curvatures 1 … 1e3), two minimisers outside the box.
+    let c: Vec<f64> = (0..8).map(|i| 10f64.powf(i as f64 * 3.0 / 7.0)).collect();
+    let m = vec![0.3, -0.7, 2.0, 0.1, -1.5, 3.0, 0.8, -0.2];
+    let cap = 1.0;
+    let expect: Vec<f64> = m.iter().map(|v: &f64| v.min(cap)).collect();
+    let solver = Method::Lbfgs(Lbfgs::default());
+    // The projected-gradient test alone (the loss test off): it must see through the bound,
+    // where the raw gradient stays large.
+    let grad_only = EarlyStop {
+        converge: Some(Convergence {
+            window: 10,
+            rel_loss: 0.0,
+            rel_grad: 1e-8,
+        }),
+        ..EarlyStop::default()
+    };
+    let mut p = BoxedQuadratic {
+        c: c.clone(),
+        m: m.clone(),
+        cap,
+    };
+    let (s, term) = Executor::new(&mut p, &solver, 500)
+        .early_stop(grad_only)
+        .run(IterState::new(vec![0.0; 8]))
+        .unwrap();
+    assert_eq!(term, Termination::Converged, "after {} steps", s.step);
+    assert!(term.converged());
+    assert!(s.step < 500);
+    for (x, e) in s.theta.iter().zip(&expect) {
+        assert!((x - e).abs() < 1e-6, "θ {:?} vs minimiser {expect:?}", s.theta);
+    }
+    let raw = p.cost_grad(&s.theta, 0).unwrap().1;
+    assert!(
+        raw.iter().map(|g| g * g).sum::<f64>().sqrt() > 1.0,
+        "the bound holds a large gradient"
+    );
+    // The loss-window test alone: stops once 10 steps gain less than 1e-10 relative, at the
+    // minimum's loss (1) to that precision.
+    let loss_only = EarlyStop {
+        converge: Some(Convergence {
+            window: 10,
+            rel_loss: 1e-10,
+            rel_grad: 0.0,
+        }),
+        ..EarlyStop::default()
+    };
+    let f_min = p.cost_grad(&expect, 0).unwrap().0;
+    let mut p = BoxedQuadratic { c, m, cap };
+    let (s, term) = Executor::new(&mut p, &solver, 500)
+        .early_stop(loss_only)
+        .run(IterState::new(vec![0.0; 8]))
+        .unwrap();
+    assert_eq!(term, Termination::Converged);
+    assert!((s.cost - f_min).abs() < 1e-8 * f_min, "{} vs {f_min}", s.cost);
+    // A budget too small to converge is reported as such.
+    let (_, term) = Executor::new(&mut p, &solver, 3)
+        .early_stop(loss_only)
+        .run(IterState::new(vec![0.0; 8]))
+        .unwrap();
+    assert_eq!(term, Termination::MaxSteps);
+    assert!(!term.converged());
+}
+
+#[test]
+fn a_resumed_fit_stops_where_the_uninterrupted_one_does() {
+    let stop = EarlyStop {
+        converge: Some(Convergence::default()),
+        ..EarlyStop::default()
+    };
+    let solver = Method::Lbfgs(Lbfgs::default());
+    let mut p = Rosenbrock::new(6, f64::INFINITY);
+    let (whole, term) = Executor::new(&mut p, &solver, 1000)
+        .early_stop(stop)
+        .run(IterState::new(vec![-1.2; 6]))
+        .unwrap();
+    assert_eq!(term, Termination::Converged);
+    let (half, _) = Executor::new(&mut p, &solver, whole.step / 2)
+        .early_stop(stop)
+        .run(IterState::new(vec![-1.2; 6]))
+        .unwrap();
+    let (resumed, term) = Executor::new(&mut p, &solver, 1000).early_stop(stop).run(half).unwrap();
+    assert_eq!(term, Termination::Converged);
+    assert_eq!(resumed, whole);
+}
+
+#[test]
+fn a_recorded_neuron_that_starts_silent_is_fitted() {
+    // A student whose gains are the teacher's except two recorded neurons silenced, one at
+    // g = 0 and one at g < 0 (both give a = g⁺ φ = 0). The rectified gain has no gradient
+    // below 0; fits keep g ≥ 0 and use the right derivative there, so both come back.
+    let n = 16;
+    let teacher = small_teacher(n, 5);
+    let stim = stimulus(6, 60, 7);
+    let rec = NeuronSet::new(&[1, 4, 9, 12], n, true).unwrap();
+    let data = recorded_data(&teacher, &stim, &rec);
+    let mut student = teacher.clone();
+    student.params.g[4] = 0.0;
+    student.params.g[9] = -0.3;
+    for method in [MethodKind::Lbfgs, MethodKind::GaussNewton] {
+        let c = FitConfig {
+            steps: 300,
+            train: vec!["g".into()],
+            ..FitConfig::for_method(method)
+        };
+        let out = fit(
+            student.clone(),
+            stim.clone(),
+            data.clone(),
+            &c.validate().unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+        let reference = simulate(&teacher, &stim, &SimOptions::noiseless()).unwrap();
+        let s = evaluate(&teacher, &reference, &out.model, &stim, &rec).unwrap();
+        let g = &out.model.params.g;
+        assert!(
+            g[4] > 0.1 && g[9] > 0.1,
+            "{method:?}: silenced gains stayed at {} and {}",
+            g[4],
+            g[9]
+        );
+        assert!(
+            s.recorded_corr_err < 0.05,
+            "{method:?}: recorded 1 − |ρ| {}",
+            s.recorded_corr_err
+        );
+    }
+}

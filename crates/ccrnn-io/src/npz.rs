@@ -57,7 +57,10 @@ pub fn check_npy_header(path: &Path, name: &str, head: &[u8], total: u64) -> Res
         .parse()
         .map_err(|_| bad(format!("header dtype {descr:.20} is not a plain numeric type")))?;
     // Unicode strings count 4 bytes per character.
-    let itemsize = if descr.trim_start_matches(['\'', '"', '<', '>', '|', '=']).starts_with('U') {
+    let itemsize = if descr
+        .trim_start_matches(['\'', '"', '<', '>', '|', '='])
+        .starts_with('U')
+    {
         itemsize.saturating_mul(4)
     } else {
         itemsize
@@ -101,7 +104,11 @@ fn human_bytes(n: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if n == u64::MAX { "more than 18 EB".into() } else { format!("{v:.1} {}", UNITS[u]) }
+    if n == u64::MAX {
+        "more than 18 EB".into()
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// The name under which a lone `.npy` file's array is known.
@@ -122,12 +129,9 @@ impl NpzIn {
         if path.is_dir() {
             return Err(Error::format(path, "is a directory, not an .npz file"));
         }
-        let zip = File::open(path)
-            .map_err(|e| Error::io(path, e))
-            .and_then(|f| {
-                zip::ZipArchive::new(f)
-                    .map_err(|e| Error::format(path, format!("not a readable .npz archive ({e})")))
-            })?;
+        let zip = File::open(path).map_err(|e| Error::io(path, e)).and_then(|f| {
+            zip::ZipArchive::new(f).map_err(|e| Error::format(path, format!("not a readable .npz archive ({e})")))
+        })?;
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut reader =
             NpzReader::new(file).map_err(|e| Error::format(path, format!("not a readable .npz archive ({e})")))?;

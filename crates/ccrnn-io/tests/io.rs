@@ -235,8 +235,15 @@ fn array_headers_claiming_more_or_less_than_the_file_holds_are_refused_before_re
     for (shape, bytes, needle) in [("(1000000000000,)", 80, "8.0 TB"), ("(10,)", 1 << 20, "80 bytes")] {
         let p = d.join("x.npy");
         std::fs::write(&p, crafted_npy(shape, bytes)).unwrap();
-        let e = ccrnn_io::npz::NpzIn::open(&p).unwrap().floats("array").unwrap_err().to_string();
-        assert!(e.contains("x.npy") && e.contains("header claims") && e.contains(needle), "{e}");
+        let e = ccrnn_io::npz::NpzIn::open(&p)
+            .unwrap()
+            .floats("array")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.npy") && e.contains("header claims") && e.contains(needle),
+            "{e}"
+        );
     }
     // Inside a model file: a valid model whose W entry is replaced by a crafted one.
     let good = d.join("good.npz");
@@ -259,7 +266,10 @@ fn array_headers_claiming_more_or_less_than_the_file_holds_are_refused_before_re
         }
         dst.finish().unwrap();
         let e = load_model(&bad).unwrap_err().to_string();
-        assert!(e.contains("bad.npz") && e.contains("array 'W'") && e.contains("header claims"), "{e}");
+        assert!(
+            e.contains("bad.npz") && e.contains("array 'W'") && e.contains("header claims"),
+            "{e}"
+        );
     }
     // A directory where an .npz is expected.
     let e = load_model(&d).unwrap_err().to_string();

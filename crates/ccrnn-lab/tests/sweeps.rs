@@ -68,11 +68,11 @@ fn fig4_mismatch_leaves_a_floor_and_trained_beta_moves_to_the_teacher() {
     let floors = table.curve(|c| c("beta_training") == 0.0, "beta_student", "unrecorded_mse");
     let f1 = floors.iter().find(|p| p.0 == 1.0).unwrap().1;
     assert!(floors.iter().filter(|p| p.0 != 1.0).all(|p| p.1 > f1), "{floors:?}");
-    for r in 0..table.rows.len() {
-        if table.get(r, "beta_training") == 1.0 && table.get(r, "beta_student") != 1.0 {
-            let (s, e) = (table.get(r, "beta_start"), table.get(r, "beta_final"));
-            assert!((e - 1.0).abs() < (s - 1.0).abs(), "β {s} → {e}");
-        }
+    // Where a trained shared β ends, median over replicates, for each mismatched start.
+    let ends = table.curve(|c| c("beta_training") == 1.0, "beta_student", "beta_final");
+    assert_eq!(ends.len(), 5);
+    for (s, e) in ends.into_iter().filter(|p| p.0 != 1.0) {
+        assert!((e - 1.0).abs() < (s - 1.0).abs(), "β {s} → {e} (median)");
     }
 }
 

@@ -193,12 +193,17 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         "command": "fit", "m": recorded.len(), "recorded": recorded.indices(),
         "method": fc.method.name(), "steps": out.state.step, "evaluations": out.state.evaluations,
         "final_loss": out.state.cost, "best_loss": out.state.best_cost,
-        "termination": out.termination, "seconds": seconds,
+        "termination": out.termination, "converged": out.termination.converged(), "seconds": seconds,
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
+        let how = if out.termination.converged() {
+            "converged".to_string()
+        } else {
+            format!("not converged: {}", out.termination.name())
+        };
         outln!(
-            "fitted {} steps in {seconds:.1} s (final minibatch loss {:.4e}); student saved to {}",
+            "fitted {} steps in {seconds:.1} s ({how}; final loss {:.4e}); student saved to {}",
             out.state.step,
             out.state.cost,
             dir.join("student.npz").display()

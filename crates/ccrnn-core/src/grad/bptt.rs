@@ -114,9 +114,11 @@ pub(crate) fn combine<F: Real>(model: &Model<F>, partials: Vec<Partial<F>>, want
             *acc += *v;
         }
     }
-    // d g⁺ / d g = 1 for g > 0, else 0.
+    // d g⁺ / d g = 1 for g ≥ 0 (the right derivative at 0), else 0. Fits keep g ≥ 0 by
+    // projection (Model::project_theta), so a gain pushed to 0 still sees whether growing
+    // again would lower the loss: a neuron is never silenced for good by its gain.
     out.g.zip_mut_with(&model.params.g, |dg, &g| {
-        if g <= F::zero() {
+        if g < F::zero() {
             *dg = F::zero()
         }
     });

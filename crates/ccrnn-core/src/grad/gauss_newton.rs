@@ -18,7 +18,8 @@ use rayon::prelude::*;
 
 /// One direction in θ-space split into its groups (absent groups are zero).
 struct Direction<F> {
-    /// `δg`, already multiplied by `1[g > 0]` (the chain rule of g⁺).
+    /// `δg`, already multiplied by `1[g ≥ 0]` (the chain rule of g⁺, right derivative at 0 as in
+    /// [`crate::grad::bptt`]).
     g: Vec<F>,
     b: Vec<F>,
     tau: Vec<F>,
@@ -48,7 +49,7 @@ impl<F: Real> Direction<F> {
             match g {
                 ParamGroup::Gain => {
                     for (i, (x, &p)) in d.g.iter_mut().zip(part).enumerate() {
-                        *x = if model.params.g[i] > F::zero() { p } else { F::zero() };
+                        *x = if model.params.g[i] >= F::zero() { p } else { F::zero() };
                     }
                 }
                 ParamGroup::Bias => d.b.copy_from_slice(part),

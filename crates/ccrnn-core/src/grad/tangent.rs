@@ -11,7 +11,7 @@
 //! δa_t     = δg_a ⊙ φ + g_a ⊙ (φ′ ⊙ (δh_t + δb_x) + ∂φ/∂β ⊙ δβ)
 //! δh_{t+1} = δh_t + δα ⊙ (g_i ⊙ z_t + b_i − h_t − L h_t)
 //!            + α ⊙ (δg_i ⊙ z_t + g_i ⊙ δz_t + δb_i − δh_t − L δh_t)
-//! δz_t     = W δa_t + δW a_t,     δα = −(α/τ) δτ,     δg = 1[g > 0] δg,     δh_0 = δh0
+//! δz_t     = W δa_t + δW a_t,     δα = −(α/τ) δτ,     δg = 1[g ≥ 0] δg,     δh_0 = δh0
 //! ```
 //!
 //! The K tangents of a step are one `K × N` matrix, so `W δa_t` is one matrix product through
@@ -70,7 +70,7 @@ pub fn tangents<F: Real>(
     let dt = model.dt;
     let gpos: Vec<F> =
         p.g.iter()
-            .map(|&g| if g > F::zero() { F::one() } else { F::zero() })
+            .map(|&g| if g >= F::zero() { F::one() } else { F::zero() })
             .collect();
     let gplus: Vec<F> = p.g.iter().map(|&g| g.max(F::zero())).collect();
     let alpha: Vec<F> = p.tau.iter().map(|&t| dt / t).collect();

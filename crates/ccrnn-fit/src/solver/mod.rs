@@ -24,6 +24,12 @@ use serde::{Deserialize, Serialize};
 pub trait Solver<F: Real> {
     /// Evaluates the problem at `state.theta` and returns the state after one update.
     fn next_iter(&self, problem: &mut dyn Problem<F>, state: IterState<F>) -> Result<IterState<F>>;
+    /// The full-batch gradient at `state.theta`, for solvers that keep it (the convergence
+    /// test of [`crate::Convergence`] reads it); `None` for minibatch solvers.
+    fn gradient<'s>(&self, state: &'s IterState<F>) -> Option<&'s [F]> {
+        let _ = state;
+        None
+    }
 }
 
 /// The fitting method, by name.
@@ -89,6 +95,13 @@ impl<F: Real> Solver<F> for Method {
             Method::Adam(a) => a.next_iter(problem, state),
             Method::Lbfgs(l) => l.next_iter(problem, state),
             Method::GaussNewton(g) => g.next_iter(problem, state),
+        }
+    }
+    fn gradient<'s>(&self, state: &'s IterState<F>) -> Option<&'s [F]> {
+        match self {
+            Method::Adam(_) => None,
+            // Both keep ∇f(θ) first in their buffers.
+            Method::Lbfgs(_) | Method::GaussNewton(_) => state.moments.first().map(|g| g.as_slice()),
         }
     }
 }

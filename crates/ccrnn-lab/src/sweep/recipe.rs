@@ -253,15 +253,17 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
             ));
         }
     };
-    // Small scale: N = 60 E/I teachers trained briefly, students fitted with a larger
-    // learning rate for fewer steps, few trials; paper scale: the paper's numbers.
-    let paper_fit = FitConfig::paper();
-    let small_fit = FitConfig {
-        steps: 300,
-        lr: 1e-2,
-        batch_size: 16,
-        report_every: 25,
-        ..FitConfig::paper()
+    // Students are fitted to convergence by full-batch Gauss–Newton at both scales (the
+    // fit's convergence test, capped at `steps`): the claims are about converged fits, and
+    // short Adam fits leave outcomes at small M to floating-point rounding. Measured on the
+    // small fig4-mismatch grid: Gauss–Newton converges in 50–130 iterations (1000–3000
+    // evaluations) where L-BFGS had not converged after 2000. The paper's Adam recipe is
+    // `FitConfig::paper()` (`method = "adam"`, lr 1e-3, clip 2, batch 32, 7000 steps).
+    // Small scale: N = 60 E/I teachers trained briefly, few trials.
+    let fit = FitConfig {
+        steps: 200,
+        report_every: 5,
+        ..FitConfig::for_method(ccrnn_fit::MethodKind::GaussNewton)
     };
     let ei = |n_small: usize| TeacherGrid {
         kind: TeacherKind::Ei,
@@ -276,8 +278,10 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
         name: name.into(),
         scale: scale.into(),
         seed: 0,
-        replicates: if paper { 10 } else { 2 },
-        fit: if paper { paper_fit.clone() } else { small_fit.clone() },
+        // Three replicates at small scale: the claims are read from medians, robust to one fit
+        // in three that lands in another minimum.
+        replicates: if paper { 10 } else { 3 },
+        fit,
         ..Recipe::default()
     };
     match name {
@@ -291,10 +295,21 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
             // typical one (4 were a draw that float rounding could flip).
             r.replicates = if paper { 30 } else { 8 };
             r.student.ms = vec![0];
-            if !paper {
-                // The readout alone is a weak signal: solving the task takes longer.
-                r.fit.steps = 2500;
-            }
+            // Readout-only fits keep the Adam recipe: the one-dimensional readout is a weak
+            // signal on a degenerate landscape, where the second-order methods stall on
+            // plateaus (measured at small scale: Gauss–Newton stopped at 70 % of the readout
+            // variance in 1 of 2 replicates, L-BFGS at 28 %; Adam solves the task in all).
+            r.fit = if paper {
+                FitConfig::paper()
+            } else {
+                FitConfig {
+                    steps: 2500,
+                    lr: 1e-2,
+                    batch_size: 16,
+                    report_every: 25,
+                    ..FitConfig::paper()
+                }
+            };
         }
         "fig2-recordings" => {
             r.description = "Claims 2-3: recording M neurons removes the degeneracy for connectome-constrained \
@@ -361,13 +376,14 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
             r.teacher = ei(60);
             r.student.ms = vec![if paper { 64 } else { 30 }];
             r.student.beta = vec![0.25, 0.5, 1.0, 2.0, 4.0];
-            r.student.beta_training = vec![BetaTraining::Fixed, BetaTraining::Shared, BetaTraining::PerNeuron];
-            r.replicates = if paper { 5 } else { 1 };
-            r.fit.lr = if paper { 2e-3 } else { 1e-2 };
-            if !paper {
-                // The floor only shows once fits converge (SCIENCE.md §9).
-                r.fit.steps = 2500;
-            }
+            r.student.beta_training = if paper {
+                vec![BetaTraining::Fixed, BetaTraining::Shared, BetaTraining::PerNeuron]
+            } else {
+                vec![BetaTraining::Fixed, BetaTraining::Shared]
+            };
+            // The floor only shows once fits converge (SCIENCE.md §9); replicates (recorded
+            // sets and starting points) so that the claim rests on more than one draw.
+            r.replicates = if paper { 5 } else { 3 };
         }
         "fig4-noise" => {
             r.description = "Claim 6: connectome noise (perturbed weights, spurious synapses) leaves an error floor \
@@ -376,7 +392,7 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
             r.teacher = ei(60);
             r.student.ms = vec![if paper { 64 } else { 30 }];
             r.student.connectome_noise = vec![0.0, 0.005, 0.01, 0.02, 0.05, 0.1];
-            r.replicates = if paper { 5 } else { 2 };
+            r.replicates = if paper { 5 } else { 3 };
         }
         _ => {
             return Err(Error::spec(

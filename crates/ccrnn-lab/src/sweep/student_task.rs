@@ -73,6 +73,16 @@ pub struct StudentResult {
     pub final_loss: f64,
     /// Optimiser steps run.
     pub steps: u64,
+    /// Loss-and-gradient evaluations (and Gauss–Newton products) of the fit.
+    #[serde(default)]
+    pub evaluations: u64,
+    /// Why the fit stopped (`converged`, `max-steps`, …: [`ccrnn_fit::Termination::name`]).
+    #[serde(default)]
+    pub termination: String,
+    /// Whether the fit converged ([`ccrnn_fit::Termination::converged`]); a fit that ran out
+    /// of steps has not, and its scores are those of an unfinished fit.
+    #[serde(default)]
+    pub converged: bool,
     /// Wall time of the task, seconds.
     #[serde(with = "nan_null")]
     pub seconds: f64,
@@ -293,6 +303,9 @@ pub fn run(
         teacher_pr: summary.pr,
         final_loss: h.loss.last().copied().unwrap_or(f64::NAN),
         steps: out.state.step,
+        evaluations: out.state.evaluations,
+        termination: out.termination.name().to_string(),
+        converged: out.termination.converged(),
         seconds: start.elapsed().as_secs_f64(),
         loss_curve: h.step.iter().copied().zip(h.loss.iter().copied()).collect(),
     };

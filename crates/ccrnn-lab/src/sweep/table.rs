@@ -11,7 +11,7 @@ use ndarray::Array1;
 use std::path::Path;
 
 /// The numeric columns, in order (after the `id` column).
-pub const COLUMNS: [&str; 24] = [
+pub const COLUMNS: [&str; 26] = [
     "n",
     "m",
     "replicate",
@@ -36,6 +36,8 @@ pub const COLUMNS: [&str; 24] = [
     "final_loss",
     "steps",
     "m_over_n",
+    "converged",
+    "evaluations",
 ];
 
 /// A sweep's results.
@@ -84,6 +86,8 @@ fn row(r: &StudentResult) -> [f64; COLUMNS.len()] {
         r.final_loss,
         r.steps as f64,
         s.m as f64 / s.n as f64,
+        r.converged as u8 as f64,
+        r.evaluations as f64,
     ]
 }
 
@@ -152,12 +156,7 @@ impl Table {
                     .map(|&r| self.get(r, y))
                     .filter(|v| v.is_finite())
                     .collect();
-                let m = if ys.is_empty() {
-                    f64::NAN
-                } else {
-                    ys.iter().sum::<f64>() / ys.len() as f64
-                };
-                (xv, m)
+                (xv, median(ys))
             })
             .collect()
     }
@@ -193,5 +192,20 @@ impl Table {
             z.add_text("id", &self.ids.join("\n"))
         })?;
         Ok(())
+    }
+}
+
+/// The median of `v` (the mean of the middle two for an even count; NaN if empty): the
+/// summary of replicates, robust to the one fit in a few that lands elsewhere.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let k = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[k]
+    } else {
+        0.5 * (v[k - 1] + v[k])
     }
 }
