@@ -39,22 +39,24 @@ fn force_refuses_every_target_that_is_not_its_own_run_directory() {
         &work,
         &["teacher", "--n", "12", "--steps", "1", "--quiet", "--out", "tiny"],
     );
-    let sim = |out: &str| {
-        ccrnn(
-            &work,
-            &[
-                "simulate",
-                "tiny/teacher.npz",
-                "--sine-task",
-                "--steps",
-                "5",
-                "--quiet",
-                "--out",
-                out,
-                "--force",
-            ],
-        )
+    // A short simulation into `out`, replacing it (`--force`) or not.
+    let simulate = |out: &str, force: bool| {
+        let mut args = vec![
+            "simulate",
+            "tiny/teacher.npz",
+            "--sine-task",
+            "--steps",
+            "5",
+            "--quiet",
+            "--out",
+            out,
+        ];
+        if force {
+            args.push("--force");
+        }
+        ccrnn(&work, &args)
     };
+    let sim = |out: &str| simulate(out, true);
     let before = snapshot(root);
     for (out, needle) in [
         (".", "not a usable output directory"),
@@ -81,19 +83,7 @@ fn force_refuses_every_target_that_is_not_its_own_run_directory() {
     assert_eq!(snapshot(root), before);
 
     // Its own run directory is replaced, and only while it holds nothing but ccrnn's files.
-    ok(
-        &work,
-        &[
-            "simulate",
-            "tiny/teacher.npz",
-            "--sine-task",
-            "--steps",
-            "5",
-            "--quiet",
-            "--out",
-            "s",
-        ],
-    );
+    assert!(simulate("s", false).status.success());
     assert!(work.join("s/.ccrnn-manifest").is_file());
     assert!(sim("s").status.success());
     std::fs::write(work.join("s/analysis.ipynb"), b"user work").unwrap();
