@@ -54,15 +54,16 @@ pub fn solve(a: ArrayView2<f64>, b: ArrayView2<f64>, what: &str) -> Result<Array
 /// Spectral radius max |λ| of a square matrix (dense eigenvalues; O(N³)).
 pub fn spectral_radius(a: ArrayView2<f64>, what: &str) -> Result<f64> {
     let ev = to_faer(a).eigenvalues().map_err(|e| Error::linalg(what, e))?;
-    Ok(ev
-        .iter()
-        .map(|z| (z.re * z.re + z.im * z.im).sqrt())
-        .fold(0.0, f64::max))
+    Ok(ev.iter().map(|z| z.re.hypot(z.im)).fold(0.0, f64::max))
 }
 
 /// The Perron root (spectral radius) of a non-negative sparse matrix given by `rows` of
-/// `(column, value)`, by power iteration on `A + I` (shifted so that the iteration converges
-/// for periodic matrices); relative tolerance `tol`, at most `max_iter` iterations.
+/// `(column, value)`, by power iteration on `A + cI` with the shift `c` set to the current
+/// estimate of the root, so that periodic matrices (eigenvalues of equal modulus, such as ±ρ)
+/// converge fast instead of at a rate like `1 − 2/ρ` that looks converged long before it is;
+/// relative tolerance `tol`, at most `max_iter` iterations. Only sums of non-negative terms:
+/// accurate whatever the range of the weights (a dense eigensolver on such a non-normal matrix
+/// is not: weights spanning 12 decades cost it 0.4 %).
 pub fn perron_root(rows: &[Vec<(usize, f64)>], tol: f64, max_iter: usize) -> f64 {
     let n = rows.len();
     if n == 0 {
@@ -70,16 +71,18 @@ pub fn perron_root(rows: &[Vec<(usize, f64)>], tol: f64, max_iter: usize) -> f64
     }
     let mut x = vec![1.0 / (n as f64).sqrt(); n];
     let mut y = vec![0.0; n];
-    let mut lambda = 0.0;
+    let mut lambda = 0.0f64;
     for _ in 0..max_iter {
+        // The shift: the current estimate (≥ 1e-300 so that a zero estimate still shifts).
+        let c = lambda.max(1e-300);
         for (i, r) in rows.iter().enumerate() {
-            y[i] = x[i] + r.iter().map(|&(j, v)| v * x[j]).sum::<f64>();
+            y[i] = c * x[i] + r.iter().map(|&(j, v)| v * x[j]).sum::<f64>();
         }
         let norm = y.iter().map(|v| v * v).sum::<f64>().sqrt();
         if norm == 0.0 {
             return 0.0;
         }
-        let next = norm - 1.0; // ‖(A + I) x‖ → ρ + 1 for the Perron vector
+        let next = norm - c; // ‖(A + cI) x‖ → ρ + c for the Perron vector
         for (xi, yi) in x.iter_mut().zip(&y) {
             *xi = yi / norm;
         }

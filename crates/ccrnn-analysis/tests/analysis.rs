@@ -167,3 +167,28 @@ fn linear_theory_orders_reach_zero_at_the_rank() {
         );
     }
 }
+
+#[test]
+fn perron_root_is_right_for_weights_spanning_twelve_decades() {
+    use ccrnn_analysis::linalg::perron_root;
+    // A 3-cycle 0 → 1 → 2 → 0 with weights 1e12, 4 and 1: eigenvalues are the cube roots of
+    // their product (periodic: all three have the same modulus).
+    let rows = vec![vec![(1, 1e12)], vec![(2, 4.0)], vec![(0, 1.0)]];
+    let want = 4e12f64.cbrt();
+    let got = perron_root(&rows, 1e-10, 100_000);
+    assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
+    // 2×2 blocks [[0, 1e12], [4, 0]], ρ = 2e6, whose eigenvalues ±ρ made the old shift by I
+    // converge at a rate 1 − 1e-6 that looked converged long before it was.
+    let n = 3000;
+    let rows: Vec<Vec<(usize, f64)>> = (0..n)
+        .map(|i| {
+            if i % 2 == 0 {
+                vec![(i + 1, 1e12)]
+            } else {
+                vec![(i - 1, 4.0)]
+            }
+        })
+        .collect();
+    let got = perron_root(&rows, 1e-10, 100_000);
+    assert!((got - 2e6).abs() <= 1e-8 * 2e6, "{got} vs 2e6");
+}

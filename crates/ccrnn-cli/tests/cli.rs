@@ -691,6 +691,29 @@ fn bad_input_exits_2_naming_file_and_problem_and_leaves_no_run_directory() {
         ]),
         &["--m 99"],
     );
+    let fit_stim = |extra: &[&'static str]| {
+        let mut v = vec!["fit", "--model", "t/teacher.npz", "--recording", "t/stimulus.npz"];
+        v.extend_from_slice(extra);
+        with(&v)
+    };
+    fails(d, &fit_stim(&["--steps", "0"]), &["fit.steps = 0"]);
+    fails(
+        d,
+        &fit_stim(&["--neurons", "3,3"]),
+        &["--neurons", "neuron 3 is listed twice"],
+    );
+    std::fs::write(d.join("student_only.toml"), "[student]\ngain_factor = 0.5\n").unwrap();
+    fails(
+        d,
+        &fit_stim(&["--config", "student_only.toml"]),
+        &["student_only.toml", "no [fit] section"],
+    );
+    let o = ccrnn(
+        d,
+        &["sweep", "run", "fig2-recordings", "--jobs", "0", "--out", "runs/x"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(2) && err.contains("--jobs"), "--jobs 0: {err}");
     // An existing run directory is not overwritten without --force.
     fails(
         d,

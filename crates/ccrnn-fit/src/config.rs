@@ -145,6 +145,12 @@ impl FitConfig {
                 format!("= {}: must be >= 0", self.noise_std),
             ));
         }
+        if self.steps == 0 {
+            return Err(Error::config(
+                "fit.steps",
+                "= 0: must be >= 1 (a fit of no steps fits nothing)",
+            ));
+        }
         if self.batch_size == 0 {
             return Err(Error::config("fit.batch_size", "= 0: must be >= 1"));
         }

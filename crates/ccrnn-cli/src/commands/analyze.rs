@@ -52,6 +52,7 @@ fn hessian(a: HessianArgs, ui: &Ui) -> Result<i32> {
             );
         }
     }
+    super::distinct_neurons(a.neurons.as_ref())?;
     let rows = a
         .neurons
         .clone()

@@ -34,6 +34,7 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
         );
     }
     let n = teacher.n();
+    super::distinct_neurons(a.neurons.as_ref())?;
     let recorded = match (&a.neurons, &sf.recorded) {
         (Some(v), _) => NeuronSet::new(v, n, true).context("--neurons")?,
         (None, Some(v)) => NeuronSet::new(v, n, false).with_context(|| format!("{}: recorded", a.student.display()))?,

@@ -19,9 +19,19 @@ use serde_json::json;
 
 pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     let file = match &a.config {
-        Some(p) => ConfigFile::read(p)?,
+        Some(p) => {
+            let f = ConfigFile::read(p)?;
+            if f.fit.is_none() {
+                bail!(
+                    "{}: no [fit] section (see `ccrnn config init fit`; an empty [fit] takes the defaults)",
+                    p.display()
+                );
+            }
+            f
+        }
         None => ConfigFile::default(),
     };
+    super::distinct_neurons(a.neurons.as_ref())?;
     let mut student = file.student.clone().unwrap_or_default();
     let mut fc = match (&file.fit, a.method.as_deref()) {
         (Some(f), _) => f.clone(),

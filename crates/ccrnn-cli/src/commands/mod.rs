@@ -43,6 +43,18 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
     }
 }
 
+/// Refuses a `--neurons` list that names a neuron twice (a recording file with a repeated
+/// neuron is refused too): a repeat is a typing slip, not a request.
+pub(crate) fn distinct_neurons(list: Option<&Vec<usize>>) -> Result<()> {
+    if let Some(l) = list {
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(i) = l.iter().find(|&&i| !seen.insert(i)) {
+            anyhow::bail!("--neurons: neuron {i} is listed twice");
+        }
+    }
+    Ok(())
+}
+
 /// Moves the run directory into place, then prints `doc` (with `run_dir` added) as one JSON
 /// document if `--json`, else calls `human` with the final directory.
 fn finish(
