@@ -254,7 +254,7 @@ pub struct ConnectomeSource {
     pub nodes: Option<PathBuf>,
     /// Keep a neuron pair only with at least this many synapses (FlyWire users often use 5;
     /// the default keeps every pair with a positive count).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = synapse_threshold)]
     pub threshold: f64,
     /// flyvis wiring: radius of the hexagonal column lattice (15: 721 columns, 45,669 neurons).
     #[arg(long, default_value_t = 15)]
@@ -603,4 +603,14 @@ pub enum ConfigCmd {
     },
     /// Check a configuration file: exit 0 if valid, 1 if a value is invalid, 2 if unreadable.
     Check { file: PathBuf },
+}
+
+/// `--threshold`: a synapse count, finite and ≥ 0.
+fn synapse_threshold(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v}: a synapse count must be finite and >= 0"))
+    }
 }

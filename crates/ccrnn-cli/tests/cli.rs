@@ -714,6 +714,11 @@ fn bad_input_exits_2_naming_file_and_problem_and_leaves_no_run_directory() {
     );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.code() == Some(2) && err.contains("--jobs"), "--jobs 0: {err}");
+    fails(
+        d,
+        &["connectome", "info", "celegans", "--threshold", "-3"],
+        &["--threshold", "must be finite and >= 0"],
+    );
     // An existing run directory is not overwritten without --force.
     fails(
         d,
