@@ -112,11 +112,25 @@ fn tables_do_not_depend_on_jobs_and_interrupted_tasks_restart_cleanly() {
     std::fs::write(dir.task_dir(killed).join(".result.json.tmp-1"), "half").unwrap();
     std::fs::remove_file(dir.task_dir(failed).join("result.json")).unwrap();
     std::fs::write(dir.task_dir(failed).join("error.txt"), "killed\n").unwrap();
+    // A result.json cut short by a full disk, and one copied from another task's directory:
+    // neither counts as done.
+    let truncated = &dir.tasks[4].id;
+    let copied = &dir.tasks[6].id;
+    let r4 = dir.task_dir(truncated).join("result.json");
+    let text = std::fs::read_to_string(&r4).unwrap();
+    std::fs::write(&r4, &text[..text.len() / 2]).unwrap();
+    std::fs::copy(
+        dir.task_dir(&dir.tasks[7].id).join("result.json"),
+        dir.task_dir(copied).join("result.json"),
+    )
+    .unwrap();
     assert_eq!(dir.state(killed), TaskState::Started);
     assert_eq!(dir.state(failed), TaskState::Failed);
+    assert_eq!(dir.state(truncated), TaskState::Started);
+    assert_eq!(dir.state(copied), TaskState::Started);
     let s = run_local(&dir, 2, &|_| {}).unwrap();
-    assert_eq!(s.ran, 2);
-    assert_eq!(s.already_done, dir.tasks.len() - 2);
+    assert_eq!(s.ran, 4);
+    assert_eq!(s.already_done, dir.tasks.len() - 4);
     assert_eq!(Table::collect(&dir).unwrap().to_csv(), a.to_csv());
     assert_eq!(dir.state(failed), TaskState::Done);
     assert!(!dir.task_dir(failed).join("error.txt").exists());

@@ -9,8 +9,10 @@
 //! DIR/results.csv, .npz    written by `collect`
 //! ```
 //!
-//! A task is done iff its `result.json` exists; anything else in its directory is rewritten by
-//! the next attempt, so an interrupted task restarts cleanly.
+//! A task is done iff its `result.json` is a complete JSON object that, where it names a task
+//! (`id`), names this one: a truncated file or one copied from another task's directory counts
+//! as not done and is rewritten by the next attempt, like anything else in the directory, so an
+//! interrupted task restarts cleanly.
 
 use super::recipe::Recipe;
 use super::tasks::{Task, expand};
@@ -129,7 +131,7 @@ impl SweepDir {
     /// The state of task `id`.
     pub fn state(&self, id: &str) -> TaskState {
         let d = self.task_dir(id);
-        if d.join("result.json").exists() {
+        if finished(&d.join("result.json"), id) {
             TaskState::Done
         } else if d.join("error.txt").exists() {
             TaskState::Failed
@@ -143,6 +145,17 @@ impl SweepDir {
     /// Reads a finished task's result.
     pub fn result<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
         read_json(&self.task_dir(id).join("result.json"))
+    }
+}
+
+/// Whether `path` holds a complete result of task `id` (see the module docs).
+fn finished(path: &Path, id: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(m)) => m.get("id").is_none_or(|v| v.as_str() == Some(id)),
+        _ => false,
     }
 }
 
