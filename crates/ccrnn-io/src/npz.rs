@@ -14,6 +14,9 @@ pub struct NpzIn {
     path: PathBuf,
     src: Src,
     names: Vec<String>,
+    /// Arrays whose header has been checked against their size (each once, though a read
+    /// tries several dtypes).
+    checked: Vec<String>,
 }
 
 enum Src {
@@ -124,6 +127,7 @@ impl NpzIn {
                 path: path.to_path_buf(),
                 src: Src::Npy(bytes),
                 names: vec![NPY_NAME.into()],
+                checked: Vec::new(),
             });
         }
         if path.is_dir() {
@@ -142,6 +146,7 @@ impl NpzIn {
             path: path.to_path_buf(),
             src: Src::Npz(reader, zip),
             names,
+            checked: Vec::new(),
         })
     }
 
@@ -195,6 +200,15 @@ impl NpzIn {
 
     /// Checks the header of array `name` against the size of its data ([`check_npy_header`]).
     fn check_size(&mut self, name: &str) -> Result<()> {
+        if self.checked.iter().any(|c| c == name) {
+            return Ok(());
+        }
+        self.check_header(name)?;
+        self.checked.push(name.to_string());
+        Ok(())
+    }
+
+    fn check_header(&mut self, name: &str) -> Result<()> {
         use std::io::Read;
         let path = self.path.clone();
         match &mut self.src {

@@ -39,10 +39,14 @@ fn target_name(target: &Path) -> Result<String> {
     }
 }
 
+/// The start of the names of `target`'s hidden siblings of `kind` (`.NAME.KIND-`, then a pid).
+fn sibling_prefix(target: &Path, kind: &str) -> Result<String> {
+    Ok(format!(".{}.{kind}-", target_name(target)?))
+}
+
 /// Hidden sibling of `target` used while a run is being written or an old one removed.
 fn sibling(target: &Path, kind: &str) -> Result<PathBuf> {
-    let name = target_name(target)?;
-    Ok(parent_of(target).join(format!(".{name}.{kind}-{}", std::process::id())))
+    Ok(parent_of(target).join(format!("{}{}", sibling_prefix(target, kind)?, std::process::id())))
 }
 
 /// The entries listed by the manifest of `dir`, or why `dir` is not a ccrnn output directory.
@@ -159,8 +163,9 @@ pub fn check_target(target: &Path, overwrite: bool) -> Result<()> {
 
 /// Removes staging directories of earlier runs of `target` whose process is gone (Linux).
 fn remove_stale(target: &Path) {
-    let Ok(name) = target_name(target) else { return };
-    let prefix = format!(".{name}.partial-");
+    let Ok(prefix) = sibling_prefix(target, "partial") else {
+        return;
+    };
     let Ok(entries) = std::fs::read_dir(parent_of(target)) else {
         return;
     };
