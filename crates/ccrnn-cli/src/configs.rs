@@ -26,7 +26,15 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads `path` (syntax, unknown keys and types are checked here; values by `validate`).
     pub fn read(path: &Path) -> Result<Self> {
-        Ok(ccrnn_io::read_toml(path)?)
+        Ok(ccrnn_io::config::read_toml_required(path, "configuration")?)
+    }
+
+    /// Reads `path` and checks every value in it; errors name the file.
+    pub fn read_valid(path: &Path) -> Result<Self> {
+        let file = Self::read(path)?;
+        file.validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(file)
     }
 
     /// Checks every value of every section present.
@@ -153,6 +161,29 @@ impl TeacherConfig {
         if self.trials == 0 || self.steps == 0 {
             bail!("teacher.trials, teacher.steps: must be >= 1")
         }
+        // sizes, with the defaults of the sections left out (as the run will fill them)
+        use ccrnn_lab::teacher::{check_network_size, check_run_size};
+        let mut full = self.clone();
+        full.fill_defaults();
+        match self.kind {
+            TeacherKind::EiTask => {
+                let (e, t) = (full.ei.as_ref().expect("filled"), full.task.as_ref().expect("filled"));
+                e.validate()?;
+                t.validate()?;
+                check_run_size("teacher.task.trials, teacher.task.steps", t.trials, t.steps, e.n)?;
+            }
+            TeacherKind::LowRank => {
+                let l = full.low_rank.as_ref().expect("filled");
+                check_network_size(l.n)?;
+                check_run_size("teacher.trials, teacher.steps", self.trials, self.steps, l.n)?;
+                check_run_size("teacher.low_rank.burn_in", 1, l.burn_in, l.n)?;
+            }
+            TeacherKind::Chaotic => {
+                let c = full.chaotic.as_ref().expect("filled");
+                check_network_size(c.n)?;
+                check_run_size("teacher.trials, teacher.steps", self.trials, self.steps, c.n)?;
+            }
+        }
         Ok(())
     }
 }
@@ -248,6 +279,12 @@ impl DemoConfig {
         self.task.validate()?;
         self.teacher_training.validate()?;
         self.study.fit.validate()?;
+        ccrnn_lab::teacher::check_run_size(
+            "demo.task.trials, demo.task.steps",
+            self.task.trials,
+            self.task.steps,
+            self.teacher.n,
+        )?;
         if let Some(&m) = self.study.ms.iter().find(|&&m| m > self.teacher.n) {
             bail!(
                 "demo.study.ms: M = {m} exceeds the {} neurons of the teacher",

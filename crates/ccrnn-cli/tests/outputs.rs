@@ -161,3 +161,137 @@ fn closed_pipe_and_full_disk_end_with_one_clean_line() {
     );
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// A file-size limit (`ulimit -f`) reached while writing: one clean line naming the file the
+/// user asked for (not the hidden staging directory), no debug text, no output directory.
+#[test]
+fn file_size_limit_ends_with_one_clean_line_and_no_output() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let quiet = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_ccrnn"))
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    quiet(&["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccrnn"));
+    cmd.current_dir(d).args([
+        "simulate",
+        "t/teacher.npz",
+        "--trials",
+        "10",
+        "--steps",
+        "200",
+        "--quiet",
+        "--out",
+        "big",
+    ]);
+    // SAFETY: setrlimit is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 200 * 1024,
+                rlim_max: 200 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "killed or wrong code: {:?} {err}", o.status);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: big/trajectory.npz: writing array") && err.contains("File too large"),
+        "{err}"
+    );
+    let left: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["t"], "left behind: {left:?}");
+}
+
+/// Ctrl-C during a long fit: the fit stops after the current step, saves the student and its
+/// loss curve, marks the run interrupted and exits 130.
+#[test]
+fn ctrl_c_stops_a_fit_and_saves_it_marked_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let quiet = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_ccrnn"))
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    quiet(&["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
+    quiet(&[
+        "simulate",
+        "t/teacher.npz",
+        "--trials",
+        "4",
+        "--steps",
+        "100",
+        "--quiet",
+        "--out",
+        "rec",
+    ]);
+    let child = Command::new(env!("CARGO_BIN_EXE_ccrnn"))
+        .current_dir(d)
+        .args([
+            "fit",
+            "--model",
+            "t/teacher.npz",
+            "--recording",
+            "rec/trajectory.npz",
+            "--m",
+            "10",
+            "--method",
+            "adam",
+            "--lr",
+            "1e-5",
+            "--steps",
+            "100000000",
+            "--out",
+            "fit",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the fit has logged steps (its metrics file grows in the staging directory).
+    let started = std::time::Instant::now();
+    while started.elapsed().as_secs() < 60 {
+        let logged = std::fs::read_dir(d).unwrap().flatten().any(|e| {
+            let p = e.path().join("metrics.jsonl");
+            e.file_name().to_string_lossy().starts_with(".fit.") && std::fs::metadata(p).is_ok_and(|m| m.len() > 0)
+        });
+        if logged {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: sending a signal to our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(130), "{out}\n{err}");
+    assert!(err.contains("interrupted: stopping after this step"), "{err}");
+    assert!(out.contains("interrupted"), "{out}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("fit/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["interrupted"], true);
+    assert_eq!(summary["termination"], "Stopped");
+    assert!(summary["steps"].as_u64().unwrap() >= 1);
+    for f in ["student.npz", "loss.csv", "meta.json", ".ccrnn-manifest"] {
+        assert!(d.join("fit").join(f).is_file(), "fit/{f} missing");
+    }
+}

@@ -94,7 +94,8 @@ impl Connectome {
 
     /// Total synapse count.
     pub fn synapses(&self) -> f64 {
-        self.counts.iter().sum()
+        // an empty f64 sum is −0; counts are ≥ 0, so the total is too
+        self.counts.iter().fold(0.0, |acc, c| acc + c)
     }
 
     /// Row of each body id.

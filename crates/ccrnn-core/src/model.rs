@@ -119,6 +119,9 @@ impl<F: Real> Model<F> {
     /// Checks every shape and value; errors name the field.
     pub fn validate(&self) -> Result<()> {
         let n = self.n();
+        if n == 0 {
+            return Err(Error::invalid("W", "0 neurons: a model needs at least one"));
+        }
         if !(self.dt > F::zero() && self.dt.is_finite()) {
             return Err(Error::invalid("dt", format!("= {}: must be > 0", self.dt)));
         }

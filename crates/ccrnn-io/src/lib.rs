@@ -2,7 +2,8 @@
 //!
 //! Owns: models and recordings as NumPy `.npz`/`.npy` ([`model_file`], [`recording`]), TOML
 //! configuration files with unknown keys rejected ([`config`]), atomic writes ([`atomic`]) and
-//! run directories with provenance ([`run_dir`]). Does no model maths and prints nothing.
+//! run directories with provenance ([`run_dir`]), and memory estimates
+//! checked before large allocations ([`memory`]). Does no model maths and prints nothing.
 //!
 //! Array layout in every file ccrnn reads or writes: `trials × time × neurons` (NumPy shape
 //! `(B, T, N)`), the layout of `ccrnn-core`; recordings in `time × trials × neurons` are read
@@ -13,6 +14,7 @@ pub mod atomic;
 pub mod config;
 pub mod connectome;
 mod error;
+pub mod memory;
 pub mod model_file;
 pub mod npz;
 pub mod out_dir;

@@ -155,6 +155,15 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
         let indices = z.integers("W_indices")?;
         let data = to_f32(z.floats("W_data")?);
         let n = indptr.len().saturating_sub(1);
+        if n == 0 {
+            return Err(Error::format(
+                path,
+                format!(
+                    "array 'W_indptr': {} entries: a model needs at least one neuron (N + 1 entries)",
+                    indptr.len()
+                ),
+            ));
+        }
         let as_usize = |name: &str, v: i64| {
             usize::try_from(v).map_err(|_| Error::format(path, format!("array '{name}': negative entry {v}")))
         };
@@ -181,12 +190,32 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
             )
         })?;
         let w = z.floats(w_name)?;
-        let n = w.shape().first().copied().unwrap_or(0);
-        crate::npz::check_shape(path, w_name, w.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
+        if w.ndim() != 2 || w.shape()[0] != w.shape()[1] {
+            crate::npz::check_shape(path, w_name, w.shape(), &[None, None], &["N post", "N pre (square)"])?;
+            let (rows, cols) = (w.shape()[0], w.shape()[1]);
+            return Err(Error::format(
+                path,
+                format!("array '{w_name}': expected a square N post × N pre matrix, got {rows} × {cols}"),
+            ));
+        }
+        let n = w.shape()[0];
+        if n == 0 {
+            return Err(Error::format(
+                path,
+                format!("array '{w_name}': 0 × 0: a model needs at least one neuron"),
+            ));
+        }
         let w = to_f32(w.into_dimensionality::<Ix2>().expect("checked"));
         let mask = if z.has("mask") {
             let m = z.integers("mask")?;
             crate::npz::check_shape(path, "mask", m.shape(), &[Some(n), Some(n)], &["post", "pre"])?;
+            if let Some(k) = m.iter().position(|v| !matches!(*v, 0 | 1)) {
+                let (i, j, v) = (k / n, k % n, m.iter().nth(k).expect("found"));
+                return Err(Error::format(
+                    path,
+                    format!("array 'mask': entry [{i}, {j}] = {v}: must be 0 (no synapse) or 1"),
+                ));
+            }
             m.into_dimensionality::<Ix2>().expect("checked").mapv(|x| x != 0)
         } else {
             w.mapv(|x| x != 0.0)

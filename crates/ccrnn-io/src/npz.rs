@@ -375,10 +375,74 @@ pub fn check_shape(path: &Path, name: &str, got: &[usize], want: &[Option<usize>
     }
 }
 
+/// A writer that passes the first error on and then discards everything: the zip writer
+/// finishes its archive when dropped, and without this would, after a failed write (a full
+/// disk, a file-size limit), try again and print its own debug text on stderr. The archive is
+/// a staging file that is removed after any error, so nothing of value is discarded.
+struct Latch<W> {
+    inner: W,
+    failed: bool,
+    /// Position and length of the stream, followed after a failure as if the writes had
+    /// succeeded, so that the zip writer's offsets stay consistent.
+    pos: u64,
+    len: u64,
+}
+
+impl<W> Latch<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            failed: false,
+            pos: 0,
+            len: 0,
+        }
+    }
+    fn advance(&mut self, n: usize) {
+        self.pos += n as u64;
+        self.len = self.len.max(self.pos);
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Latch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = if self.failed {
+            buf.len()
+        } else {
+            self.inner.write(buf).inspect_err(|_| self.failed = true)?
+        };
+        self.advance(n);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed {
+            return Ok(());
+        }
+        self.inner.flush().inspect_err(|_| self.failed = true)
+    }
+}
+
+impl<W: std::io::Seek> std::io::Seek for Latch<W> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        use std::io::SeekFrom;
+        if !self.failed {
+            self.pos = self.inner.seek(to).inspect_err(|_| self.failed = true)?;
+            self.len = self.len.max(self.pos);
+            return Ok(self.pos);
+        }
+        let at = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        };
+        self.pos = at.ok_or_else(|| std::io::Error::other("seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
 /// An `.npz` archive being filled by [`write_npz`].
 pub struct NpzSink<'a, 'w> {
     path: &'a Path,
-    npz: NpzWriter<&'w mut std::io::BufWriter<File>>,
+    npz: NpzWriter<Latch<&'w mut std::io::BufWriter<File>>>,
 }
 
 impl NpzSink<'_, '_> {
@@ -404,14 +468,19 @@ impl NpzSink<'_, '_> {
 /// left untouched.
 pub fn write_npz(path: &Path, fill: impl FnOnce(&mut NpzSink) -> Result<()>) -> Result<()> {
     write_atomic_with(path, |w| {
+        let latch = Latch::new(w);
         let mut sink = NpzSink {
             path,
-            npz: NpzWriter::new(w),
+            npz: NpzWriter::new(latch),
         };
         fill(&mut sink)?;
-        sink.npz
+        let latch = sink
+            .npz
             .finish()
             .map_err(|e| Error::format(path, format!("finishing the archive: {e}")))?;
+        if latch.failed {
+            return Err(Error::format(path, "writing the archive failed"));
+        }
         Ok(())
     })
 }

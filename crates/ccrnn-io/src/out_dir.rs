@@ -198,7 +198,25 @@ pub fn stage(target: &Path, overwrite: bool) -> Result<PathBuf> {
     }
     std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
     std::fs::write(staging.join(STAGING_MARK), b"").map_err(|e| Error::io(&staging, e))?;
+    STAGED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((staging.display().to_string(), target.display().to_string()));
     Ok(staging)
+}
+
+/// The staging directories of this process and the output directories they become.
+static STAGED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// `msg` with every staging directory of this process replaced by the output directory it
+/// stands for: an error while writing `run/.out.partial-123/student.npz` is reported as one
+/// writing `run/out/student.npz`, the file the user asked for (the staging directory is gone
+/// by the time the message is read).
+pub fn public_message(msg: &str) -> String {
+    let staged = STAGED.lock().unwrap_or_else(|p| p.into_inner());
+    staged.iter().fold(msg.to_string(), |m, (staging, target)| {
+        m.replace(staging.as_str(), target)
+    })
 }
 
 /// Removes a staging directory made by [`stage`] (only if it carries the staging mark).

@@ -99,21 +99,18 @@ fn arr3(z: &mut NpzIn, name: &str, layout: Layout, what: &str) -> Result<Array3<
     })
 }
 
-fn same_bt(path: &Path, name: &str, a: &Array3<f32>, bt: (usize, usize)) -> Result<()> {
-    if (a.shape()[0], a.shape()[1]) == bt {
-        Ok(())
-    } else {
-        Err(Error::format(
-            path,
-            format!(
-                "array '{name}': {} trials × {} steps, but the other arrays have {} × {}",
-                a.shape()[0],
-                a.shape()[1],
-                bt.0,
-                bt.1
-            ),
-        ))
+fn same_bt(path: &Path, name: &str, a: &Array3<f32>, (first, f): (&str, &Array3<f32>)) -> Result<()> {
+    let (bt, fbt) = ((a.shape()[0], a.shape()[1]), (f.shape()[0], f.shape()[1]));
+    if bt == fbt {
+        return Ok(());
     }
+    Err(Error::format(
+        path,
+        format!(
+            "array '{name}' has {} trials × {} steps but '{first}' has {} × {}: they must cover the same trials and steps",
+            bt.0, bt.1, fbt.0, fbt.1
+        ),
+    ))
 }
 
 /// Reads a recording of a network of `n` neurons, checking shapes, finiteness and indices.
@@ -168,14 +165,26 @@ pub fn load_recording(path: &Path, layout: Layout, n: usize) -> Result<Recording
             ),
         )
     })?;
-    for (name, a) in [
+    // Every 3-d array covers the same trials and steps; the first one present sets them.
+    let present: Vec<(&str, &Array3<f32>)> = [
         ("activity", &rec.activity),
         ("inputs", &rec.inputs),
         ("readout", &rec.readout),
-    ] {
-        if let Some(a) = a {
-            same_bt(path, name, a, bt)?;
-        }
+    ]
+    .into_iter()
+    .filter_map(|(name, a)| a.as_ref().map(|a| (name, a)))
+    .collect();
+    for &(name, a) in &present[1..] {
+        same_bt(path, name, a, present[0])?;
+    }
+    if bt.0 == 0 || bt.1 == 0 {
+        return Err(Error::format(
+            path,
+            format!(
+                "array '{}': {} trials × {} steps: need at least one of each",
+                present[0].0, bt.0, bt.1
+            ),
+        ));
     }
     if z.has("initial_state") {
         let a = z.floats_shaped("initial_state", &[Some(bt.0), Some(n)], &["trials", "neurons"])?;

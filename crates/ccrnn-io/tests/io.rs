@@ -201,7 +201,7 @@ fn bad_files_name_the_file_and_the_problem() {
     write_npz(&p, |z| z.add_array("W", &Array2::<f32>::zeros((3, 4))).unwrap());
     let e = err_of(load_model(&p));
     assert!(
-        e.contains("w.npz") && e.contains("array 'W': expected 3 post × 3 pre, got 3 × 4"),
+        e.contains("w.npz") && e.contains("array 'W': expected a square N post × N pre matrix, got 3 × 4"),
         "{e}"
     );
 

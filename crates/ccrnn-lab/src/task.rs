@@ -54,9 +54,19 @@ impl SineTask {
         }
         if self.steps == 0 || self.trials == 0 {
             return bad(
-                "steps",
+                if self.trials == 0 { "trials" } else { "steps" },
                 format!(
                     "need at least one trial and one step, got {} × {}",
+                    self.trials, self.steps
+                ),
+            );
+        }
+        let numbers = self.trials as f64 * self.steps as f64 * (Self::N_IN + Self::N_OUT) as f64;
+        if let Some(r) = ccrnn_io::memory::over_budget(numbers * 8.0) {
+            return bad(
+                "trials, task.steps",
+                format!(
+                    "inputs and targets of {} trials × {} steps {r}",
                     self.trials, self.steps
                 ),
             );

@@ -58,6 +58,7 @@ fn hessian(a: HessianArgs, ui: &Ui) -> Result<i32> {
         .clone()
         .or_else(|| student.as_ref().and_then(|s| s.recorded.clone()));
     let stim = stimulus(&a.stim, &teacher)?;
+    super::check_time_stride(a.sens.time_stride)?;
     let opts = GnOptions {
         groups: gs,
         rows: rows.clone(),

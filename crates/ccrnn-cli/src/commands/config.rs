@@ -5,6 +5,8 @@ use crate::configs::{ConfigFile, template};
 use crate::ui::Ui;
 use crate::ui::{out, outln};
 use anyhow::Result;
+use ccrnn_lab::sweep::Recipe;
+use std::path::Path;
 
 pub fn run(c: ConfigCmd, ui: &Ui) -> Result<i32> {
     match c {
@@ -22,8 +24,15 @@ pub fn run(c: ConfigCmd, ui: &Ui) -> Result<i32> {
             }
             Ok(0)
         }
-        ConfigCmd::Check { file } => {
-            let cfg = ConfigFile::read(&file)?;
+        ConfigCmd::Check { file } => check(&file, ui),
+    }
+}
+
+/// `config check`: a configuration file, or a sweep recipe (what `sweep recipes --show`
+/// prints), recognised by which of the two it parses as. Exits 1 on invalid values.
+fn check(file: &Path, ui: &Ui) -> Result<i32> {
+    let (what, text, mut detail, verdict) = match ConfigFile::read(file) {
+        Ok(cfg) => {
             let sections: Vec<&str> = [
                 ("teacher", cfg.teacher.is_some()),
                 ("student", cfg.student.is_some()),
@@ -34,29 +43,40 @@ pub fn run(c: ConfigCmd, ui: &Ui) -> Result<i32> {
             .filter(|(_, p)| *p)
             .map(|(s, _)| s)
             .collect();
-            match cfg.validate() {
-                Ok(()) => {
-                    if ui.json {
-                        outln!(
-                            "{}",
-                            serde_json::json!({"file": file.display().to_string(), "valid": true, "sections": sections})
-                        )?;
-                    } else {
-                        outln!("{}: valid (sections: {})", file.display(), sections.join(", "))?;
-                    }
-                    Ok(0)
-                }
-                Err(e) => {
-                    if ui.json {
-                        outln!(
-                            "{}",
-                            serde_json::json!({"file": file.display().to_string(), "valid": false, "error": e.to_string()})
-                        )?;
-                    }
-                    crate::ui::err_line(format_args!("{}: invalid: {e}", file.display()));
-                    Ok(1)
-                }
+            let detail = serde_json::json!({ "sections": sections });
+            let text = format!("sections: {}", sections.join(", "));
+            ("configuration", text, detail, cfg.validate())
+        }
+        Err(config_error) => match ccrnn_io::config::read_toml_required::<Recipe>(file, "recipe") {
+            Ok(recipe) => {
+                let verdict = ccrnn_lab::sweep::expand(&recipe).map_err(anyhow::Error::from);
+                let tasks = verdict.as_ref().map(|t| t.len()).unwrap_or(0);
+                let detail = serde_json::json!({ "tasks": tasks });
+                ("sweep recipe", format!("{tasks} tasks"), detail, verdict.map(|_| ()))
             }
+            Err(_) => return Err(config_error),
+        },
+    };
+    let name = file.display().to_string();
+    detail["file"] = name.clone().into();
+    detail["kind"] = what.into();
+    detail["valid"] = verdict.is_ok().into();
+    match verdict {
+        Ok(()) => {
+            if ui.json {
+                outln!("{detail}")?;
+            } else {
+                outln!("{name}: valid {what} ({text})")?;
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if ui.json {
+                detail["error"] = e.to_string().into();
+                outln!("{detail}")?;
+            }
+            crate::ui::err_line(format_args!("{name}: invalid {what}: {e}"));
+            Ok(1)
         }
     }
 }

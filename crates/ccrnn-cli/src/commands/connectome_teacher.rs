@@ -109,6 +109,12 @@ pub fn build(
         gap_scale: t.gap_scale,
         ..ConnectomeTeacherSpec::default()
     };
+    if t.trials == 0 {
+        bail!("--trials 0: must be >= 1");
+    }
+    if let Some(r) = ccrnn_io::memory::run_over_budget(2 * t.trials, spec.steps, n) {
+        bail!("--trials {} (training and held-out): {r}", t.trials);
+    }
     let t0 = std::time::Instant::now();
     let built = spec.generate(&con, &inputs, &gaps, t.seed)?;
     let seconds = t0.elapsed().as_secs_f64();

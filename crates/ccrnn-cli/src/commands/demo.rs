@@ -20,7 +20,7 @@ use std::time::Instant;
 pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     let t_all = Instant::now();
     let cfg = match &a.config {
-        Some(path) => ConfigFile::read(path)?
+        Some(path) => ConfigFile::read_valid(path)?
             .demo
             .ok_or_else(|| anyhow!("{}: no [demo] section", path.display()))?,
         None if a.quick => DemoConfig::quick(a.seed),

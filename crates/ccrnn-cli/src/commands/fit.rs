@@ -20,7 +20,7 @@ use serde_json::json;
 pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     let file = match &a.config {
         Some(p) => {
-            let f = ConfigFile::read(p)?;
+            let f = ConfigFile::read_valid(p)?;
             if f.fit.is_none() {
                 bail!(
                     "{}: no [fit] section (see `ccrnn config init fit`; an empty [fit] takes the defaults)",
@@ -166,9 +166,12 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     let bar = ui.bar(fc.steps, "fitting");
     let mut err = None;
     let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
-    let mut every = ccrnn_fit::Every(fc.report_every, &mut obs);
+    crate::interrupt::watch();
+    let mut watched = crate::interrupt::stoppable(ccrnn_fit::Every(fc.report_every, &mut obs));
     let t0 = std::time::Instant::now();
-    let out = fit(init, stim, data, &valid, None, Some(&mut every))?;
+    let out = fit(init, stim, data, &valid, None, Some(&mut watched))?;
+    drop(watched);
+    let interrupted = out.termination == ccrnn_fit::Termination::Stopped && crate::interrupt::requested();
     drop(obs); // ends the observer's borrows of the run directory
     bar.finish_and_clear();
     if let Some(e) = err {
@@ -204,10 +207,13 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         "method": fc.method.name(), "steps": out.state.step, "evaluations": out.state.evaluations,
         "final_loss": out.state.cost, "best_loss": out.state.best_cost,
         "termination": out.termination, "converged": out.termination.converged(), "seconds": seconds,
+        "interrupted": interrupted,
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
-    finish(run, doc, ui, |dir| {
-        let how = if out.termination.converged() {
+    let code = finish(run, doc, ui, |dir| {
+        let how = if interrupted {
+            "interrupted: the parameters at that step".to_string()
+        } else if out.termination.converged() {
             "converged".to_string()
         } else {
             format!("not converged: {}", out.termination.name())
@@ -219,5 +225,10 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
             dir.join("student.npz").display()
         )?;
         Ok(())
+    })?;
+    Ok(if interrupted {
+        crate::interrupt::EXIT_INTERRUPTED
+    } else {
+        code
     })
 }

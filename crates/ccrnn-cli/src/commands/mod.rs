@@ -96,6 +96,14 @@ fn fit_observer<'a>(
     }
 }
 
+/// `--time-stride` must take at least every step.
+fn check_time_stride(stride: usize) -> Result<()> {
+    if stride == 0 {
+        bail!("--time-stride 0: must be >= 1 (1 = every step)");
+    }
+    Ok(())
+}
+
 /// The parameter groups named on the command line.
 fn groups(names: &[String]) -> Result<ccrnn_core::GroupSet> {
     let gs = names
@@ -129,6 +137,9 @@ fn stimulus(a: &StimArgs, model: &Model<f32>) -> Result<Stimulus<f32>> {
     if let Some(path) = &a.inputs {
         return Ok(ccrnn_io::load_stimulus(path, a.layout.into(), model.n(), model.n_in())?);
     }
+    if a.trials == 0 {
+        bail!("--trials 0: must be >= 1");
+    }
     if a.sine_task {
         if model.n_in() != SineTask::N_IN {
             bail!(
@@ -142,6 +153,9 @@ fn stimulus(a: &StimArgs, model: &Model<f32>) -> Result<Stimulus<f32>> {
             dt: model.dt as f64,
             ..SineTask::default()
         };
+        if let Some(r) = ccrnn_io::memory::run_over_budget(task.trials, task.steps, model.n()) {
+            bail!("--trials {}: {r}", a.trials);
+        }
         return Ok(task.generate::<f32>(a.stim_seed).context("--sine-task")?.0);
     }
     if model.n_in() > 0 {
@@ -150,8 +164,11 @@ fn stimulus(a: &StimArgs, model: &Model<f32>) -> Result<Stimulus<f32>> {
             model.n_in()
         );
     }
-    if a.trials == 0 || a.steps == 0 {
-        bail!("--trials and --steps must be >= 1");
+    if a.steps == 0 {
+        bail!("--steps 0: must be >= 1");
+    }
+    if let Some(r) = ccrnn_io::memory::run_over_budget(a.trials, a.steps, model.n()) {
+        bail!("--trials {}, --steps {}: {r}", a.trials, a.steps);
     }
     Ok(Stimulus::silent(a.trials, a.steps))
 }

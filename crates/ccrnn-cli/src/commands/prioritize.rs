@@ -23,9 +23,10 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     if let Some(&i) = already.iter().find(|&&i| i >= n) {
         bail!("--recorded: neuron {i} is not in 0..{n}");
     }
-    if a.k_max == 0 {
-        bail!("--k-max must be >= 1");
+    if a.k_max == 0 || a.k_max > n {
+        bail!("--k-max {}: must be in 1..={n} (the model's neurons)", a.k_max);
     }
+    super::check_time_stride(a.sens.time_stride)?;
     let gs = groups(&a.sens.groups)?;
     let stim = if a.linear {
         None

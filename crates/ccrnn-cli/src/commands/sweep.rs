@@ -31,7 +31,7 @@ pub fn load_recipe(a: &RecipeArgs) -> Result<Recipe> {
     let mut recipe = if BUILTIN.contains(&name_or_path) {
         builtin(name_or_path, scale)?
     } else if path.exists() {
-        ccrnn_io::read_toml::<Recipe>(path)?
+        ccrnn_io::config::read_toml_required::<Recipe>(path, "recipe")?
     } else {
         bail!(
             "{name_or_path}: neither a built-in recipe ({}) nor a file",
@@ -116,6 +116,7 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", recipe.name, recipe.scale)));
     let dir = SweepDir::create(&out, &recipe)?;
+    let _lock = dir.lock()?;
     let meta = SweepMeta::start(&dir, "run", &a.recipe)?;
     let total = dir.tasks.len();
     let done = dir.tasks.iter().filter(|t| dir.state(&t.id) == TaskState::Done).count();

@@ -16,7 +16,7 @@ use serde_json::json;
 /// The effective teacher configuration: file or preset, then the command-line overrides.
 fn effective(a: &TeacherArgs) -> Result<TeacherConfig> {
     let mut cfg = match &a.config {
-        Some(path) => ConfigFile::read(path)?
+        Some(path) => ConfigFile::read_valid(path)?
             .teacher
             .ok_or_else(|| anyhow!("{}: no [teacher] section", path.display()))?,
         None => TeacherConfig::preset(a.preset, 0),

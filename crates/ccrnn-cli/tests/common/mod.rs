@@ -84,7 +84,9 @@ pub fn tiny_recipe(dir: &Path) -> PathBuf {
         .replace("heldout_trials = 8", "heldout_trials = 3")
         .replace("steps = 200", "steps = 50")
         .replace("steps = 300", "steps = 20");
-    text = text.replace("n = [60]", "n = [24]");
+    // N = 24: M = 40 would record more neurons than the network has, so it goes too
+    text = text.replace("n = [60]", "n = [24]").replace("    40,\n", "");
+    assert!(!text.contains("    40,"), "fig2's M values changed: {text}");
     let path = dir.join("tiny.toml");
     std::fs::write(&path, text).unwrap();
     path

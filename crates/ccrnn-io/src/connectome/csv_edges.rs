@@ -51,7 +51,7 @@ impl Table {
             .headers()
             .map_err(|e| csv_error(path, e))?
             .iter()
-            .map(|h| h.trim().to_string())
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
             .collect();
         if headers.iter().all(|h| h.is_empty()) {
             return Err(Error::format(path, "empty file: no header line"));
@@ -264,6 +264,7 @@ fn load_tables(
         ));
     }
     let mut votes: HashMap<u64, [f64; 3]> = HashMap::new();
+    let mut neuropils_seen: std::collections::BTreeSet<String> = Default::default();
     let mut rec = csv::StringRecord::new();
     let mut lines: HashMap<u64, u64> = HashMap::new();
     loop {
@@ -279,13 +280,15 @@ fn load_tables(
         let w = parse_count(edges, line, &w_name, rec.get(w_col).unwrap_or(""))?;
         if let Some(c) = neuropil_col
             && !opts.neuropils.is_empty()
-            && !opts
-                .neuropils
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(rec.get(c).unwrap_or("").trim()))
         {
-            report.outside_neuropils += 1;
-            continue;
+            let here = rec.get(c).unwrap_or("").trim();
+            if !neuropils_seen.contains(here) {
+                neuropils_seen.insert(here.to_string());
+            }
+            if !opts.neuropils.iter().any(|n| n.eq_ignore_ascii_case(here)) {
+                report.outside_neuropils += 1;
+                continue;
+            }
         }
         lines.entry(pre).or_insert(line);
         lines.entry(post).or_insert(line);
@@ -314,6 +317,23 @@ fn load_tables(
     }
     if report.rows == 0 {
         return Err(Error::format(edges, "empty file: no edges"));
+    }
+    if let Some(absent) = opts
+        .neuropils
+        .iter()
+        .find(|n| !neuropils_seen.iter().any(|s| s.eq_ignore_ascii_case(n)))
+    {
+        let known: Vec<&str> = neuropils_seen.iter().map(String::as_str).collect();
+        let shown = known.len().min(40);
+        return Err(Error::format(
+            edges,
+            format!(
+                "--neuropil {absent}: no row has this neuropil (the file's {}: {}{})",
+                known.len(),
+                known[..shown].join(", "),
+                if shown < known.len() { ", …" } else { "" }
+            ),
+        ));
     }
 
     // Neurons: the node table's, or every id of the edge list in ascending order.

@@ -65,9 +65,13 @@ pub fn run_task(dir: &SweepDir, task: &Task, on: &(dyn Fn(Event) + Sync)) -> Res
             task.id
         )));
     }
+    let _lock = dir.lock_task(&task.id)?;
+    if dir.state(&task.id) == TaskState::Done {
+        // finished by another process while this one waited for the lock
+        return Ok(Outcome::AlreadyDone);
+    }
     let out = dir.task_dir(&task.id);
     let err_path = out.join("error.txt");
-    std::fs::create_dir_all(&out).map_err(|e| Error::File(format!("{}: {e}", out.display())))?;
     if err_path.exists() {
         std::fs::remove_file(&err_path).map_err(|e| Error::File(format!("{}: {e}", err_path.display())))?;
     }

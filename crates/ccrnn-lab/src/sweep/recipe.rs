@@ -117,6 +117,10 @@ impl Default for StudentGrid {
     }
 }
 
+/// Estimated bytes that one task of a sweep holds while the sweep runs (its spec, id, state
+/// and table row).
+const TASK_BYTES: f64 = 2048.0;
+
 /// An experiment: teachers × students × replicates, with one fitting recipe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -183,6 +187,14 @@ impl Recipe {
                 ),
             );
         }
+        for &n in &t.n {
+            if let Some(r) = ccrnn_io::memory::network_over_budget(n) {
+                return bad("teacher.n", r);
+            }
+            if let Some(r) = ccrnn_io::memory::run_over_budget(t.trials + t.heldout_trials, t.steps, n) {
+                return bad("teacher.trials, teacher.heldout_trials, teacher.steps", r);
+            }
+        }
         if !(t.data_noise >= 0.0 && t.data_noise.is_finite()) {
             return bad("teacher.data_noise", format!("= {}: must be >= 0", t.data_noise));
         }
@@ -205,6 +217,34 @@ impl Recipe {
         }
         if !(s.gain_factor > 0.0 && s.gain_factor.is_finite()) {
             return bad("student.gain_factor", format!("= {}: must be > 0", s.gain_factor));
+        }
+        let largest = t.n.iter().copied().max().unwrap_or(0);
+        if let Some(m) = s.ms.iter().find(|&&m| m >= largest) {
+            return bad(
+                "student.ms",
+                format!(
+                    "M = {m} is not below any teacher size {:?}: no neuron would be left unrecorded",
+                    t.n
+                ),
+            );
+        }
+        let students = [
+            t.n.len(),
+            s.ms.len(),
+            s.beta.len().max(1),
+            s.beta_training.len(),
+            s.unconstrained.len(),
+            s.connectome_noise.len(),
+            self.replicates,
+        ]
+        .iter()
+        .map(|&k| k as f64)
+        .product::<f64>();
+        if let Some(r) = ccrnn_io::memory::over_budget(students * TASK_BYTES) {
+            return bad(
+                "replicates",
+                format!("= {}: a grid of up to {students:.3e} tasks {r}", self.replicates),
+            );
         }
         if t.kind != TeacherKind::Ei && s.ms.contains(&0) {
             return bad(

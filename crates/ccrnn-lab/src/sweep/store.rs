@@ -78,6 +78,13 @@ impl SweepDir {
                 )));
             }
         } else {
+            let holds = std::fs::read_dir(root).map(|mut d| d.next().is_some()).unwrap_or(false);
+            if holds || root.is_file() {
+                return Err(Error::Sweep(format!(
+                    "{}: exists and is not a sweep directory (no recipe.toml); give a new or empty --out directory",
+                    root.display()
+                )));
+            }
             std::fs::create_dir_all(root.join("tasks")).map_err(|e| io_err(root, e))?;
             write_json(&root.join("tasks.json"), &tasks)?;
             ccrnn_io::atomic::write_atomic(&recipe_path, text.as_bytes())?;
@@ -148,6 +155,71 @@ impl SweepDir {
     }
 }
 
+/// An exclusive advisory lock (`flock`) on a file of a sweep directory, held until dropped
+/// (and released by the kernel if the process dies, so a killed run never leaves a stale lock).
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+impl Lock {
+    /// Takes the lock on `path` (created if absent) without waiting; if another process holds
+    /// it, the error says `what` is busy and which process holds it.
+    fn take(path: &Path, what: &str) -> Result<Self> {
+        use std::io::{Read, Seek, Write};
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| io_err(path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let by = if holder.is_empty() {
+                    "another process".to_string()
+                } else {
+                    format!("process {holder}")
+                };
+                return Err(Error::Sweep(format!(
+                    "{what} is in use by {by} (lock {}); wait for it to finish, or follow it with `ccrnn sweep status`",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(path, e)),
+        }
+        let pid = std::process::id().to_string();
+        file.set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(pid.as_bytes()))
+            .map_err(|e| io_err(path, e))?;
+        Ok(Self { _file: file })
+    }
+}
+
+impl SweepDir {
+    /// Locks the whole directory (`DIR/.lock`), as `sweep run` does for its duration: a second
+    /// `sweep run` on the same directory is refused instead of running every task again.
+    pub fn lock(&self) -> Result<Lock> {
+        Lock::take(
+            &self.root.join(".lock"),
+            &format!("sweep directory {}", self.root.display()),
+        )
+    }
+
+    /// Locks one task (`DIR/tasks/ID/.lock`, the directory created if needed) while it runs,
+    /// whichever executor runs it.
+    pub fn lock_task(&self, id: &str) -> Result<Lock> {
+        let d = self.task_dir(id);
+        std::fs::create_dir_all(&d).map_err(|e| io_err(&d, e))?;
+        Lock::take(&d.join(".lock"), &format!("task {id}"))
+    }
+}
+
 /// Whether `path` holds a complete result of task `id` (see the module docs).
 fn finished(path: &Path, id: &str) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else {
@@ -176,5 +248,49 @@ pub mod nan_null {
     /// Reads `null` as NaN.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::builtin;
+
+    /// A second `sweep run` on a directory, or a second attempt at a running task, is refused
+    /// while the first holds the lock, and allowed once it is released; a directory that
+    /// holds anything but a sweep is refused as an output directory.
+    #[test]
+    fn locks_keep_two_runs_apart_and_sweeps_stay_out_of_other_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let recipe = builtin("fig1-degeneracy", "small").unwrap();
+        let dir = SweepDir::create(&tmp.path().join("sweep"), &recipe).unwrap();
+        let held = dir.lock().unwrap();
+        let again = dir.lock().unwrap_err().to_string();
+        assert!(
+            again.contains("in use by process") && again.contains(&std::process::id().to_string()),
+            "{again}"
+        );
+        drop(held);
+        drop(dir.lock().unwrap());
+        let id = dir.tasks[0].id.clone();
+        let task = dir.lock_task(&id).unwrap();
+        assert!(
+            dir.lock_task(&id)
+                .unwrap_err()
+                .to_string()
+                .contains(&format!("task {id}"))
+        );
+        drop(task);
+        drop(dir.lock_task(&id).unwrap());
+
+        let other = tmp.path().join("mine");
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("notes.txt"), "keep").unwrap();
+        let e = SweepDir::create(&other, &recipe).unwrap_err().to_string();
+        assert!(e.contains("not a sweep directory"), "{e}");
+        assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
+        // an empty directory is fine
+        std::fs::create_dir(tmp.path().join("empty")).unwrap();
+        SweepDir::create(&tmp.path().join("empty"), &recipe).unwrap();
     }
 }

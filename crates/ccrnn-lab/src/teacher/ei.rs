@@ -60,6 +60,26 @@ impl Default for EiSpec {
     }
 }
 
+/// Refuses a teacher network of fewer than 2 neurons or of more than this machine can hold.
+pub fn check_network_size(n: usize) -> Result<()> {
+    if n < 2 {
+        return Err(Error::spec("teacher.n", format!("= {n}: must be >= 2")));
+    }
+    match ccrnn_io::memory::network_over_budget(n) {
+        Some(r) => Err(Error::spec("teacher.n", r)),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a run of `trials × steps` trials of `n` neurons that this machine cannot hold;
+/// `field` names the setting (`"teacher.trials"`).
+pub fn check_run_size(field: &str, trials: usize, steps: usize, n: usize) -> Result<()> {
+    match ccrnn_io::memory::run_over_budget(trials, steps, n) {
+        Some(r) => Err(Error::spec(field, r)),
+        None => Ok(()),
+    }
+}
+
 /// Largest real part of the eigenvalues of a square matrix (faer's eigen-solver).
 pub fn leading_eigenvalue_real(m: &Array2<f64>) -> Result<f64> {
     let n = m.nrows();
@@ -73,9 +93,7 @@ pub fn leading_eigenvalue_real(m: &Array2<f64>) -> Result<f64> {
 impl EiSpec {
     /// Checks the settings, naming the bad field.
     pub fn validate(&self) -> Result<()> {
-        if self.n < 2 {
-            return Err(Error::spec("teacher.n", "must be >= 2"));
-        }
+        check_network_size(self.n)?;
         if !(0.0..=1.0).contains(&self.frac_exc) {
             return Err(Error::spec("teacher.frac_exc", "must be in [0, 1]"));
         }

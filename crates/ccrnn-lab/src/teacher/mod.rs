@@ -5,7 +5,7 @@ mod ei;
 mod random_nets;
 
 pub use connectome::{ConnectomeTeacher, ConnectomeTeacherSpec, DENSE_EIGEN_MAX};
-pub use ei::{EiSpec, leading_eigenvalue_real};
+pub use ei::{EiSpec, check_network_size, check_run_size, leading_eigenvalue_real};
 pub use random_nets::{ChaoticSpec, FIG3_NOISE, LowRankSpec};
 
 use rand_chacha::ChaCha8Rng;

@@ -1,7 +1,8 @@
 //! The random tanh teachers of Figure 3: a rank-2 limit cycle and a chaotic network.
 
+use super::ei::{check_network_size, check_run_size};
 use super::randn;
-use crate::{Error, Result};
+use crate::Result;
 use ccrnn_core::{Activation, Connectivity, Model, NeuronParams, SimOptions, Stimulus, simulate};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::SeedableRng;
@@ -63,9 +64,9 @@ pub const FIG3_NOISE: f64 = 0.001;
 impl LowRankSpec {
     /// The teacher and a stimulus of `trials` trials of `steps` steps (no input).
     pub fn generate(&self, trials: usize, steps: usize, seed: u64) -> Result<(Model<f64>, Stimulus<f64>)> {
-        if self.n < 2 {
-            return Err(Error::spec("teacher.n", "must be >= 2"));
-        }
+        check_network_size(self.n)?;
+        check_run_size("teacher.trials, teacher.steps", trials, steps, self.n)?;
+        check_run_size("teacher.low_rank.burn_in", 1, self.burn_in, self.n)?;
         let n = self.n;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let m: [Array1<f64>; 2] = std::array::from_fn(|_| Array1::from_shape_fn(n, |_| randn(&mut rng)));
@@ -123,9 +124,8 @@ impl ChaoticSpec {
     /// The teacher and a stimulus of `trials` trials (paper: 20) of `steps` steps (paper: 400)
     /// from random initial states h0 ~ N(0, 1).
     pub fn generate(&self, trials: usize, steps: usize, seed: u64) -> Result<(Model<f64>, Stimulus<f64>)> {
-        if self.n < 2 {
-            return Err(Error::spec("teacher.n", "must be >= 2"));
-        }
+        check_network_size(self.n)?;
+        check_run_size("teacher.trials, teacher.steps", trials, steps, self.n)?;
         let n = self.n;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let sq = (n as f64).sqrt();
