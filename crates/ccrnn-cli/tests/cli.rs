@@ -797,3 +797,87 @@ fn connectome_teacher_with_the_worms_gap_junctions() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("nosuch.csv"));
     assert!(!d.join("x").exists());
 }
+
+/// The elementwise kernels' AVX2/FMA copies and their baseline (SSE2) copies give the same
+/// numbers bit for bit: a noisy simulation, and fits by Adam (backpropagation) and by
+/// Gauss–Newton (tangents), run once on each path (the baseline forced by the environment).
+#[test]
+fn elementwise_kernel_paths_give_identical_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    ok(d, &["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
+    let run = |tag: &str, baseline: bool| -> Vec<(String, Vec<u32>)> {
+        let go = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ccrnn"));
+            cmd.current_dir(d).args(args);
+            if baseline {
+                cmd.env("CCRNN_ELEMENTWISE", "baseline");
+            }
+            let o = cmd.output().unwrap();
+            assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        };
+        let sim = format!("sim-{tag}");
+        go(&[
+            "simulate",
+            "t/teacher.npz",
+            "--trials",
+            "9",
+            "--steps",
+            "60",
+            "--noise",
+            "0.05",
+            "--quiet",
+            "--out",
+            &sim,
+        ]);
+        let rec = format!("{sim}/trajectory.npz");
+        let mut arrays = Vec::new();
+        let mut read = |file: &str, names: &[&str]| {
+            let mut z = ndarray_npy::NpzReader::new(std::fs::File::open(d.join(file)).unwrap()).unwrap();
+            for name in names {
+                let a: ndarray::ArrayD<f32> = z.by_name(name).unwrap();
+                let what = format!("{file}:{name}").replace(tag, "");
+                arrays.push((what, a.iter().map(|x| x.to_bits()).collect()));
+            }
+        };
+        read(&rec, &["activity", "h"]);
+        for method in ["adam", "gauss-newton"] {
+            let out = format!("fit-{method}-{tag}");
+            go(&[
+                "fit",
+                "--model",
+                "t/teacher.npz",
+                "--recording",
+                &rec,
+                "--m",
+                "12",
+                "--method",
+                method,
+                "--steps",
+                "4",
+                "--train",
+                "g,b,tau",
+                "--quiet",
+                "--out",
+                &out,
+            ]);
+            read(&format!("{out}/student.npz"), &["g", "b", "tau"]);
+        }
+        let meta: Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join(&sim).join("meta.json")).unwrap()).unwrap();
+        let path = meta["elementwise_kernels"].as_str().unwrap().to_string();
+        arrays.push((path, Vec::new()));
+        arrays
+    };
+    let fast = run("default", false);
+    let base = run("baseline", true);
+    assert_eq!(base.last().unwrap().0, "baseline");
+    for (a, b) in fast.iter().zip(&base).take(fast.len() - 1) {
+        assert_eq!(a.0, b.0);
+        assert!(a.1 == b.1, "{}: the two kernel paths differ", a.0);
+    }
+    eprintln!(
+        "elementwise kernels compared: {} against baseline",
+        fast.last().unwrap().0
+    );
+}

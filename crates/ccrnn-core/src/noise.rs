@@ -79,6 +79,7 @@ impl NoiseStreams {
     }
 
     /// Trial `j`'s standard normal draws of the step last drawn (`out.len()` = its `n`).
+    #[inline(always)]
     pub(crate) fn normals<F: Real>(&self, j: usize, out: &mut [F]) {
         let per = 2 * out.len().div_ceil(2);
         fill_normals(&self.words[j * per..(j + 1) * per], out);

@@ -381,6 +381,33 @@ pub(crate) fn run_window<F: Real>(
     c: ChunkMut<F>,
     gather: Option<Gather<F>>,
 ) -> Result<()> {
+    crate::kernels::simd::dispatch!(run_window_body<F: Real>(
+        m: &Model<F>,
+        k: &NeuronConsts<F>,
+        u: ArrayView3<F>,
+        rngs: &mut NoiseStreams,
+        first_trial: usize,
+        first_step: usize,
+        opts: &SimOptions,
+        c: ChunkMut<F>,
+        gather: Option<Gather<F>>,
+    ) -> Result<()>)
+}
+
+/// [`run_window`]'s body, in each of its instruction-set copies.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_window_body<F: Real>(
+    m: &Model<F>,
+    k: &NeuronConsts<F>,
+    u: ArrayView3<F>,
+    rngs: &mut NoiseStreams,
+    first_trial: usize,
+    first_step: usize,
+    opts: &SimOptions,
+    c: ChunkMut<F>,
+    gather: Option<Gather<F>>,
+) -> Result<()> {
     let (bc, steps, _) = u.dim();
     let n = m.n();
     let (mut h, mut z) = (RowsMut::of(c.h), RowsMut::of(c.z));
@@ -489,7 +516,7 @@ struct Rates<'a, 'g, F> {
 impl<F: Real> Rates<'_, '_, F> {
     /// Rates, slopes and activity of trial `j`'s row `t` from its state `h`, computed right
     /// after the state while the row is in cache, and the recorded neurons' activity.
-    #[inline]
+    #[inline(always)]
     fn fill(&mut self, m: &Model<F>, k: &NeuronConsts<F>, h: &[F], j: usize, t: usize) {
         let (phi, dphi, a) = (self.phi.row_mut(j, t), self.dphi.row_mut(j, t), self.a.row_mut(j, t));
         activate_row(m.activation, h, &k.bx, &k.beta, k.unit_beta, phi, dphi);

@@ -47,6 +47,9 @@ pub struct Meta {
     /// The matrix-product kernels that ran (`ccrnn_core::kernels::matmul_path`): runs on
     /// different paths agree to rounding, not bit for bit.
     pub matmul_kernels: String,
+    /// The elementwise kernels that ran (`ccrnn_core::kernels::elementwise_path`): both
+    /// paths give the same numbers.
+    pub elementwise_kernels: String,
 }
 
 /// SHA-256 of a file's content, hex, and its size.
@@ -113,6 +116,7 @@ impl RunDir {
             seconds: None,
             threads,
             matmul_kernels: ccrnn_core::kernels::matmul_path().to_string(),
+            elementwise_kernels: ccrnn_core::kernels::elementwise_path().to_string(),
         }
     }
 

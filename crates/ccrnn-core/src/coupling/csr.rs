@@ -66,7 +66,20 @@ const LANES: usize = 8;
 /// rows of the block, instead of one gather per row. Each output element is summed over `k` in
 /// the same order whatever the number of rows, so results do not depend on how trials are
 /// split between threads.
-fn spmm<F: Real>(
+fn spmm<F: Real>(ptr: &[usize], idx: &[u32], vals: &[F], x: ArrayView2<F>, out: ArrayViewMut2<F>, accumulate: bool) {
+    crate::kernels::simd::dispatch!(spmm_body<F: Real>(
+        ptr: &[usize],
+        idx: &[u32],
+        vals: &[F],
+        x: ArrayView2<F>,
+        out: ArrayViewMut2<F>,
+        accumulate: bool,
+    ))
+}
+
+/// [`spmm`]'s body, in each of its instruction-set copies.
+#[inline(always)]
+fn spmm_body<F: Real>(
     ptr: &[usize],
     idx: &[u32],
     vals: &[F],

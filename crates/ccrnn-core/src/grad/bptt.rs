@@ -266,7 +266,48 @@ impl<F: Real> BackState<F> {
 
     /// Runs the backward sweep over steps `win.end − 1` down to `win.t0`, whose stored rows
     /// are in `c` (row `t − win.t0`); the seeds in `c` are indexed by global step.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn window(
+        &mut self,
+        m: &Model<F>,
+        k: &NeuronConsts<F>,
+        recorded: &[usize],
+        w_out_t: &Array2<F>,
+        c: &Chunk<F>,
+        win: Window,
+    ) {
+        let st = self;
+        crate::kernels::simd::dispatch!(window_body<F: Real>(
+            st: &mut BackState<F>,
+            m: &Model<F>,
+            k: &NeuronConsts<F>,
+            recorded: &[usize],
+            w_out_t: &Array2<F>,
+            c: &Chunk<F>,
+            win: Window,
+        ))
+    }
+}
+
+/// [`BackState::window`]'s body, in each of its instruction-set copies.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn window_body<F: Real>(
+    st: &mut BackState<F>,
+    m: &Model<F>,
+    k: &NeuronConsts<F>,
+    recorded: &[usize],
+    w_out_t: &Array2<F>,
+    c: &Chunk<F>,
+    win: Window,
+) {
+    st.window_impl(m, k, recorded, w_out_t, c, win)
+}
+
+impl<F: Real> BackState<F> {
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn window_impl(
         &mut self,
         m: &Model<F>,
         k: &NeuronConsts<F>,
@@ -438,7 +479,7 @@ struct Row<'a, F> {
 }
 
 /// The row of step offset `o` of a stored array, or nothing if the array is not stored.
-#[inline]
+#[inline(always)]
 fn row_of<F>(x: &[F], o: usize, n: usize) -> &[F] {
     x.get(o..o + n).unwrap_or(&[])
 }
@@ -487,7 +528,7 @@ fn back_row<F: Real, const PRE: bool, const LAST: bool, const GAIN: bool>(
 }
 
 /// The τ gradient's term of one trial's step (t < T − 1): `hbar = h̄_{t+1}`.
-#[inline]
+#[inline(always)]
 fn tau_row<F: Real>(r: &Row<F>, k: &NeuronConsts<F>, hbar: &[F], acc_tau: &mut [F]) {
     let n = hbar.len();
     let (alpha, gi, bi, tau) = (&k.alpha[..n], &k.gi[..n], &k.bi[..n], &k.tau[..n]);
@@ -500,7 +541,7 @@ fn tau_row<F: Real>(r: &Row<F>, k: &NeuronConsts<F>, hbar: &[F], acc_tau: &mut [
 
 /// The smoothness gradient's term of one trial's step: `ā ⊙ g_a ⊙ ∂φ/∂β` (presynaptic gain)
 /// or `ā ⊙ ∂φ/∂β`, with `∂φ/∂β = (x φ′ − φ)/β`.
-#[inline]
+#[inline(always)]
 fn beta_row<F: Real>(r: &Row<F>, k: &NeuronConsts<F>, pre: bool, acc_beta: &mut [F]) {
     let n = acc_beta.len();
     let (ga, bx, beta) = (&k.ga[..n], &k.bx[..n], &k.beta[..n]);

@@ -166,6 +166,28 @@ fn tangent_chunk<F: Real>(
     dir: &Direction<F>,
     dcoupling: Option<&dyn Coupling<F>>,
     per_trial_h0: bool,
+    views: [ArrayView3<F>; 5],
+    out: ArrayViewMut3<F>,
+) {
+    crate::kernels::simd::dispatch!(tangent_chunk_body<F: Real>(
+        m: &Model<F>,
+        k: &NeuronConsts<F>,
+        dir: &Direction<F>,
+        dcoupling: Option<&dyn Coupling<F>>,
+        per_trial_h0: bool,
+        views: [ArrayView3<F>; 5],
+        out: ArrayViewMut3<F>,
+    ))
+}
+
+/// [`tangent_chunk`]'s body, in each of its instruction-set copies.
+#[inline(always)]
+fn tangent_chunk_body<F: Real>(
+    m: &Model<F>,
+    k: &NeuronConsts<F>,
+    dir: &Direction<F>,
+    dcoupling: Option<&dyn Coupling<F>>,
+    per_trial_h0: bool,
     [h, a, z, phi, dphi]: [ArrayView3<F>; 5],
     mut out: ArrayViewMut3<F>,
 ) {

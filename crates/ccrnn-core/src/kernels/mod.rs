@@ -8,6 +8,7 @@
 
 use crate::{Activation, Real};
 
+pub mod simd;
 mod transpose;
 pub(crate) mod xoshiro;
 pub(crate) use transpose::copy_transposed;
@@ -139,7 +140,7 @@ fn softplus_slices<F: Real, const UNIT: bool>(h: &[F], bx: &[F], beta: &[F], phi
 }
 
 /// [`softplus_slices`] over a row, in overlapping blocks.
-#[inline]
+#[inline(always)]
 fn softplus_row<F: Real, const UNIT: bool>(h: &[F], bx: &[F], beta: &[F], phi: &mut [F], dphi: &mut [F]) {
     let n = h.len();
     if n < BLOCK {
@@ -156,7 +157,7 @@ fn softplus_row<F: Real, const UNIT: bool>(h: &[F], bx: &[F], beta: &[F], phi: &
 /// (`words.len() >= 2 ⌈len/2⌉`): with `half = ⌈len/2⌉`, pair `k` takes its radius from word
 /// `k` and its angle from word `half + k`, and gives draws `k` and `k + half`. Every access is
 /// contiguous, so the loop runs in full-width 32-bit SIMD lanes.
-#[inline]
+#[inline(always)]
 pub(crate) fn fill_normals<F: Real>(words: &[u32], out: &mut [F]) {
     let half = out.len().div_ceil(2);
     let (first, second) = out.split_at_mut(half);
@@ -183,7 +184,7 @@ pub(crate) fn fill_normals<F: Real>(words: &[u32], out: &mut [F]) {
 /// For one row of neurons: `phi[i] = φ(h[i] + bx[i])` and `dphi[i] = φ′(h[i] + bx[i])` with
 /// smoothness `beta[i]`; `unit_beta` says every `beta[i]` is 1, which softplus then skips
 /// multiplying and dividing by (exact operations then, so the numbers are the same).
-#[inline]
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn activate_row<F: Real>(
     act: Activation,
@@ -217,7 +218,7 @@ pub(crate) const THIN_DRIVE: usize = 2;
 /// `w[c]`, rows of `W_in`) to one trial's row: `z[i] = (z[i] + u₀ w₀[i]) + u₁ w₁[i]`, unfused
 /// and in this order, which is what the `gemm` crate computes for a product of inner dimension
 /// ≤ 2 (as a scalar loop), so the numbers are the same whichever does it.
-#[inline]
+#[inline(always)]
 pub(crate) fn add_drive<F: Real>(z: &mut [F], u: &[F], w: &[Vec<F>]) {
     let n = z.len();
     match *u {
@@ -311,6 +312,12 @@ pub(crate) fn matmul<F: Real>(
             gemm::Parallelism::None,
         );
     }
+}
+
+/// The elementwise kernels this process runs: `"avx2-fma"` or `"baseline"` (SSE2); see
+/// [`simd`]. Both give the same numbers.
+pub fn elementwise_path() -> &'static str {
+    if simd::avx2_fma() { "avx2-fma" } else { "baseline" }
 }
 
 /// The matrix-product kernels this process runs: `"avx512"` (built with the `avx512` feature,

@@ -8,20 +8,20 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// `dst = src` for an `m × n` matrix `src` stored with unit row stride (column-major) and `dst`
 /// with unit column stride (rows contiguous), that is, a transposition in memory.
 ///
-/// `f32` goes by 8 × 8 blocks through AVX registers when the build has AVX (the default build
-/// does, see `.cargo/config.toml`); the last block of each dimension overlaps its neighbour
+/// `f32` goes by 8 × 8 blocks through AVX registers on CPUs that have AVX2 and FMA (the CPUs
+/// whose elementwise kernels run the AVX2 copies, see [`super::simd`]); the last block of each dimension overlaps its neighbour
 /// (elements written twice, with the same value), so only matrices narrower than 8 either way,
 /// other layouts and `f64` take the element-by-element copy. The values are copied, not
 /// computed, so both paths give the same result.
 pub(crate) fn copy_transposed<F: Real>(mut dst: ArrayViewMut2<F>, src: ArrayView2<F>) {
     assert_eq!(dst.dim(), src.dim(), "copy_transposed: shape mismatch");
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
-    {
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx2_fma() {
         let (m, n) = src.dim();
         let is_f32 = std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>();
         if is_f32 && m >= 8 && n >= 8 && src.strides()[0] == 1 && dst.strides()[1] == 1 {
             let (rs, cs) = (dst.strides()[0], src.strides()[1]);
-            // SAFETY: `F` is `f32`; both views are live, of shape m × n, with the strides
+            // SAFETY: the CPU has AVX (checked above); `F` is `f32`; both views are live, of shape m × n, with the strides
             // read here, and distinct borrows (no overlap); every block lies inside them.
             unsafe { avx::copy_transposed_f32(dst.as_mut_ptr().cast(), rs, src.as_ptr().cast(), cs, m, n) };
             return;
@@ -30,7 +30,7 @@ pub(crate) fn copy_transposed<F: Real>(mut dst: ArrayViewMut2<F>, src: ArrayView
     dst.assign(&src);
 }
 
-#[cfg(all(target_arch = "x86_64", target_feature = "avx"))]
+#[cfg(target_arch = "x86_64")]
 mod avx {
     use super::super::{BLOCK, block_starts};
     use std::arch::x86_64::*;

@@ -1,5 +1,6 @@
 //! xoshiro256++ stepped on several independent streams at once: the lanes of one vector
-//! register (AVX2) when the build has it, one stream after another otherwise. The generator is
+//! register (AVX2) on CPUs that have it (checked at run time), one stream after another
+//! otherwise. The generator is
 //! Blackman and Vigna's, as `rand_xoshiro` implements it (see [`crate::noise`]).
 
 /// Streams advanced together.
@@ -7,24 +8,22 @@ pub(crate) const LANES: usize = 4;
 
 /// `outputs` steps of xoshiro256++ on the `LANES` streams of `s` at once; the outputs of the
 /// first `lanes` streams go to `words` (stream after stream, `2 · outputs` words each, low half
-/// of each output first). AVX2 when the build has it (the default build does), else scalar.
+/// of each output first). AVX2 where the CPU has it, else scalar: the same words either way.
 #[inline]
 pub(crate) fn advance(s: &mut [[u64; LANES]; 4], lanes: usize, outputs: usize, words: &mut [u32]) {
     assert!(
         lanes <= LANES && words.len() >= lanes * 2 * outputs,
         "advance: words too short"
     );
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    // SAFETY: AVX2 is enabled at compile time (the cfg above).
-    unsafe {
-        avx2::advance(s, lanes, outputs, words)
+    #[cfg(target_arch = "x86_64")]
+    if super::simd::avx2_fma() {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2::advance(s, lanes, outputs, words) };
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
     scalar_advance(s, lanes, outputs, words)
 }
 
 /// [`advance`], one lane after another.
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "avx2"), allow(dead_code))]
 fn scalar_advance(s: &mut [[u64; LANES]; 4], lanes: usize, outputs: usize, words: &mut [u32]) {
     let per = 2 * outputs;
     for l in 0..lanes {
@@ -45,7 +44,7 @@ fn scalar_advance(s: &mut [[u64; LANES]; 4], lanes: usize, outputs: usize, words
     }
 }
 
-#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+#[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::LANES;
     use std::arch::x86_64::*;
