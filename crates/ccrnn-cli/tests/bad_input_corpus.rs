@@ -865,6 +865,11 @@ fn recipe_cases(d: &Path, cases: &mut Vec<Case>) {
         &["huge"],
     ));
     cases.push(case(
+        "sweep run into a non-sweep directory",
+        &["sweep", "run", "fig1-degeneracy", "--out", "notsweep"],
+        &["notsweep", "not a sweep directory"],
+    ));
+    cases.push(case(
         "status of a non-sweep directory",
         &["sweep", "status", "notsweep"],
         &["notsweep", "not a sweep directory"],

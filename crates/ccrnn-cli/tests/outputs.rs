@@ -169,15 +169,7 @@ fn file_size_limit_ends_with_one_clean_line_and_no_output() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let quiet = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_ccrnn"))
-            .current_dir(d)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    };
-    quiet(&["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
+    ok(d, &["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccrnn"));
     cmd.current_dir(d).args([
         "simulate",
@@ -224,26 +216,21 @@ fn file_size_limit_ends_with_one_clean_line_and_no_output() {
 fn ctrl_c_stops_a_fit_and_saves_it_marked_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let quiet = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_ccrnn"))
-            .current_dir(d)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    };
-    quiet(&["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
-    quiet(&[
-        "simulate",
-        "t/teacher.npz",
-        "--trials",
-        "4",
-        "--steps",
-        "100",
-        "--quiet",
-        "--out",
-        "rec",
-    ]);
+    ok(d, &["teacher", "--preset", "chaotic", "--quiet", "--out", "t"]);
+    ok(
+        d,
+        &[
+            "simulate",
+            "t/teacher.npz",
+            "--trials",
+            "4",
+            "--steps",
+            "100",
+            "--quiet",
+            "--out",
+            "rec",
+        ],
+    );
     let child = Command::new(env!("CARGO_BIN_EXE_ccrnn"))
         .current_dir(d)
         .args([

@@ -362,26 +362,15 @@ fn run_chunk<F: Real>(
     run_window(m, k, u, &mut rngs, first_trial, 0, opts, c, gather)
 }
 
-/// Simulates a window of `S` steps of one chunk of trials (`S` = the steps of `u`, the
-/// window's inputs, `Bc × S × n_in`): on entry row 0 of each trial's `h` holds the state at
-/// global step `first_step`; on exit all `S` rows are filled (the last row's `z` excepted) and
-/// `rngs` have drawn the window's noise, ready for the next window. Arrays of fewer than `S`
-/// rows are rings (see [`RowsMut`]): `h` needs two rows, the others one. Simulating `[0, T)`
-/// in one window or in several (each starting from the previous one's last row) gives the
-/// same numbers.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn run_window<F: Real>(
-    m: &Model<F>,
-    k: &NeuronConsts<F>,
-    u: ArrayView3<F>,
-    rngs: &mut NoiseStreams,
-    first_trial: usize,
-    first_step: usize,
-    opts: &SimOptions,
-    c: ChunkMut<F>,
-    gather: Option<Gather<F>>,
-) -> Result<()> {
-    crate::kernels::simd::dispatch!(run_window_body<F: Real>(
+crate::kernels::simd::multiversion! {
+    /// Simulates a window of `S` steps of one chunk of trials (`S` = the steps of `u`, the
+    /// window's inputs, `Bc × S × n_in`): on entry row 0 of each trial's `h` holds the state at
+    /// global step `first_step`; on exit all `S` rows are filled (the last row's `z` excepted) and
+    /// `rngs` have drawn the window's noise, ready for the next window. Arrays of fewer than `S`
+    /// rows are rings (see [`RowsMut`]): `h` needs two rows, the others one. Simulating `[0, T)`
+    /// in one window or in several (each starting from the previous one's last row) gives the
+    /// same numbers.
+    pub(crate) fn run_window<F: Real>(
         m: &Model<F>,
         k: &NeuronConsts<F>,
         u: ArrayView3<F>,
@@ -391,115 +380,100 @@ pub(crate) fn run_window<F: Real>(
         opts: &SimOptions,
         c: ChunkMut<F>,
         gather: Option<Gather<F>>,
-    ) -> Result<()>)
-}
-
-/// [`run_window`]'s body, in each of its instruction-set copies.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn run_window_body<F: Real>(
-    m: &Model<F>,
-    k: &NeuronConsts<F>,
-    u: ArrayView3<F>,
-    rngs: &mut NoiseStreams,
-    first_trial: usize,
-    first_step: usize,
-    opts: &SimOptions,
-    c: ChunkMut<F>,
-    gather: Option<Gather<F>>,
-) -> Result<()> {
-    let (bc, steps, _) = u.dim();
-    let n = m.n();
-    let (mut h, mut z) = (RowsMut::of(c.h), RowsMut::of(c.z));
-    let mut rates = Rates {
-        a: RowsMut::of(c.a),
-        phi: RowsMut::of(c.phi),
-        dphi: RowsMut::of(c.dphi),
-        gather: gather.map(|g| {
-            let steps = g.out.dim().1;
-            (
-                g.idx,
-                g.out.into_slice().expect("gathered activity is contiguous"),
-                steps,
-            )
-        }),
-        first_step,
-    };
-    let sigma = F::lit(opts.noise_std);
-    let noisy = opts.noise_std > 0.0;
-    let (alpha, gi, bi) = (&k.alpha[..], &k.gi[..], &k.bi[..]);
-    let mut noise = vec![F::zero(); n];
-    let mut zc = Array2::<F>::zeros((bc, n).f());
-    // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
-    let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
-    for j in 0..bc {
-        rates.fill(m, k, h.row(j, 0), j, 0);
-    }
-    // A stimulus of one or two channels is added to each trial's row once it is out of the
-    // product; more channels go through GEMM.
-    let thin = m.n_in() <= THIN_DRIVE;
-    let w_in: Vec<Vec<F>> = if thin {
-        m.w_in.rows().into_iter().map(|r| r.to_vec()).collect()
-    } else {
-        vec![]
-    };
-    for t in 0..steps - 1 {
-        // The product goes to a column-major scratch (what the GEMM kernels write without
-        // transposing, so that W is never repacked), then into the trials' rows.
-        m.coupling.forward(rates.a.block(bc, t), zc.view_mut());
-        if !thin {
-            matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
-        }
-        copy_transposed(z.block_mut(bc, t), zc.view());
-        if thin {
-            for j in 0..bc {
-                let mut drive = [F::zero(); THIN_DRIVE];
-                for (c, x) in drive[..m.n_in()].iter_mut().enumerate() {
-                    *x = u[(j, t, c)];
-                }
-                add_drive(z.row_mut(j, t), &drive[..m.n_in()], &w_in);
-            }
-        }
-        if let Some(g) = &m.gap {
-            g.laplacian(h.block(bc, t), lh.view_mut());
-        }
-        if noisy {
-            rngs.draw(n);
-        }
+    ) -> Result<()> {
+        let (bc, steps, _) = u.dim();
+        let n = m.n();
+        let (mut h, mut z) = (RowsMut::of(c.h), RowsMut::of(c.z));
+        let mut rates = Rates {
+            a: RowsMut::of(c.a),
+            phi: RowsMut::of(c.phi),
+            dphi: RowsMut::of(c.dphi),
+            gather: gather.map(|g| {
+                let steps = g.out.dim().1;
+                (
+                    g.idx,
+                    g.out.into_slice().expect("gathered activity is contiguous"),
+                    steps,
+                )
+            }),
+            first_step,
+        };
+        let sigma = F::lit(opts.noise_std);
+        let noisy = opts.noise_std > 0.0;
+        let (alpha, gi, bi) = (&k.alpha[..], &k.gi[..], &k.bi[..]);
+        let mut noise = vec![F::zero(); n];
+        let mut zc = Array2::<F>::zeros((bc, n).f());
+        // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
+        let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
         for j in 0..bc {
-            let (now, next) = h.now_next(j, t);
-            // equal-length slices, so that the loop runs without bounds checks and vectorises
-            let (now, next, zr) = (&now[..n], &mut next[..n], &z.row(j, t)[..n]);
-            let (alpha, gi, bi) = (&alpha[..n], &gi[..n], &bi[..n]);
-            for i in 0..n {
-                next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
+            rates.fill(m, k, h.row(j, 0), j, 0);
+        }
+        // A stimulus of one or two channels is added to each trial's row once it is out of the
+        // product; more channels go through GEMM.
+        let thin = m.n_in() <= THIN_DRIVE;
+        let w_in: Vec<Vec<F>> = if thin {
+            m.w_in.rows().into_iter().map(|r| r.to_vec()).collect()
+        } else {
+            vec![]
+        };
+        for t in 0..steps - 1 {
+            // The product goes to a column-major scratch (what the GEMM kernels write without
+            // transposing, so that W is never repacked), then into the trials' rows.
+            m.coupling.forward(rates.a.block(bc, t), zc.view_mut());
+            if !thin {
+                matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
             }
-            if m.gap.is_some() {
-                // the gap-junction term −α ⊙ L h_t, only where there is one
-                for (i, (x, &l)) in next.iter_mut().zip(lh.row(j)).enumerate() {
-                    *x -= alpha[i] * l;
+            copy_transposed(z.block_mut(bc, t), zc.view());
+            if thin {
+                for j in 0..bc {
+                    let mut drive = [F::zero(); THIN_DRIVE];
+                    for (c, x) in drive[..m.n_in()].iter_mut().enumerate() {
+                        *x = u[(j, t, c)];
+                    }
+                    add_drive(z.row_mut(j, t), &drive[..m.n_in()], &w_in);
                 }
+            }
+            if let Some(g) = &m.gap {
+                g.laplacian(h.block(bc, t), lh.view_mut());
             }
             if noisy {
-                rngs.normals(j, &mut noise);
-                for (x, &e) in next.iter_mut().zip(&noise) {
-                    *x += sigma * e;
+                rngs.draw(n);
+            }
+            for j in 0..bc {
+                let (now, next) = h.now_next(j, t);
+                // equal-length slices, so that the loop runs without bounds checks and vectorises
+                let (now, next, zr) = (&now[..n], &mut next[..n], &z.row(j, t)[..n]);
+                let (alpha, gi, bi) = (&alpha[..n], &gi[..n], &bi[..n]);
+                for i in 0..n {
+                    next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
                 }
+                if m.gap.is_some() {
+                    // the gap-junction term −α ⊙ L h_t, only where there is one
+                    for (i, (x, &l)) in next.iter_mut().zip(lh.row(j)).enumerate() {
+                        *x -= alpha[i] * l;
+                    }
+                }
+                if noisy {
+                    rngs.normals(j, &mut noise);
+                    for (x, &e) in next.iter_mut().zip(&noise) {
+                        *x += sigma * e;
+                    }
+                }
+                // vectorisable all-finite test; locate the culprit only on failure
+                if !next.iter().fold(true, |ok, v| ok & v.is_finite()) {
+                    let i = next.iter().position(|v| !v.is_finite()).unwrap_or(0);
+                    return Err(Error::Diverged {
+                        step: first_step + t + 1,
+                        trial: first_trial + j,
+                        neuron: i,
+                        value: next[i].as_f64(),
+                    });
+                }
+                rates.fill(m, k, next, j, t + 1);
             }
-            // vectorisable all-finite test; locate the culprit only on failure
-            if !next.iter().fold(true, |ok, v| ok & v.is_finite()) {
-                let i = next.iter().position(|v| !v.is_finite()).unwrap_or(0);
-                return Err(Error::Diverged {
-                    step: first_step + t + 1,
-                    trial: first_trial + j,
-                    neuron: i,
-                    value: next[i].as_f64(),
-                });
-            }
-            rates.fill(m, k, next, j, t + 1);
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The arrays each step's state is turned into, and the recorded activity copied out of them.

@@ -58,59 +58,49 @@ impl<F: Real> CsrCoupling<F> {
 /// Rows of activity multiplied together: 8 `f32` fill one AVX2 register.
 const LANES: usize = 8;
 
-/// `out[r, i] (=|+=) Σ_k vals[k] x[r, idx[k]]` over `k ∈ ptr[i]..ptr[i+1]`, for every row `r`
-/// of `x` and every output column `i`.
-///
-/// Rows are taken `LANES` at a time and packed neuron-major (`xt[j]` holds the block's values of
-/// neuron `j`), so that each synapse costs one index load and one vector multiply-add for all
-/// rows of the block, instead of one gather per row. Each output element is summed over `k` in
-/// the same order whatever the number of rows, so results do not depend on how trials are
-/// split between threads.
-fn spmm<F: Real>(ptr: &[usize], idx: &[u32], vals: &[F], x: ArrayView2<F>, out: ArrayViewMut2<F>, accumulate: bool) {
-    crate::kernels::simd::dispatch!(spmm_body<F: Real>(
+crate::kernels::simd::multiversion! {
+    /// `out[r, i] (=|+=) Σ_k vals[k] x[r, idx[k]]` over `k ∈ ptr[i]..ptr[i+1]`, for every row `r`
+    /// of `x` and every output column `i`.
+    ///
+    /// Rows are taken `LANES` at a time and packed neuron-major (`xt[j]` holds the block's values of
+    /// neuron `j`), so that each synapse costs one index load and one vector multiply-add for all
+    /// rows of the block, instead of one gather per row. Each output element is summed over `k` in
+    /// the same order whatever the number of rows, so results do not depend on how trials are
+    /// split between threads.
+    fn spmm<F: Real>(
         ptr: &[usize],
         idx: &[u32],
         vals: &[F],
         x: ArrayView2<F>,
         out: ArrayViewMut2<F>,
         accumulate: bool,
-    ))
-}
-
-/// [`spmm`]'s body, in each of its instruction-set copies.
-#[inline(always)]
-fn spmm_body<F: Real>(
-    ptr: &[usize],
-    idx: &[u32],
-    vals: &[F],
-    x: ArrayView2<F>,
-    mut out: ArrayViewMut2<F>,
-    accumulate: bool,
-) {
-    let (rows, n_in) = x.dim();
-    let n_out = out.ncols();
-    debug_assert_eq!(ptr.len(), n_out + 1);
-    let mut xt = vec![[F::zero(); LANES]; n_in];
-    for r0 in (0..rows).step_by(LANES) {
-        let l = LANES.min(rows - r0);
-        for t in 0..l {
-            for (xj, &v) in xt.iter_mut().zip(x.row(r0 + t)) {
-                xj[t] = v;
-            }
-        }
-        for i in 0..n_out {
-            let mut acc = [F::zero(); LANES];
-            let r = ptr[i]..ptr[i + 1];
-            for (v, &j) in vals[r.clone()].iter().zip(&idx[r]) {
-                let xj = &xt[j as usize];
-                for t in 0..LANES {
-                    acc[t] += *v * xj[t];
+    ) {
+        let mut out = out;
+        let (rows, n_in) = x.dim();
+        let n_out = out.ncols();
+        debug_assert_eq!(ptr.len(), n_out + 1);
+        let mut xt = vec![[F::zero(); LANES]; n_in];
+        for r0 in (0..rows).step_by(LANES) {
+            let l = LANES.min(rows - r0);
+            for t in 0..l {
+                for (xj, &v) in xt.iter_mut().zip(x.row(r0 + t)) {
+                    xj[t] = v;
                 }
             }
-            // lanes ≥ l hold the previous block's values: computed, never written
-            for (t, &a) in acc.iter().enumerate().take(l) {
-                let o = &mut out[(r0 + t, i)];
-                *o = if accumulate { *o + a } else { a };
+            for i in 0..n_out {
+                let mut acc = [F::zero(); LANES];
+                let r = ptr[i]..ptr[i + 1];
+                for (v, &j) in vals[r.clone()].iter().zip(&idx[r]) {
+                    let xj = &xt[j as usize];
+                    for t in 0..LANES {
+                        acc[t] += *v * xj[t];
+                    }
+                }
+                // lanes ≥ l hold the previous block's values: computed, never written
+                for (t, &a) in acc.iter().enumerate().take(l) {
+                    let o = &mut out[(r0 + t, i)];
+                    *o = if accumulate { *o + a } else { a };
+                }
             }
         }
     }

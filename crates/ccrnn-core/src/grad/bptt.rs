@@ -178,7 +178,8 @@ fn backward_chunk<F: Real>(
 ) -> Partial<F> {
     let (bc, steps, n) = c.dphi.dim();
     let mut st = BackState::new(m, bc, n, groups);
-    st.window(
+    back_window(
+        &mut st,
         m,
         k,
         recorded,
@@ -263,12 +264,13 @@ impl<F: Real> BackState<F> {
             },
         }
     }
+}
 
-    /// Runs the backward sweep over steps `win.end − 1` down to `win.t0`, whose stored rows
+crate::kernels::simd::multiversion! {
+    /// Runs `st`'s backward sweep over steps `win.end − 1` down to `win.t0`, whose stored rows
     /// are in `c` (row `t − win.t0`); the seeds in `c` are indexed by global step.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn window(
-        &mut self,
+    pub(crate) fn back_window<F: Real>(
+        st: &mut BackState<F>,
         m: &Model<F>,
         k: &NeuronConsts<F>,
         recorded: &[usize],
@@ -276,54 +278,14 @@ impl<F: Real> BackState<F> {
         c: &Chunk<F>,
         win: Window,
     ) {
-        let st = self;
-        crate::kernels::simd::dispatch!(window_body<F: Real>(
-            st: &mut BackState<F>,
-            m: &Model<F>,
-            k: &NeuronConsts<F>,
-            recorded: &[usize],
-            w_out_t: &Array2<F>,
-            c: &Chunk<F>,
-            win: Window,
-        ))
-    }
-}
-
-/// [`BackState::window`]'s body, in each of its instruction-set copies.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn window_body<F: Real>(
-    st: &mut BackState<F>,
-    m: &Model<F>,
-    k: &NeuronConsts<F>,
-    recorded: &[usize],
-    w_out_t: &Array2<F>,
-    c: &Chunk<F>,
-    win: Window,
-) {
-    st.window_impl(m, k, recorded, w_out_t, c, win)
-}
-
-impl<F: Real> BackState<F> {
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn window_impl(
-        &mut self,
-        m: &Model<F>,
-        k: &NeuronConsts<F>,
-        recorded: &[usize],
-        w_out_t: &Array2<F>,
-        c: &Chunk<F>,
-        win: Window,
-    ) {
-        let (bc, n) = (self.bc, self.n);
+        let (bc, n) = (st.bc, st.n);
         let rows = c.dphi.dim().1;
         let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
         let pre = m.gain == GainPlacement::Presynaptic;
         let (alpha, gi) = (&k.alpha[..], &k.gi[..]);
-        if self.want_w {
-            self.d_store.clear();
-            self.d_store.resize(bc * rows * n, F::zero());
+        if st.want_w {
+            st.d_store.clear();
+            st.d_store.resize(bc * rows * n, F::zero());
         }
         for t in (win.t0..win.end).rev() {
             let lt = t - win.t0;
@@ -340,22 +302,22 @@ impl<F: Real> BackState<F> {
             // ā_t = ∂L/∂a_t + (d_{t+1} W); the product goes to a column-major scratch (written
             // by the GEMM kernels without transposing), then is added row by row.
             if !last {
-                self.rec.fill(F::zero());
-                m.coupling.backward_acc(self.d.view(), self.rec.view_mut());
-                if self.want_w {
+                st.rec.fill(F::zero());
+                m.coupling.backward_acc(st.d.view(), st.rec.view_mut());
+                if st.want_w {
                     for j in 0..bc {
                         let o = (j * rows + lt) * n;
-                        self.d_store[o..o + n].copy_from_slice(self.d.row(j).to_slice().expect("contiguous"));
+                        st.d_store[o..o + n].copy_from_slice(st.d.row(j).to_slice().expect("contiguous"));
                     }
                 }
             }
             if last {
-                self.abar.fill(F::zero());
+                st.abar.fill(F::zero());
             } else {
-                copy_transposed(self.abar.view_mut(), self.rec.view());
+                copy_transposed(st.abar.view_mut(), st.rec.view());
             }
             for j in 0..bc {
-                let row = self.abar.row_mut(j).into_slice().expect("contiguous");
+                let row = st.abar.row_mut(j).into_slice().expect("contiguous");
                 if let Some(ab) = &c.act_bar {
                     let abr = ab.slice(s![j, t, ..]);
                     let abr = abr.as_slice().expect("seed rows are contiguous");
@@ -372,15 +334,15 @@ impl<F: Real> BackState<F> {
             }
             // Gap junctions: their current L h_t (for the τ gradient) and L (α ⊙ h̄_{t+1}).
             if let (Some(g), false) = (&m.gap, last) {
-                if self.want_tau {
-                    g.laplacian(step_rows(h, bc, rows, n, lt), self.lh.view_mut());
+                if st.want_tau {
+                    g.laplacian(step_rows(h, bc, rows, n, lt), st.lh.view_mut());
                 }
                 for j in 0..bc {
                     for i in 0..n {
-                        self.ahb[(j, i)] = alpha[i] * self.hbar[j * n + i];
+                        st.ahb[(j, i)] = alpha[i] * st.hbar[j * n + i];
                     }
                 }
-                g.laplacian(self.ahb.view(), self.lahb.view_mut());
+                g.laplacian(st.ahb.view(), st.lahb.view_mut());
             }
             for j in 0..bc {
                 let o = (j * rows + lt) * n;
@@ -390,18 +352,18 @@ impl<F: Real> BackState<F> {
                     z: row_of(z, o, n),
                     phi: row_of(phi, o, n),
                     dphi: row_of(dphi, o, n),
-                    abar: self.abar.row(j).to_slice().expect("contiguous"),
+                    abar: st.abar.row(j).to_slice().expect("contiguous"),
                 };
-                let hb = &mut self.hbar[j * n..(j + 1) * n];
-                let acc = &mut self.acc;
+                let hb = &mut st.hbar[j * n..(j + 1) * n];
+                let acc = &mut st.acc;
                 // τ and β first: the τ term reads h̄_{t+1}, which back_row overwrites
-                if self.want_tau && !last {
+                if st.want_tau && !last {
                     tau_row(&row, k, hb, &mut acc.tau);
                 }
-                if self.want_beta {
+                if st.want_beta {
                     beta_row(&row, k, pre, &mut acc.beta);
                 }
-                match (pre, last, self.want_g) {
+                match (pre, last, st.want_g) {
                     (true, true, true) => back_row::<F, true, true, true>(&row, k, hb, acc),
                     (true, true, false) => back_row::<F, true, true, false>(&row, k, hb, acc),
                     (true, false, true) => back_row::<F, true, false, true>(&row, k, hb, acc),
@@ -415,32 +377,34 @@ impl<F: Real> BackState<F> {
                     // the gap term of h_{t+1}: −L (α ⊙ h̄_{t+1}) into h̄_t, and its part of the
                     // τ gradient (the drift gains −L h_t: ∂/∂τ_i adds α_i h̄_{t+1,i} (L h_t)_i / τ_i)
                     for i in 0..n {
-                        hb[i] -= self.lahb[(j, i)];
+                        hb[i] -= st.lahb[(j, i)];
                     }
-                    if self.want_tau {
+                    if st.want_tau {
                         for i in 0..n {
-                            acc.tau[i] += self.ahb[(j, i)] * self.lh[(j, i)] / k.tau[i];
+                            acc.tau[i] += st.ahb[(j, i)] * st.lh[(j, i)] / k.tau[i];
                         }
                     }
                 }
             }
             if t > 0 {
                 for j in 0..bc {
-                    let hb = &self.hbar[j * n..(j + 1) * n];
-                    let dr = self.d.row_mut(j).into_slice().expect("contiguous");
+                    let hb = &st.hbar[j * n..(j + 1) * n];
+                    let dr = st.d.row_mut(j).into_slice().expect("contiguous");
                     for i in 0..n {
                         dr[i] = gi[i] * alpha[i] * hb[i];
                     }
                 }
             }
         }
-        if self.want_w {
-            let d2 = ArrayView2::from_shape((bc * rows, n), &self.d_store).expect("contiguous");
+        if st.want_w {
+            let d2 = ArrayView2::from_shape((bc * rows, n), &st.d_store).expect("contiguous");
             let a2 = ArrayView2::from_shape((bc * rows, n), a).expect("contiguous");
-            m.coupling.weight_grad_acc(d2, a2, &mut self.w);
+            m.coupling.weight_grad_acc(d2, a2, &mut st.w);
         }
     }
+}
 
+impl<F: Real> BackState<F> {
     /// The chunk's partial sums (h̄_0 summed over its trials is ∂L/∂h0).
     pub(crate) fn finish(self) -> Partial<F> {
         let n = self.n;

@@ -175,7 +175,15 @@ impl<F: Real> Ctx<'_, F> {
                 act_bar: seeds.act,
                 y_bar: seeds.y,
             };
-            st.window(m, &self.k, rec, &w_out_t, &chunk, Window { t0: s0, end, total: t });
+            super::bptt::back_window(
+                &mut st,
+                m,
+                &self.k,
+                rec,
+                &w_out_t,
+                &chunk,
+                Window { t0: s0, end, total: t },
+            );
             if seeds.want_w_out
                 && let Some(yb) = seeds.y
             {

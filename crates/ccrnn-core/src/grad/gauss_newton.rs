@@ -159,17 +159,9 @@ pub fn gauss_newton_product<F: Real>(
     Ok(bptt(model, traj, &seed, groups)?.for_stimulus(stim).flatten(groups))
 }
 
-/// The tangent `δa` of one chunk of trials (`Bc × T × N`, written into `out`) along `dir`.
-fn tangent_chunk<F: Real>(
-    m: &Model<F>,
-    k: &NeuronConsts<F>,
-    dir: &Direction<F>,
-    dcoupling: Option<&dyn Coupling<F>>,
-    per_trial_h0: bool,
-    views: [ArrayView3<F>; 5],
-    out: ArrayViewMut3<F>,
-) {
-    crate::kernels::simd::dispatch!(tangent_chunk_body<F: Real>(
+crate::kernels::simd::multiversion! {
+    /// The tangent `δa` of one chunk of trials (`Bc × T × N`, written into `out`) along `dir`.
+    fn tangent_chunk<F: Real>(
         m: &Model<F>,
         k: &NeuronConsts<F>,
         dir: &Direction<F>,
@@ -177,84 +169,73 @@ fn tangent_chunk<F: Real>(
         per_trial_h0: bool,
         views: [ArrayView3<F>; 5],
         out: ArrayViewMut3<F>,
-    ))
-}
-
-/// [`tangent_chunk`]'s body, in each of its instruction-set copies.
-#[inline(always)]
-fn tangent_chunk_body<F: Real>(
-    m: &Model<F>,
-    k: &NeuronConsts<F>,
-    dir: &Direction<F>,
-    dcoupling: Option<&dyn Coupling<F>>,
-    per_trial_h0: bool,
-    [h, a, z, phi, dphi]: [ArrayView3<F>; 5],
-    mut out: ArrayViewMut3<F>,
-) {
-    let (bc, steps, n) = h.dim();
-    let (h, a, z, phi, dphi) = (fl(h), fl(a), fl(z), fl(phi), fl(dphi));
-    let da = out.as_slice_mut().expect("trial chunks are contiguous");
-    let pre = m.gain == GainPlacement::Presynaptic;
-    let (alpha, ga, gi, bx, bi, beta) = (&k.alpha, &k.ga, &k.gi, &k.bx, &k.bi, &k.beta);
-    let dalpha: Vec<F> = (0..n).map(|i| -alpha[i] / k.tau[i] * dir.tau[i]).collect();
-    let zeros = vec![F::zero(); n];
-    // δg_a, δb_x (inside φ) and δg_i, δb_i (on the input), per placement
-    let (dga, dbx, dgi, dbi) = if pre {
-        (&dir.g, &dir.b, &zeros, &zeros)
-    } else {
-        (&zeros, &zeros, &dir.g, &dir.b)
-    };
-    let want_beta = m.activation.uses_beta() && dir.beta.iter().any(|&x| x != F::zero());
-    let mut dh = Array2::<F>::zeros((bc, n));
-    if !per_trial_h0 {
-        for mut row in dh.rows_mut() {
-            row.iter_mut().zip(&dir.h0).for_each(|(x, &v)| *x = v);
-        }
-    }
-    let mut dz = Array2::<F>::zeros((bc, n).f());
-    let mut dzw = Array2::<F>::zeros((if dcoupling.is_some() { bc } else { 0 }, n).f());
-    let gr = if m.gap.is_some() { bc } else { 0 };
-    let (mut lh, mut ldh) = (Array2::<F>::zeros((gr, n)), Array2::<F>::zeros((gr, n)));
-    for t in 0..steps {
-        for j in 0..bc {
-            let o = (j * steps + t) * n;
-            let dhr = dh.row(j);
-            let dhr = dhr.as_slice().expect("contiguous");
-            let dar = &mut da[o..o + n];
-            for i in 0..n {
-                let dbeta_term = if want_beta {
-                    m.activation.eval(h[o + i] + bx[i], beta[i]).2 * dir.beta[i]
-                } else {
-                    F::zero()
-                };
-                dar[i] = dga[i] * phi[o + i] + ga[i] * (dphi[o + i] * (dhr[i] + dbx[i]) + dbeta_term);
+    ) {
+        let ([h, a, z, phi, dphi], mut out) = (views, out);
+        let (bc, steps, n) = h.dim();
+        let (h, a, z, phi, dphi) = (fl(h), fl(a), fl(z), fl(phi), fl(dphi));
+        let da = out.as_slice_mut().expect("trial chunks are contiguous");
+        let pre = m.gain == GainPlacement::Presynaptic;
+        let (alpha, ga, gi, bx, bi, beta) = (&k.alpha, &k.ga, &k.gi, &k.bx, &k.bi, &k.beta);
+        let dalpha: Vec<F> = (0..n).map(|i| -alpha[i] / k.tau[i] * dir.tau[i]).collect();
+        let zeros = vec![F::zero(); n];
+        // δg_a, δb_x (inside φ) and δg_i, δb_i (on the input), per placement
+        let (dga, dbx, dgi, dbi) = if pre {
+            (&dir.g, &dir.b, &zeros, &zeros)
+        } else {
+            (&zeros, &zeros, &dir.g, &dir.b)
+        };
+        let want_beta = m.activation.uses_beta() && dir.beta.iter().any(|&x| x != F::zero());
+        let mut dh = Array2::<F>::zeros((bc, n));
+        if !per_trial_h0 {
+            for mut row in dh.rows_mut() {
+                row.iter_mut().zip(&dir.h0).for_each(|(x, &v)| *x = v);
             }
         }
-        if t + 1 == steps {
-            break;
-        }
-        m.coupling.forward(step_rows(da, bc, steps, n, t), dz.view_mut());
-        if let Some(dc) = dcoupling {
-            dc.forward(step_rows(a, bc, steps, n, t), dzw.view_mut());
-            dz += &dzw;
-        }
-        if let Some(g) = &m.gap {
-            g.laplacian(step_rows(h, bc, steps, n, t), lh.view_mut());
-            g.laplacian(dh.view(), ldh.view_mut());
-        }
-        for j in 0..bc {
-            let o = (j * steps + t) * n;
-            let mut dhr = dh.row_mut(j);
-            let dhr = dhr.as_slice_mut().expect("contiguous");
-            for i in 0..n {
-                let drive = gi[i] * z[o + i] + bi[i] - h[o + i];
-                let mut next =
-                    dhr[i] + dalpha[i] * drive + alpha[i] * (dgi[i] * z[o + i] + gi[i] * dz[(j, i)] + dbi[i] - dhr[i]);
-                if gr > 0 {
-                    // the gap term −α ⊙ L h_t: its tangent −δα ⊙ L h_t − α ⊙ L δh_t
-                    next -= dalpha[i] * lh[(j, i)] + alpha[i] * ldh[(j, i)];
+        let mut dz = Array2::<F>::zeros((bc, n).f());
+        let mut dzw = Array2::<F>::zeros((if dcoupling.is_some() { bc } else { 0 }, n).f());
+        let gr = if m.gap.is_some() { bc } else { 0 };
+        let (mut lh, mut ldh) = (Array2::<F>::zeros((gr, n)), Array2::<F>::zeros((gr, n)));
+        for t in 0..steps {
+            for j in 0..bc {
+                let o = (j * steps + t) * n;
+                let dhr = dh.row(j);
+                let dhr = dhr.as_slice().expect("contiguous");
+                let dar = &mut da[o..o + n];
+                for i in 0..n {
+                    let dbeta_term = if want_beta {
+                        m.activation.eval(h[o + i] + bx[i], beta[i]).2 * dir.beta[i]
+                    } else {
+                        F::zero()
+                    };
+                    dar[i] = dga[i] * phi[o + i] + ga[i] * (dphi[o + i] * (dhr[i] + dbx[i]) + dbeta_term);
                 }
-                dhr[i] = next;
+            }
+            if t + 1 == steps {
+                break;
+            }
+            m.coupling.forward(step_rows(da, bc, steps, n, t), dz.view_mut());
+            if let Some(dc) = dcoupling {
+                dc.forward(step_rows(a, bc, steps, n, t), dzw.view_mut());
+                dz += &dzw;
+            }
+            if let Some(g) = &m.gap {
+                g.laplacian(step_rows(h, bc, steps, n, t), lh.view_mut());
+                g.laplacian(dh.view(), ldh.view_mut());
+            }
+            for j in 0..bc {
+                let o = (j * steps + t) * n;
+                let mut dhr = dh.row_mut(j);
+                let dhr = dhr.as_slice_mut().expect("contiguous");
+                for i in 0..n {
+                    let drive = gi[i] * z[o + i] + bi[i] - h[o + i];
+                    let mut next =
+                        dhr[i] + dalpha[i] * drive + alpha[i] * (dgi[i] * z[o + i] + gi[i] * dz[(j, i)] + dbi[i] - dhr[i]);
+                    if gr > 0 {
+                        // the gap term −α ⊙ L h_t: its tangent −δα ⊙ L h_t − α ⊙ L δh_t
+                        next -= dalpha[i] * lh[(j, i)] + alpha[i] * ldh[(j, i)];
+                    }
+                    dhr[i] = next;
+                }
             }
         }
     }

@@ -27,35 +27,42 @@ pub fn avx2_fma() -> bool {
     })
 }
 
-/// The body of a hot function, run from a copy compiled for AVX2 and FMA when
+/// Defines a hot function whose body runs from a copy compiled for AVX2 and FMA when
 /// [`avx2_fma`] says so, from the baseline copy otherwise:
 ///
 /// ```ignore
-/// pub(crate) fn step<F: Real>(x: &mut [F], y: &[F]) {
-///     dispatch!(step_body<F: Real>(x: &mut [F], y: &[F]))
+/// multiversion! {
+///     /// Doc comment of `step`.
+///     pub(crate) fn step<F: Real>(x: &mut [F], y: &[F]) { … }
 /// }
-/// #[inline(always)]
-/// fn step_body<F: Real>(x: &mut [F], y: &[F]) { … }
 /// ```
 ///
-/// The body is `#[inline(always)]`, so each copy holds all of it (a closure called from both
-/// copies would be compiled once, for the baseline, and merely called from the AVX2 one), and
-/// with it the `#[inline]` kernels it calls.
-macro_rules! dispatch {
-    ($body:ident<$($g:ident: $bound:path),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
+/// Arguments are plain names (a body that needs `mut` or a pattern rebinds them). The body is
+/// `#[inline(always)]` into both copies, so each holds all of it and the `#[inline]` kernels
+/// it calls (a closure called from both copies would be compiled once, for the baseline, and
+/// merely called from the AVX2 one).
+macro_rules! multiversion {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident<$($g:ident: $bound:path),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$attr])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn avx2<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
-                $body($($arg),*)
+            fn body<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                fn avx2<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
+                    body($($arg),*)
+                }
+                if $crate::kernels::simd::avx2_fma() {
+                    // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
             }
-            if $crate::kernels::simd::avx2_fma() {
-                // SAFETY: the CPU has AVX2 and FMA (checked just above).
-                return unsafe { avx2($($arg),*) };
-            }
+            body($($arg),*)
         }
-        $body($($arg),*)
-    }};
+    };
 }
-pub(crate) use dispatch;
+pub(crate) use multiversion;
