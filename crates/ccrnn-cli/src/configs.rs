@@ -149,19 +149,14 @@ impl TeacherConfig {
             self.chaotic.is_some() && self.kind != TeacherKind::Chaotic,
             "chaotic",
         )?;
-        if let Some(t) = &self.task {
-            t.validate()?;
-        }
-        if let Some(e) = &self.ei {
-            e.validate()?;
-        }
         if let Some(f) = &self.training {
             f.validate()?;
         }
         if self.trials == 0 || self.steps == 0 {
             bail!("teacher.trials, teacher.steps: must be >= 1")
         }
-        // sizes, with the defaults of the sections left out (as the run will fill them)
+        // the network, the task and the sizes, with the defaults of the sections left out (as
+        // the run will fill them)
         use ccrnn_lab::teacher::{check_network_size, check_run_size};
         let mut full = self.clone();
         full.fill_defaults();
