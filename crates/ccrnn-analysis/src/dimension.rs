@@ -13,7 +13,7 @@ pub fn participation_ratio(samples: ArrayView2<f64>) -> f64 {
     }
     let mean = samples.mean_axis(Axis(0)).expect("s >= 2");
     let xc = &samples - &mean.view().insert_axis(Axis(0));
-    let c = xc.t().dot(&xc) / (s as f64 - 1.0);
+    let c = ccrnn_core::kernels::product(xc.t(), xc.view()) / (s as f64 - 1.0);
     let tr = c.diag().sum();
     let fro2 = c.iter().map(|x| x * x).sum::<f64>();
     if fro2 > 0.0 { tr * tr / fro2 } else { f64::NAN }

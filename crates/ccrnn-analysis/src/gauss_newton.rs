@@ -6,7 +6,7 @@
 use crate::linalg::{sym_eigen, thin_svd};
 use crate::{Error, Result};
 use ccrnn_core::{GroupSet, Model, ParamGroup, Stimulus, tangents};
-use ndarray::{Array1, Array2, ArrayView1, Axis, linalg::general_mat_mul};
+use ndarray::{Array1, Array2, ArrayView1, Axis};
 use rayon::prelude::*;
 
 /// Which entries of the sensitivities enter.
@@ -88,7 +88,7 @@ pub fn gauss_newton(model: &Model<f64>, stim: &Stimulus<f64>, opts: &GnOptions) 
         stim,
         opts,
         || Array2::<f64>::zeros((p, p)),
-        |h, da| general_mat_mul(1.0, &da, &da.t(), 1.0, h),
+        |h, da| ccrnn_core::kernels::matmul(true, h.view_mut(), da, da.t()),
     )?;
     let mut h = Array2::<f64>::zeros((p, p));
     for part in parts {

@@ -61,7 +61,7 @@ const TOL: f64 = 1e-7;
 impl Cand {
     /// Orthonormal new directions (rows) of the residual, and the score `tr(H Π)`.
     fn directions(&self) -> Result<(Array2<f64>, f64)> {
-        let g = self.r.dot(&self.r.t());
+        let g = ccrnn_core::kernels::product(self.r.view(), self.r.t());
         let (vals, vecs) = sym_eigen(g.view(), "candidate residual")?;
         let keep: Vec<usize> = (0..vals.len()).filter(|&k| vals[k] > TOL * TOL * self.scale2).collect();
         let mut w = Array2::<f64>::zeros((keep.len(), self.r.ncols()));
@@ -120,7 +120,7 @@ pub fn greedy_order(
         .iter()
         .map(|b| Cand {
             r: b.clone(),
-            y: b.dot(&h),
+            y: ccrnn_core::kernels::product(b.view(), h.view()),
             scale2: b.iter().map(|x| x * x).sum(),
         })
         .collect();

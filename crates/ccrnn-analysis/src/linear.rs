@@ -46,5 +46,5 @@ pub fn low_rank_random(n: usize, g: f64, rank: usize, seed: u64) -> Result<Array
     idx.shuffle(&mut rng);
     idx.truncate(rank);
     let us = u.select(Axis(1), &idx) * &s.select(Axis(0), &idx).insert_axis(Axis(0));
-    Ok(us.dot(&v.select(Axis(1), &idx).t()))
+    Ok(ccrnn_core::kernels::product(us.view(), v.select(Axis(1), &idx).t()))
 }

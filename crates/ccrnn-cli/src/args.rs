@@ -18,6 +18,11 @@ pub struct Cli {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Reproducible mode: fixed-order matrix products and linear algebra, so that a seed gives
+    /// the same numbers bit for bit on every x86-64 machine (AVX2 or AVX-512); slower. A config
+    /// or recipe can ask for it too (`reproducible = true`).
+    #[arg(long, global = true)]
+    pub reproducible: bool,
     #[command(subcommand)]
     pub command: Command,
 }

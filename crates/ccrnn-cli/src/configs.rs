@@ -21,6 +21,10 @@ pub struct ConfigFile {
     pub fit: Option<FitConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demo: Option<DemoConfig>,
+    /// Run in the reproducible mode (as `--reproducible`): the same numbers bit for bit on
+    /// every x86-64 machine, AVX2 or AVX-512, at some cost in speed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reproducible: bool,
 }
 
 impl ConfigFile {
@@ -29,11 +33,13 @@ impl ConfigFile {
         Ok(ccrnn_io::config::read_toml_required(path, "configuration")?)
     }
 
-    /// Reads `path` and checks every value in it; errors name the file.
+    /// Reads `path` and checks every value in it; errors name the file. A file that sets
+    /// `reproducible = true` turns the reproducible mode on for this process.
     pub fn read_valid(path: &Path) -> Result<Self> {
         let file = Self::read(path)?;
         file.validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        crate::commands::reproducible_if(file.reproducible);
         Ok(file)
     }
 
@@ -346,6 +352,7 @@ mod tests {
             student: Some(StudentConfig::default()),
             fit: Some(FitConfig::default()),
             demo: Some(DemoConfig::quick(1)),
+            reproducible: true,
         };
         let text = ccrnn_io::to_toml(&c);
         let back: ConfigFile = ccrnn_io::config::parse_toml(Path::new("x"), &text).unwrap();

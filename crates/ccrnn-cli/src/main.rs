@@ -34,6 +34,7 @@ fn main() {
         // Results do not depend on the thread count (fixed chunking); this only sets speed.
         let _ = rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global();
     }
+    commands::reproducible_if(cli.reproducible);
     match commands::run(cli.command, &ui) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

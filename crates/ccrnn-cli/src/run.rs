@@ -21,7 +21,8 @@ fn default_dir(command: &str) -> PathBuf {
 }
 
 /// Creates the (staging) run directory of `command`, records the hashes of `inputs` and
-/// writes the effective configuration as `config.toml`.
+/// writes the effective configuration as `config.toml` (with `reproducible = true` if the run
+/// is in that mode, however it was asked for).
 pub fn start(command: &str, out: &OutArgs, seed: u64, inputs: &[&Path], config: &ConfigFile) -> Result<RunDir> {
     let target = out.out.clone().unwrap_or_else(|| default_dir(command));
     let meta = RunDir::meta_now(env!("CARGO_PKG_VERSION"), seed, rayon::current_num_threads());
@@ -33,6 +34,10 @@ pub fn start(command: &str, out: &OutArgs, seed: u64, inputs: &[&Path], config: 
         "# Effective configuration of this run (ccrnn {}); rerun with --config config.toml\n",
         env!("CARGO_PKG_VERSION")
     );
-    run.write("config.toml", (header + &ccrnn_io::to_toml(config)).as_bytes())?;
+    let config = ConfigFile {
+        reproducible: ccrnn_core::kernels::reproducible(),
+        ..config.clone()
+    };
+    run.write("config.toml", (header + &ccrnn_io::to_toml(&config)).as_bytes())?;
     Ok(run)
 }

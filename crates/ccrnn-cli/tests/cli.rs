@@ -811,7 +811,7 @@ fn elementwise_kernel_paths_give_identical_numbers() {
             let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ccrnn"));
             cmd.current_dir(d).args(args);
             if baseline {
-                cmd.env("CCRNN_ELEMENTWISE", "baseline");
+                cmd.env("CCRNN_KERNELS", "baseline");
             }
             let o = cmd.output().unwrap();
             assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));

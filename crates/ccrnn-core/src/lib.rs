@@ -12,7 +12,8 @@
 //! * Inputs multiply from the left, `drive = u_t @ W_in` with `W_in` of shape `n_in × N`;
 //!   readouts likewise, `y_t = a_t @ W_out` with `W_out` of shape `N × n_out`.
 //!
-//! This crate owns the maths. It reads no files, prints nothing and holds no global state.
+//! This crate owns the maths. It reads no files, prints nothing and holds no global state but
+//! the choice of kernels ([`kernels::simd::isa`], [`kernels::set_reproducible`]).
 #![deny(missing_docs)]
 // The hot loops index several equal-length slices in lockstep, which is clearer (and as fast)
 // as zipping five iterators.

@@ -44,8 +44,12 @@ pub struct Meta {
     pub seconds: Option<f64>,
     /// Worker threads used.
     pub threads: usize,
+    /// Whether the run was in the reproducible mode (`ccrnn_core::kernels::reproducible`): if
+    /// so, its numbers are the same bit for bit on every x86-64 machine.
+    pub reproducible: bool,
     /// The matrix-product kernels that ran (`ccrnn_core::kernels::matmul_path`): runs on
-    /// different paths agree to rounding, not bit for bit.
+    /// different `gemm` paths agree to rounding, not bit for bit; `fixed-order` runs agree
+    /// exactly.
     pub matmul_kernels: String,
     /// The elementwise kernels that ran (`ccrnn_core::kernels::elementwise_path`): both
     /// paths give the same numbers.
@@ -115,6 +119,7 @@ impl RunDir {
             finished: None,
             seconds: None,
             threads,
+            reproducible: ccrnn_core::kernels::reproducible(),
             matmul_kernels: ccrnn_core::kernels::matmul_path().to_string(),
             elementwise_kernels: ccrnn_core::kernels::elementwise_path().to_string(),
         }

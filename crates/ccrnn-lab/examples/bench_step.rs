@@ -1,7 +1,7 @@
 //! Time of one full training step (forward, backpropagation and Adam on all 60 trials) on the
 //! paper's setting: N = 300 E/I network, T = 400 steps, M = 30 recorded neurons, f32, σ = 0.002.
 //!
-//!     cargo run --release -p ccrnn-lab --example bench_step -- [--n 300] [--trials 60] [--reps 20]
+//!     cargo run --release -p ccrnn-lab --example bench_step -- [--n 300] [--trials 60] [--reps 20] [--reproducible 1]
 //!
 //! Prints one JSON line: median seconds per step (and the fastest step), of the gradient alone
 //! (`loss_and_grad`: simulation keeping only what backpropagation reads, loss, backpropagation)
@@ -38,6 +38,7 @@ fn main() {
             "--n" => n = v,
             "--trials" => trials = v,
             "--reps" => reps = v,
+            "--reproducible" => ccrnn_core::kernels::set_reproducible(v != 0),
             _ => panic!("unknown flag {f}"),
         }
     }

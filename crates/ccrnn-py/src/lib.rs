@@ -37,6 +37,21 @@ pub(crate) fn bad(msg: impl Into<String>) -> PyErr {
     CcrnnError::new_err(msg.into())
 }
 
+/// Turns the reproducible mode on or off for this process (like PyTorch's
+/// `torch.use_deterministic_algorithms`): on, matrix products and linear algebra run in a fixed
+/// order, so a seed gives the same numbers bit for bit on every x86-64 machine (AVX2 or
+/// AVX-512), at some cost in speed. Set it before any work.
+#[pyfunction]
+fn set_reproducible(on: bool) {
+    ccrnn_core::kernels::set_reproducible(on);
+}
+
+/// Whether the reproducible mode is on (see `set_reproducible`).
+#[pyfunction]
+fn reproducible() -> bool {
+    ccrnn_core::kernels::reproducible()
+}
+
 #[pymodule]
 fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CcrnnError", m.py().get_type::<CcrnnError>())?;
@@ -53,5 +68,7 @@ fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fitting::study, m)?)?;
     m.add_function(wrap_pyfunction!(theory::gauss_newton, m)?)?;
     m.add_function(wrap_pyfunction!(theory::prioritize, m)?)?;
+    m.add_function(wrap_pyfunction!(set_reproducible, m)?)?;
+    m.add_function(wrap_pyfunction!(reproducible, m)?)?;
     Ok(())
 }

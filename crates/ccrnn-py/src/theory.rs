@@ -96,7 +96,7 @@ pub fn prioritize<'py>(
             let p = blocks.first().map_or(0, |b| b.ncols());
             let mut h = ndarray::Array2::<f64>::zeros((p, p));
             for b in &blocks {
-                h += &b.t().dot(b);
+                ccrnn_core::kernels::matmul(true, h.view_mut(), b.t(), b.view());
             }
             let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
             let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;

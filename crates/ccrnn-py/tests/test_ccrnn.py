@@ -130,6 +130,30 @@ def test_fit_equals_the_command_line(tmp_path):
     assert a["unrecorded_mse"] == b["unrecorded_mse"] and a["m"] == 10
 
 
+def test_reproducible_mode_equals_the_command_line(tmp_path):
+    teacher = ccrnn.ei_teacher(40, seed=2, steps=20)
+    teacher.save(tmp_path / "t.npz")
+    u, _ = ccrnn.sine_task(16, seed=200)
+    rec = teacher.simulate(u, noise=0.002, seed=1)
+    np.savez(tmp_path / "rec.npz", inputs=u, activity=rec["activity"], recorded=np.arange(40))
+    out = run(
+        "fit", "--model", "t.npz", "--recording", "rec.npz", "--m", "10", "--steps", "25", "--lr", "0.01",
+        "--seed", "4", "--quiet", "--json", "--reproducible", "--out", "f", cwd=tmp_path,
+    )
+    meta = json.loads((tmp_path / "f" / "meta.json").read_text())
+    assert meta["reproducible"] and meta["matmul_kernels"] == "fixed-order"
+    assert not ccrnn.reproducible()
+    ccrnn.set_reproducible(True)
+    try:
+        assert ccrnn.reproducible()
+        res = ccrnn.fit(teacher, rec, m=10, steps=25, lr=0.01, seed=4)
+    finally:
+        ccrnn.set_reproducible(False)
+    assert res.final_loss == json.loads(out)["final_loss"], "the same fixed-order fit, step for step"
+    student = ccrnn.Model.load(tmp_path / "f" / "student.npz")
+    assert np.array_equal(student.g, res.model.g) and np.array_equal(student.b, res.model.b)
+
+
 def test_keyboard_interrupt_stops_cleanly_with_the_best_parameters():
     teacher = small_model(seed=5)
     u, _ = ccrnn.sine_task(8, seed=1)

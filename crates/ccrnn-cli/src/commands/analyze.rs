@@ -196,7 +196,7 @@ fn dimension(a: DimensionArgs, ui: &Ui) -> Result<i32> {
     let pr = participation_ratio(samples.view());
     let mean = samples.mean_axis(ndarray::Axis(0)).expect("samples");
     let xc = &samples - &mean.insert_axis(ndarray::Axis(0));
-    let cov = xc.t().dot(&xc) / ((b * t) as f64 - 1.0).max(1.0);
+    let cov = ccrnn_core::kernels::product(xc.t(), xc.view()) / ((b * t) as f64 - 1.0).max(1.0);
     let (vals, _) = sym_eigen(cov.view(), "activity covariance")?;
     let vals = vals.mapv(|v| v.max(0.0));
     let mut csv = String::from("rank,eigenvalue\n");

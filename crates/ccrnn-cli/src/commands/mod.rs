@@ -43,6 +43,14 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
     }
 }
 
+/// Turns the reproducible mode on if `on` (the flag, a config or a recipe asked for it); never
+/// turns it off, so any one of them suffices.
+pub(crate) fn reproducible_if(on: bool) {
+    if on {
+        ccrnn_core::kernels::set_reproducible(true);
+    }
+}
+
 /// Refuses a `--neurons` list that names a neuron twice (a recording file with a repeated
 /// neuron is refused too): a repeat is a typing slip, not a request.
 pub(crate) fn distinct_neurons(list: Option<&Vec<usize>>) -> Result<()> {

@@ -65,7 +65,7 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     let p = blocks.first().map_or(0, |b| b.ncols());
     let mut h = Array2::<f64>::zeros((p, p));
     for b in &blocks {
-        h += &b.t().dot(b);
+        ccrnn_core::kernels::matmul(true, h.view_mut(), b.t(), b.view());
     }
     let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
     let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;

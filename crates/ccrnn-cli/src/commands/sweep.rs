@@ -116,6 +116,7 @@ fn run_sweep(a: SweepRunArgs, ui: &Ui) -> Result<i32> {
         .out
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}", recipe.name, recipe.scale)));
     let dir = SweepDir::create(&out, &recipe)?;
+    super::reproducible_if(recipe.reproducible);
     let _lock = dir.lock()?;
     let meta = SweepMeta::start(&dir, "run", &a.recipe)?;
     let total = dir.tasks.len();
@@ -223,6 +224,7 @@ impl SweepMeta {
 
 fn run_one(a: RunTaskArgs, ui: &Ui) -> Result<i32> {
     let dir = SweepDir::open(&a.dir)?;
+    super::reproducible_if(dir.recipe.reproducible);
     let task = dir.tasks.get(a.index).with_context(|| {
         format!(
             "{}: --index {} is out of range (the sweep has {} tasks, 0..{})",

@@ -33,6 +33,19 @@ impl<F: Real> DenseCoupling<F> {
     }
 }
 
+impl<F: Real> DenseCoupling<F> {
+    /// The right factor `mᵀ` of a product, given `m` and its transpose `mt` (the same matrix
+    /// stored the other way): as `m.t()` (columns contiguous) for the `gemm` crate, as `mt`
+    /// (rows contiguous) for the reproducible mode's kernel, each the layout it reads fastest.
+    fn layout_for_matmul<'a>(&self, m: &'a Array2<F>, mt: &'a Array2<F>) -> ArrayView2<'a, F> {
+        if crate::kernels::reproducible() {
+            mt.view()
+        } else {
+            m.t()
+        }
+    }
+}
+
 impl<F: Real> Coupling<F> for DenseCoupling<F> {
     fn backend(&self) -> Backend {
         Backend::Dense
@@ -61,10 +74,10 @@ impl<F: Real> Coupling<F> for DenseCoupling<F> {
         self.wt.assign(&self.w.t());
     }
     fn forward(&self, a: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        matmul(false, out, a, self.w.t());
+        matmul(false, out, a, self.layout_for_matmul(&self.w, &self.wt));
     }
     fn backward_acc(&self, d: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        matmul(true, out, d, self.wt.t());
+        matmul(true, out, d, self.layout_for_matmul(&self.wt, &self.w));
     }
     fn weight_grad_acc(&self, d: ArrayView2<F>, a: ArrayView2<F>, grad: &mut [F]) {
         let n = self.pattern.n();

@@ -143,9 +143,9 @@ pub fn gauss_newton_product<F: Real>(
                     .expect("contiguous")
                     .to_owned()
             };
-            let mut jv = rows(&da).dot(&model.w_out);
+            let mut jv = crate::kernels::product(rows(&da).view(), model.w_out.view());
             if let Some(dw) = &dir.w_out {
-                jv += &rows(&traj.a).dot(dw);
+                crate::kernels::matmul(true, jv.view_mut(), rows(&traj.a).view(), dw.view());
             }
             let scale = F::lit(2.0 / jv.len().max(1) as f64);
             let jv = jv.mapv(|x| x * scale);

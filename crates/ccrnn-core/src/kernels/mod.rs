@@ -8,6 +8,7 @@
 
 use crate::{Activation, Real};
 
+pub mod fixed_order;
 pub mod simd;
 mod transpose;
 pub(crate) mod xoshiro;
@@ -254,18 +255,40 @@ pub(crate) fn prefetch<F>(x: &[F]) {
     let _ = x;
 }
 
-/// `dst = keep · dst + lhs · rhs` for `keep ∈ {0, 1}`, through the `gemm` crate (runtime
-/// dispatch to AVX2/AVX-512/NEON kernels), single-threaded: callers parallelise over trial
-/// chunks. Any strides are accepted, so views into `B × T × N` arrays need no copy.
+static REPRODUCIBLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the reproducible mode on or off for the whole process (like PyTorch's
+/// `torch.use_deterministic_algorithms`): on, every matrix product runs
+/// [`fixed_order::matmul`], and ccrnn's linear algebra its own fixed-order routines, so that a
+/// seed gives the same numbers bit for bit on every x86-64 machine, AVX2 or AVX-512 (slower:
+/// no fused multiply-adds, no blocked sums). Off (the default), the products run the `gemm`
+/// crate's kernels, which differ between CPUs in the last bits. Set it before any work starts.
+pub fn set_reproducible(on: bool) {
+    REPRODUCIBLE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the reproducible mode is on (see [`set_reproducible`]).
+#[inline]
+pub fn reproducible() -> bool {
+    REPRODUCIBLE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `dst = keep · dst + lhs · rhs` for `keep ∈ {0, 1}`: through the `gemm` crate (runtime
+/// dispatch to AVX2/AVX-512/NEON kernels), or in the [`reproducible`] mode by
+/// [`fixed_order::matmul`]. Single-threaded: callers parallelise over trial chunks. Any strides
+/// are accepted, so views into `B × T × N` arrays need no copy.
 ///
 /// Each element of `dst` is reduced over `k` in an order that does not depend on how many
 /// rows `lhs` has, so results do not depend on how trials are chunked.
-pub(crate) fn matmul<F: Real>(
+pub fn matmul<F: Real>(
     keep: bool,
     mut dst: ndarray::ArrayViewMut2<F>,
     lhs: ndarray::ArrayView2<F>,
     rhs: ndarray::ArrayView2<F>,
 ) {
+    if reproducible() {
+        return fixed_order::matmul(keep, dst, lhs, rhs);
+    }
     let (m, k) = lhs.dim();
     let (k2, n) = rhs.dim();
     assert!(
@@ -314,17 +337,28 @@ pub(crate) fn matmul<F: Real>(
     }
 }
 
+/// `lhs · rhs` as a new row-major array, by [`matmul`] (so the reproducible mode covers it).
+pub fn product<F: Real>(lhs: ndarray::ArrayView2<F>, rhs: ndarray::ArrayView2<F>) -> ndarray::Array2<F> {
+    let mut out = ndarray::Array2::zeros((lhs.nrows(), rhs.ncols()));
+    matmul(false, out.view_mut(), lhs, rhs);
+    out
+}
+
 /// The elementwise kernels this process runs: `"avx2-fma"` or `"baseline"` (SSE2); see
 /// [`simd`]. Both give the same numbers.
 pub fn elementwise_path() -> &'static str {
     if simd::avx2_fma() { "avx2-fma" } else { "baseline" }
 }
 
-/// The matrix-product kernels this process runs: `"avx512"` (built with the `avx512` feature,
-/// on a CPU that has AVX-512F), `"avx2-fma"`, or `"scalar"`. Machines on different paths sum
-/// the products in different orders, so their results agree to rounding, not bit for bit;
-/// run directories record this value.
+/// The matrix-product kernels this process runs: `"fixed-order"` in the [`reproducible`] mode
+/// (the same numbers on every CPU), else the `gemm` crate's: `"avx512"` (built with the
+/// `avx512` feature, on a CPU that has AVX-512F), `"avx2-fma"`, or `"scalar"`. Machines on
+/// different `gemm` paths sum the products in different orders, so their results agree to
+/// rounding, not bit for bit; run directories record this value.
 pub fn matmul_path() -> &'static str {
+    if reproducible() {
+        return "fixed-order";
+    }
     #[cfg(target_arch = "x86_64")]
     {
         #[cfg(feature = "avx512")]

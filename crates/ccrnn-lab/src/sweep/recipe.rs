@@ -142,6 +142,10 @@ pub struct Recipe {
     pub student: StudentGrid,
     /// The students' fitting recipe (its `seed` is replaced by each task's).
     pub fit: FitConfig,
+    /// Run every task in the reproducible mode (`ccrnn_core::kernels::set_reproducible`): the
+    /// same numbers bit for bit on every x86-64 machine, AVX2 or AVX-512, at some cost in speed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reproducible: bool,
 }
 
 impl Default for Recipe {
@@ -155,6 +159,7 @@ impl Default for Recipe {
             teacher: TeacherGrid::default(),
             student: StudentGrid::default(),
             fit: FitConfig::paper(),
+            reproducible: false,
         }
     }
 }

@@ -80,14 +80,11 @@ pub fn check_run_size(field: &str, trials: usize, steps: usize, n: usize) -> Res
     }
 }
 
-/// Largest real part of the eigenvalues of a square matrix (faer's eigen-solver).
+/// Largest real part of the eigenvalues of a square matrix (see
+/// [`ccrnn_analysis::linalg::leading_eigenvalue_real`]).
 pub fn leading_eigenvalue_real(m: &Array2<f64>) -> Result<f64> {
-    let n = m.nrows();
-    let fm = faer::Mat::<f64>::from_fn(n, n, |i, j| m[(i, j)]);
-    let ev = fm
-        .eigenvalues()
-        .map_err(|e| Error::spec("linearisation", format!("eigenvalue solver failed: {e:?}")))?;
-    Ok(ev.iter().map(|z| z.re).fold(f64::NEG_INFINITY, f64::max))
+    ccrnn_analysis::linalg::leading_eigenvalue_real(m.view(), "linearisation")
+        .map_err(|e| Error::spec("linearisation", format!("eigenvalue solver failed: {e}")))
 }
 
 impl EiSpec {

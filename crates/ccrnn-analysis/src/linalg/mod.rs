@@ -1,8 +1,14 @@
-//! Dense linear algebra on ndarray matrices through faer (conversions kept in one place).
+//! Dense linear algebra on ndarray matrices: through faer (conversions kept in one place), or,
+//! in the reproducible mode (`ccrnn_core::kernels::reproducible`), through the fixed-order
+//! routines of [`fixed`], which give the same bits on every x86-64 CPU.
+
+pub mod fixed;
 
 use crate::{Error, Result};
+use ccrnn_core::kernels::reproducible;
 use faer::{Mat, Side};
 use ndarray::{Array1, Array2, ArrayView2};
+use num_complex::Complex64;
 
 fn to_faer(a: ArrayView2<f64>) -> Mat<f64> {
     Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)])
@@ -15,6 +21,9 @@ fn from_faer(m: faer::MatRef<f64>) -> Array2<f64> {
 /// Eigen-decomposition of a symmetric matrix: eigenvalues in decreasing order and the matching
 /// eigenvectors as columns.
 pub fn sym_eigen(a: ArrayView2<f64>, what: &str) -> Result<(Array1<f64>, Array2<f64>)> {
+    if reproducible() {
+        return fixed::sym_eigen(a, what);
+    }
     let evd = to_faer(a)
         .self_adjoint_eigen(Side::Lower)
         .map_err(|e| Error::linalg(what, e))?;
@@ -29,6 +38,9 @@ pub fn sym_eigen(a: ArrayView2<f64>, what: &str) -> Result<(Array1<f64>, Array2<
 
 /// Thin SVD `a = U diag(s) Vᵀ`: `(U, s, V)` with `s` decreasing.
 pub fn thin_svd(a: ArrayView2<f64>, what: &str) -> Result<(Array2<f64>, Array1<f64>, Array2<f64>)> {
+    if reproducible() {
+        return fixed::thin_svd(a, what);
+    }
     let svd = to_faer(a).thin_svd().map_err(|e| Error::linalg(what, e))?;
     let s = svd.S().column_vector();
     let k = s.nrows();
@@ -41,6 +53,9 @@ pub fn thin_svd(a: ArrayView2<f64>, what: &str) -> Result<(Array2<f64>, Array1<f
 
 /// Solves `a x = b` (LU with partial pivoting); fails on a singular `a`.
 pub fn solve(a: ArrayView2<f64>, b: ArrayView2<f64>, what: &str) -> Result<Array2<f64>> {
+    if reproducible() {
+        return fixed::solve(a, b, what);
+    }
     use faer::linalg::solvers::Solve;
     let lu = to_faer(a).partial_piv_lu();
     let x = from_faer(lu.solve(to_faer(b)).as_ref());
@@ -51,10 +66,27 @@ pub fn solve(a: ArrayView2<f64>, b: ArrayView2<f64>, what: &str) -> Result<Array
     }
 }
 
+/// All eigenvalues `(re, im)` of a square matrix, in no particular order (dense; O(N³)).
+pub fn eigenvalues(a: ArrayView2<f64>, what: &str) -> Result<Vec<(f64, f64)>> {
+    if reproducible() {
+        return Ok(fixed::eigenvalues(a, what)?.iter().map(|z| (z.re, z.im)).collect());
+    }
+    let ev = to_faer(a).eigenvalues().map_err(|e| Error::linalg(what, e))?;
+    Ok(ev.iter().map(|z| (z.re, z.im)).collect())
+}
+
 /// Spectral radius max |λ| of a square matrix (dense eigenvalues; O(N³)).
 pub fn spectral_radius(a: ArrayView2<f64>, what: &str) -> Result<f64> {
-    let ev = to_faer(a).eigenvalues().map_err(|e| Error::linalg(what, e))?;
-    Ok(ev.iter().map(|z| z.re.hypot(z.im)).fold(0.0, f64::max))
+    Ok(eigenvalues(a, what)?.iter().map(|z| z.0.hypot(z.1)).fold(0.0, f64::max))
+}
+
+/// Largest real part of the eigenvalues of a square matrix (dense; O(N³)): the stability of a
+/// linearisation.
+pub fn leading_eigenvalue_real(a: ArrayView2<f64>, what: &str) -> Result<f64> {
+    Ok(eigenvalues(a, what)?
+        .iter()
+        .map(|z| z.0)
+        .fold(f64::NEG_INFINITY, f64::max))
 }
 
 /// The Perron root (spectral radius) of a non-negative sparse matrix given by `rows` of
@@ -135,7 +167,7 @@ pub fn arnoldi_eigenvalue(
             return Err(Error::linalg("arnoldi", "the start vector vanished"));
         }
         let mut v: Vec<Vec<f64>> = vec![start.iter().map(|x| x / norm).collect()];
-        let mut h = Mat::<f64>::zeros(k + 1, k);
+        let mut h = Array2::<f64>::zeros((k + 1, k));
         let mut m = k;
         for j in 0..k {
             let mut w = vec![0.0; n];
@@ -161,19 +193,12 @@ pub fn arnoldi_eigenvalue(
             }
             v.push(w.into_iter().map(|x| x / beta).collect());
         }
-        let hm = Mat::<f64>::from_fn(m, m, |i, j| h[(i, j)]);
-        let evd = hm.eigen().map_err(|e| Error::linalg("arnoldi", e))?;
-        let s = evd.S().column_vector();
-        let key = |z: &faer::c64| match which {
+        let key = |z: &Complex64| match which {
             Extreme::Rightmost => z.re,
-            Extreme::Largest => z.re.hypot(z.im),
+            Extreme::Largest => z.norm(),
         };
-        let pick = (0..m)
-            .max_by(|&a, &b| key(&s[a]).total_cmp(&key(&s[b])))
-            .expect("m >= 1");
-        let lam = s[pick];
+        let (lam, y) = ritz_pair(Array2::from_shape_fn((m, m), |(i, j)| h[(i, j)]), key)?;
         best = (lam.re, lam.im);
-        let y = evd.U().col(pick);
         let residual = h[(m.min(k), m - 1)].abs() * y[m - 1].norm();
         if m < k || residual <= tol * lam.norm().max(1e-300) {
             break;
@@ -184,6 +209,26 @@ pub fn arnoldi_eigenvalue(
             .collect();
     }
     Ok(best)
+}
+
+/// The eigenvalue of the small matrix `hm` with the largest `key` and its unit eigenvector.
+fn ritz_pair(hm: Array2<f64>, key: impl Fn(&Complex64) -> f64) -> Result<(Complex64, Vec<Complex64>)> {
+    let pick = |s: &[Complex64]| {
+        (0..s.len())
+            .max_by(|&a, &b| key(&s[a]).total_cmp(&key(&s[b])))
+            .expect("m >= 1")
+    };
+    if reproducible() {
+        let s = fixed::eigenvalues(hm.view(), "arnoldi")?;
+        let lam = s[pick(&s)];
+        return Ok((lam, fixed::eigenvector(hm.view(), lam)));
+    }
+    let evd = to_faer(hm.view()).eigen().map_err(|e| Error::linalg("arnoldi", e))?;
+    let col = evd.S().column_vector();
+    let s: Vec<Complex64> = col.iter().map(|z| Complex64::new(z.re, z.im)).collect();
+    let k = pick(&s);
+    let y = evd.U().col(k).iter().map(|z| Complex64::new(z.re, z.im)).collect();
+    Ok((s[k], y))
 }
 
 #[cfg(test)]
