@@ -217,6 +217,11 @@ impl StudentConfig {
     }
 }
 
+/// Trials of the demo students' recording (and of their held-out trials).
+const DEMO_STUDENT_TRIALS: usize = 20;
+/// At most this many Gauss–Newton iterations per demo student.
+const DEMO_GN_STEPS: u64 = 30;
+
 /// The demo: an E/I teacher trained on the sine task, then the teacher–student study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -229,7 +234,10 @@ pub struct DemoConfig {
     pub task: SineTask,
     /// The teacher's training.
     pub teacher_training: FitConfig,
-    /// The students (M values, fitting recipe, data noise, shuffle baseline).
+    /// Trials of the recording the students are fitted to (and of the held-out trials they
+    /// are scored on); the teacher trains on `task.trials`.
+    pub student_trials: usize,
+    /// The students (M values, replicates, fitting recipe, data noise, shuffle baseline).
     pub study: Study,
 }
 
@@ -250,34 +258,54 @@ impl DemoConfig {
                 steps: 700,
                 ..EiSpec::training_config(seed)
             },
+            student_trials: DEMO_STUDENT_TRIALS,
             study: Study {
                 ms: vec![0, 1, 4, 16, 64],
                 fit: FitConfig {
-                    steps: 600,
-                    lr: 1e-2,
+                    steps: DEMO_GN_STEPS,
                     seed,
-                    report_every: 10,
-                    ..FitConfig::paper()
+                    report_every: 1,
+                    ..FitConfig::for_method(ccrnn_fit::MethodKind::GaussNewton)
                 },
                 seed,
+                replicates: 3,
                 ..Study::default()
             },
         }
     }
 
-    /// The demo at N = 100 (800 teacher steps, 400 student steps): under a minute on 2 cores.
+    /// The demo at N = 100 (800 teacher steps), students by L-BFGS (at most 300 iterations):
+    /// about a minute on 2 cores. (At N = 100, 30 Gauss–Newton iterations leave most students
+    /// far from converged, and more take too long; L-BFGS gets further in the time.)
     pub fn quick(seed: u64) -> Self {
         let mut c = Self::full(seed);
         c.teacher.n = 100;
         c.teacher_training.steps = 800;
         c.study.ms = vec![0, 1, 4, 16, 32];
-        c.study.fit.steps = 400;
+        c.study.fit = FitConfig {
+            steps: 300,
+            seed,
+            report_every: 1,
+            ..FitConfig::for_method(ccrnn_fit::MethodKind::Lbfgs)
+        };
         c
     }
 
     pub fn validate(&self) -> Result<()> {
         self.teacher.validate()?;
         self.task.validate()?;
+        if self.student_trials == 0 {
+            bail!("demo.student_trials = 0: must be >= 1")
+        }
+        if self.study.replicates == 0 {
+            bail!("demo.study.replicates = 0: must be >= 1")
+        }
+        ccrnn_lab::teacher::check_run_size(
+            "demo.student_trials, demo.task.steps",
+            self.student_trials,
+            self.task.steps,
+            self.teacher.n,
+        )?;
         self.teacher_training.validate()?;
         self.study.fit.validate()?;
         ccrnn_lab::teacher::check_run_size(

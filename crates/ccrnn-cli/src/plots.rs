@@ -17,13 +17,14 @@ fn register_font() {
     });
 }
 
-/// One line.
+/// One line, or (`scatter`) a cloud of points.
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     pub color: RGBColor,
     pub dashed: bool,
     pub markers: bool,
+    pub scatter: bool,
 }
 
 impl Series {
@@ -34,6 +35,14 @@ impl Series {
             color,
             dashed: false,
             markers: false,
+            scatter: false,
+        }
+    }
+    /// Points without a line (replicates around their median, say), as small open circles.
+    pub fn points(name: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor) -> Self {
+        Self {
+            scatter: true,
+            ..Self::line(name, points, color)
         }
     }
     pub fn dashed(mut self) -> Self {
@@ -168,6 +177,14 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
         let style = ShapeStyle::from(&s.color).stroke_width(2);
         let c = s.color;
         let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2));
+        if s.scatter {
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.stroke_width(1))))
+                .map_err(err)?
+                .label(&s.name)
+                .legend(move |(x, y)| Circle::new((x + 9, y), 3, c.stroke_width(1)));
+            continue;
+        }
         if s.dashed {
             chart
                 .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))

@@ -10,6 +10,8 @@ use serde::Serialize;
 pub struct ScoreRow {
     /// Recorded neurons (0: fitted to the readout only).
     pub m: usize,
+    /// Which replicate of its M (absent for a plain evaluation).
+    pub replicate: Option<usize>,
     pub recorded_mse: f64,
     pub unrecorded_mse: f64,
     pub recorded_corr_err: f64,
@@ -17,16 +19,44 @@ pub struct ScoreRow {
     pub readout_mse: f64,
     pub gain_rmse: f64,
     pub bias_rmse: f64,
-    /// Adam steps run (absent for a plain evaluation).
+    /// Recorded neurons fitted poorly (1 − ρ > 0.5 where the teacher's trace varies),
+    /// space-separated (empty: none).
+    pub poorly_fitted: String,
+    /// Optimiser steps run (absent for a plain evaluation).
     pub steps: Option<u64>,
+    /// Why the fit stopped (`converged`, `max-steps`, …; absent for a plain evaluation).
+    pub stopped: Option<String>,
     /// Wall time of the fit, seconds.
     pub seconds: Option<f64>,
 }
 
 impl ScoreRow {
-    pub fn new(s: &Scores, steps: Option<u64>, seconds: Option<f64>) -> Self {
+    /// The row of a plain evaluation (no fit).
+    pub fn evaluation(s: &Scores) -> Self {
+        Self::new(s, None, None, None, None)
+    }
+
+    /// The row of a study's student: its held-out scores and how its fit went.
+    pub fn student<F: ccrnn_core::Real>(r: &ccrnn_lab::StudentRow<F>) -> Self {
+        Self::new(
+            &r.heldout,
+            Some(r.replicate),
+            Some(r.steps),
+            Some(r.termination.name().to_string()),
+            Some(r.seconds),
+        )
+    }
+
+    fn new(
+        s: &Scores,
+        replicate: Option<usize>,
+        steps: Option<u64>,
+        stopped: Option<String>,
+        seconds: Option<f64>,
+    ) -> Self {
         Self {
             m: s.m,
+            replicate,
             recorded_mse: s.recorded_mse,
             unrecorded_mse: s.unrecorded_mse,
             recorded_corr_err: s.recorded_corr_err,
@@ -34,7 +64,14 @@ impl ScoreRow {
             readout_mse: s.readout_mse,
             gain_rmse: s.gain_rmse,
             bias_rmse: s.bias_rmse,
+            poorly_fitted: s
+                .poorly_fitted
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             steps,
+            stopped,
             seconds,
         }
     }
@@ -54,6 +91,110 @@ fn f(v: f64, width: usize, prec: usize) -> String {
         format!("{:>width$}", "—")
     } else {
         format!("{v:>width$.prec$}")
+    }
+}
+
+/// The median of `v` (mean of the middle two for an even count; NaN if empty or any is NaN).
+pub fn median(v: &[f64]) -> f64 {
+    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let k = s.len();
+    if k % 2 == 1 {
+        s[k / 2]
+    } else {
+        0.5 * (s[k / 2 - 1] + s[k / 2])
+    }
+}
+
+/// Rows grouped by M, in order of first appearance.
+pub fn by_m(rows: &[ScoreRow]) -> Vec<(usize, Vec<&ScoreRow>)> {
+    let mut groups: Vec<(usize, Vec<&ScoreRow>)> = Vec::new();
+    for r in rows {
+        match groups.iter_mut().find(|(m, _)| *m == r.m) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((r.m, vec![r])),
+        }
+    }
+    groups
+}
+
+/// The human table of a study with replicates: per M, the median over replicates and, for the
+/// unrecorded errors, the range; and how many fits converged.
+pub fn render_replicates(rows: &[ScoreRow], baseline: Option<&Baseline>) -> String {
+    let mut s = format!(
+        "{:>8} {:>11} {:>25} {:>10} {:>23} {:>9} {:>9}\n",
+        "M", "recorded", "unrecorded MSE", "rec 1-|ρ|", "unrec 1-|ρ|", "gain", "converged"
+    );
+    s += &format!(
+        "{:>8} {:>11} {:>25} {:>10} {:>23} {:>9} {:>9}\n",
+        "", "MSE", "median [min, max]", "median", "median [min, max]", "RMSE", ""
+    );
+    let range = |g: &[&ScoreRow], v: fn(&ScoreRow) -> f64, prec: usize| {
+        let x: Vec<f64> = g.iter().map(|r| v(r)).collect();
+        let (lo, hi) = (
+            x.iter().copied().fold(f64::INFINITY, f64::min),
+            x.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+        format!("{:.prec$} [{:.prec$}, {:.prec$}]", median(&x), lo, hi)
+    };
+    let med = |g: &[&ScoreRow], v: fn(&ScoreRow) -> f64| median(&g.iter().map(|r| v(r)).collect::<Vec<_>>());
+    for (m, g) in by_m(rows) {
+        let name = if m == 0 { "readout".to_string() } else { m.to_string() };
+        let converged = g
+            .iter()
+            .filter(|r| {
+                r.stopped
+                    .as_deref()
+                    .is_some_and(|t| t == "converged" || t == "target-reached")
+            })
+            .count();
+        s += &format!(
+            "{name:>8} {} {:>25} {} {:>23} {} {:>9}\n",
+            f(med(&g, |r| r.recorded_mse), 11, 4),
+            range(&g, |r| r.unrecorded_mse, 3),
+            f(med(&g, |r| r.recorded_corr_err), 10, 3),
+            range(&g, |r| r.unrecorded_corr_err, 3),
+            f(med(&g, |r| r.gain_rmse), 9, 3),
+            format!("{converged}/{}", g.len())
+        );
+    }
+    let poor: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.poorly_fitted.is_empty())
+        .map(|r| format!("M = {} #{}: {}", r.m, r.replicate.unwrap_or(0) + 1, r.poorly_fitted))
+        .collect();
+    let notes = if poor.is_empty() {
+        "every recorded neuron of every student fitted (1 − ρ ≤ 0.5 where the teacher's trace varies)\n".to_string()
+    } else {
+        format!(
+            "recorded neurons fitted poorly (1 − ρ > 0.5, teacher active): {}\n",
+            poor.join("; ")
+        )
+    };
+    if let Some(b) = baseline {
+        s += &format!(
+            "{:>8} {:>11} {:>25} {:>10} {:>23} {}\n",
+            "shuffle",
+            "",
+            format!("{:.3}", b.shuffle_mse),
+            "",
+            format!("{:.3}", b.shuffle_corr_err),
+            f(b.shuffle_gain_rmse, 9, 3),
+        );
+    }
+    s + "\n" + &notes
+}
+
+/// The human table of a study: [`render_replicates`] if some M has several students, else
+/// [`render`].
+pub fn render_study(rows: &[ScoreRow], baseline: Option<&Baseline>) -> String {
+    if by_m(rows).iter().any(|g| g.1.len() > 1) {
+        render_replicates(rows, baseline)
+    } else {
+        render(rows, baseline)
     }
 }
 

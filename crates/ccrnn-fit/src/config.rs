@@ -108,6 +108,38 @@ impl FitConfig {
     }
 }
 
+impl FitConfig {
+    /// One line saying how students are fitted (for logs and reports): the method, its cap,
+    /// and for full-batch methods the stopping rule.
+    pub fn describe(&self) -> String {
+        match self.method {
+            MethodKind::Adam => format!(
+                "Adam, {} steps, lr {}, minibatches of {} (the paper's recipe{})",
+                self.steps,
+                self.lr,
+                self.batch_size,
+                if self.steps == 7000 && self.lr == 1e-3 {
+                    ""
+                } else {
+                    ", shortened"
+                }
+            ),
+            m => format!(
+                "{}, until converged (loss down < {:e} relative over {} iterations, or projected gradient < {:e} of its first), at most {} iterations",
+                if m == MethodKind::Lbfgs {
+                    "L-BFGS"
+                } else {
+                    "Gauss–Newton"
+                },
+                self.tol_loss,
+                self.tol_window,
+                self.tol_grad,
+                self.steps
+            ),
+        }
+    }
+}
+
 /// A checked [`FitConfig`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidFitConfig {

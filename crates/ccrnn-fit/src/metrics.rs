@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// Errors of a student, recorded and unrecorded neurons separately. Recorded values are NaN
 /// for a readout-only student (M = 0).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scores {
     /// Number of recorded neurons (0: fitted to the readout only).
     pub m: usize,
@@ -27,7 +27,17 @@ pub struct Scores {
     pub gain_rmse: f64,
     /// RMS over neurons of b_student − b_teacher.
     pub bias_rmse: f64,
+    /// Recorded neurons the student fits poorly: 1 − ρ > [`POOR_FIT`] between its trace and the
+    /// teacher's (a student neuron that stays constant counts as ρ = 0), where the teacher's
+    /// trace varies (SD above [`ACTIVE_SD`] of the median recorded neuron's).
+    pub poorly_fitted: Vec<usize>,
 }
+
+/// The 1 − ρ above which a recorded neuron counts as poorly fitted.
+pub const POOR_FIT: f64 = 0.5;
+/// A teacher neuron whose trace's SD is below this fraction of the median recorded neuron's
+/// is taken as silent (any fit of it is as good as any other).
+pub const ACTIVE_SD: f64 = 1e-3;
 
 /// The chance level: the same errors between the teacher and the teacher with neuron labels
 /// shuffled, averaged over random permutations.
@@ -96,6 +106,30 @@ fn corr_err_pairs<F: Real>(x: &Array3<F>, y: &Array3<F>, pairs: &[(usize, usize)
     1.0 - rhos.iter().map(|r| r.abs()).sum::<f64>() / rhos.len() as f64
 }
 
+fn sd(x: &[f64]) -> f64 {
+    let n = x.len().max(1) as f64;
+    let m = x.iter().sum::<f64>() / n;
+    (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt()
+}
+
+/// The recorded neurons (`pairs` of student and teacher columns) that `student` fits poorly
+/// (see [`Scores::poorly_fitted`]).
+fn poorly_fitted<F: Real>(student: &Array3<F>, teacher: &Array3<F>, pairs: &[(usize, usize)]) -> Vec<usize> {
+    let traces: Vec<(Vec<f64>, Vec<f64>)> = pairs
+        .iter()
+        .map(|&(i, j)| (trace(student, i), trace(teacher, j)))
+        .collect();
+    let mut sds: Vec<f64> = traces.iter().map(|(_, t)| sd(t)).collect();
+    sds.sort_by(f64::total_cmp);
+    let floor = ACTIVE_SD * sds.get(sds.len() / 2).copied().unwrap_or(0.0);
+    pairs
+        .iter()
+        .zip(&traces)
+        .filter(|(_, (s, t))| sd(t) > floor && 1.0 - pearson(s, t).unwrap_or(0.0) > POOR_FIT)
+        .map(|(&(i, _), _)| i)
+        .collect()
+}
+
 fn rms(v: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x * x, n + 1));
     (s / n.max(1) as f64).sqrt()
@@ -125,6 +159,7 @@ pub fn evaluate<F: Real>(
         readout_mse: ydiff.iter().map(|d| d.as_f64().powi(2)).sum::<f64>() / ydiff.len().max(1) as f64,
         gain_rmse: rms((0..n).map(|i| gp(student, i) - gp(teacher, i))),
         bias_rmse: rms((0..n).map(|i| (student.params.b[i] - teacher.params.b[i]).as_f64())),
+        poorly_fitted: poorly_fitted(&s.a, &reference.a, &rec),
     })
 }
 

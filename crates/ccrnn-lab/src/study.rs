@@ -28,6 +28,9 @@ pub struct Study {
     /// Fit students without recurrence (W and any gap junctions removed): the no-recurrence
     /// baseline.
     pub remove_recurrence: bool,
+    /// Students per M, each with its own recorded neurons and initial point (replicate 0 is
+    /// the single student of a study without replicates).
+    pub replicates: usize,
 }
 
 impl Default for Study {
@@ -40,6 +43,7 @@ impl Default for Study {
             seed: 0,
             n_shuffles: 20,
             remove_recurrence: false,
+            replicates: 1,
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct StudentRow<F: Real> {
     pub train: Scores,
     /// Recorded neurons.
     pub recorded: Vec<usize>,
+    /// Which replicate of its M (0-based).
+    pub replicate: usize,
     /// Steps run.
     pub steps: u64,
     /// Why fitting stopped.
@@ -70,14 +76,27 @@ pub struct StudentRow<F: Real> {
 /// Everything a study measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct StudyResult<F: Real> {
-    /// One row per student, in the order of `Study::ms`.
+    /// One row per student: by M in the order of `Study::ms`, then by replicate.
     pub rows: Vec<StudentRow<F>>,
     /// Shuffled-label baseline over all neurons, held-out trials.
     pub baseline: Baseline,
 }
 
+/// Seed offset between replicates (of recorded sets and initial points).
+const REPLICATE_STRIDE: u64 = 1_000_003;
+
+/// One student to fit: its recorded neurons (empty: the readout only), replicate and the seed
+/// of its initial point.
+struct Job {
+    set: Vec<usize>,
+    replicate: usize,
+    init_seed: u64,
+}
+
 /// Runs the study on `teacher`: data are its noisy rollouts on `train`, scores are on noise-free
-/// rollouts of `heldout`. `progress(row, state)` is called every `fit.report_every` steps.
+/// rollouts of `heldout`. For each M, `study.replicates` students, each with its own random
+/// recorded set and initial point. `progress(row, state)` is called every `fit.report_every`
+/// steps (`row` indexes [`StudyResult::rows`]).
 pub fn run_study<F: Real>(
     teacher: &Model<F>,
     train: &Stimulus<F>,
@@ -86,28 +105,55 @@ pub fn run_study<F: Real>(
     progress: &mut dyn FnMut(usize, &IterState<F>),
 ) -> Result<StudyResult<F>> {
     let n = teacher.n();
-    let sets = study
-        .ms
-        .iter()
-        .map(|&m| {
-            Ok(if m == 0 {
+    let mut jobs = Vec::new();
+    for &m in &study.ms {
+        for r in 0..study.replicates.max(1) {
+            let shift = REPLICATE_STRIDE.wrapping_mul(r as u64);
+            let set = if m == 0 {
                 Vec::new()
             } else {
-                random_recorded(n, m, study.seed.wrapping_add(2))?.indices().to_vec()
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    run_study_on(teacher, train, heldout, study, &sets, progress)
+                random_recorded(n, m, study.seed.wrapping_add(2).wrapping_add(shift))?
+                    .indices()
+                    .to_vec()
+            };
+            jobs.push(Job {
+                set,
+                replicate: r,
+                init_seed: study.seed.wrapping_add(1).wrapping_add(shift),
+            });
+        }
+    }
+    fit_students(teacher, train, heldout, study, &jobs, progress)
 }
 
-/// Like [`run_study`], with the recorded neurons of each student given (`study.ms` is
-/// ignored; an empty set is a student fitted to the readout only).
+/// Like [`run_study`], with the recorded neurons of each student given (`study.ms` and
+/// `study.replicates` are ignored; an empty set is a student fitted to the readout only); every
+/// student starts from replicate 0's initial point.
 pub fn run_study_on<F: Real>(
     teacher: &Model<F>,
     train: &Stimulus<F>,
     heldout: &Stimulus<F>,
     study: &Study,
     sets: &[Vec<usize>],
+    progress: &mut dyn FnMut(usize, &IterState<F>),
+) -> Result<StudyResult<F>> {
+    let jobs: Vec<Job> = sets
+        .iter()
+        .map(|s| Job {
+            set: s.clone(),
+            replicate: 0,
+            init_seed: study.seed.wrapping_add(1),
+        })
+        .collect();
+    fit_students(teacher, train, heldout, study, &jobs, progress)
+}
+
+fn fit_students<F: Real>(
+    teacher: &Model<F>,
+    train: &Stimulus<F>,
+    heldout: &Stimulus<F>,
+    study: &Study,
+    jobs: &[Job],
     progress: &mut dyn FnMut(usize, &IterState<F>),
 ) -> Result<StudyResult<F>> {
     let cfg = study.fit.validate()?;
@@ -119,15 +165,15 @@ pub fn run_study_on<F: Real>(
     )?;
     let ref_train = simulate(teacher, train, &SimOptions::noiseless())?;
     let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
-    let mut init = student_init(teacher, study.gain_factor, study.seed.wrapping_add(1));
-    if study.remove_recurrence {
-        let zeros = vec![F::zero(); init.coupling.pattern().nnz()];
-        init.coupling.set_values(&zeros);
-        init.gap = None; // electrical coupling is recurrence too
-    }
-    let mut rows = Vec::with_capacity(sets.len());
-    for (row, set) in sets.iter().enumerate() {
-        let (recorded, data) = if set.is_empty() {
+    let mut rows = Vec::with_capacity(jobs.len());
+    for (row, job) in jobs.iter().enumerate() {
+        let mut init = student_init(teacher, study.gain_factor, job.init_seed);
+        if study.remove_recurrence {
+            let zeros = vec![F::zero(); init.coupling.pattern().nnz()];
+            init.coupling.set_values(&zeros);
+            init.gap = None; // electrical coupling is recurrence too
+        }
+        let (recorded, data) = if job.set.is_empty() {
             (
                 NeuronSet::default(),
                 Data::Readout {
@@ -135,7 +181,7 @@ pub fn run_study_on<F: Real>(
                 },
             )
         } else {
-            let rec = NeuronSet::new(set, n, true)?;
+            let rec = NeuronSet::new(&job.set, n, true)?;
             let data = recording.a.select(Axis(2), rec.indices());
             (rec.clone(), Data::Activity { recorded: rec, data })
         };
@@ -145,12 +191,13 @@ pub fn run_study_on<F: Real>(
             Ok(())
         };
         let mut every = ccrnn_fit::Every(study.fit.report_every, &mut report);
-        let out = fit(init.clone(), train.clone(), data, &cfg, None, Some(&mut every))?;
+        let out = fit(init, train.clone(), data, &cfg, None, Some(&mut every))?;
         let seconds = start.elapsed().as_secs_f64();
         rows.push(StudentRow {
             heldout: evaluate(teacher, &ref_held, &out.model, heldout, &recorded)?,
             train: evaluate(teacher, &ref_train, &out.model, train, &recorded)?,
             recorded: recorded.indices().to_vec(),
+            replicate: job.replicate,
             steps: out.state.step,
             termination: out.termination,
             seconds,

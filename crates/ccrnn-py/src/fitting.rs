@@ -362,12 +362,16 @@ pub fn random_recorded(n: usize, m: usize, seed: u64) -> PyResult<Vec<usize>> {
 }
 
 /// The paper's study on `teacher` (what `ccrnn demo` runs after training its teacher): for each
-/// M in `ms` a student fitted to M random neurons (0: the readout only) on noisy rollouts of
-/// `train_inputs`, scored on noise-free `heldout_inputs`, and the shuffle baseline. Returns a
-/// dict: `rows` (one dict of held-out scores per M, with `recorded`, `steps`, `seconds`) and
-/// `baseline`. `callback(row, step, loss)` reports progress.
+/// M in `ms`, `replicates` students fitted to M random neurons (0: the readout only; each
+/// replicate its own neurons and initial point) on noisy rollouts of `train_inputs`, scored on
+/// noise-free `heldout_inputs`, and the shuffle baseline. `method`: "gauss-newton" (default:
+/// full batch, until converged, at most `steps` iterations, default 50), "lbfgs", or "adam"
+/// (the paper's optimiser: `steps` default 7000, learning rate `lr`). Returns a dict: `rows`
+/// (one dict of held-out scores per student, by M then replicate, with `recorded`,
+/// `replicate`, `steps`, `stopped`, `seconds`, `poorly_fitted`) and `baseline`.
+/// `callback(row, step, loss)` reports progress.
 #[pyfunction]
-#[pyo3(signature = (teacher, train_inputs, heldout_inputs, *, ms=None, steps=600, lr=0.01, seed=0, callback=None))]
+#[pyo3(signature = (teacher, train_inputs, heldout_inputs, *, ms=None, method="gauss-newton", steps=None, lr=None, replicates=1, seed=0, callback=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn study<'py>(
     py: Python<'py>,
@@ -375,21 +379,33 @@ pub fn study<'py>(
     train_inputs: PyReadonlyArray3<'_, f32>,
     heldout_inputs: PyReadonlyArray3<'_, f32>,
     ms: Option<Vec<usize>>,
-    steps: u64,
-    lr: f64,
+    method: &str,
+    steps: Option<u64>,
+    lr: Option<f64>,
+    replicates: usize,
     seed: u64,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let kind = ccrnn_fit::MethodKind::from_name(method).ok_or_else(|| {
+        bad(format!(
+            "method = {method:?}: use \"gauss-newton\", \"lbfgs\" or \"adam\""
+        ))
+    })?;
+    if replicates == 0 {
+        return Err(bad("replicates = 0: must be >= 1"));
+    }
+    let base = FitConfig::for_method(kind);
     let st = Study {
         ms: ms.unwrap_or_else(|| vec![0, 1, 4, 16, 64]),
         fit: FitConfig {
-            steps,
-            lr,
+            steps: steps.unwrap_or(base.steps),
+            lr: lr.unwrap_or(base.lr),
             seed,
-            report_every: 10,
-            ..FitConfig::paper()
+            report_every: if kind == ccrnn_fit::MethodKind::Adam { 10 } else { 1 },
+            ..base
         },
         seed,
+        replicates,
         ..Study::default()
     };
     let (train, held) = (stimulus(train_inputs, None), stimulus(heldout_inputs, None));
@@ -415,8 +431,10 @@ pub fn study<'py>(
         .rows
         .iter()
         .map(|r| {
-            let mut v = serde_json::to_value(r.heldout).unwrap_or_default();
+            let mut v = serde_json::to_value(&r.heldout).unwrap_or_default();
             v["recorded"] = serde_json::json!(r.recorded);
+            v["replicate"] = serde_json::json!(r.replicate);
+            v["stopped"] = serde_json::json!(r.termination.name());
             v["steps"] = serde_json::json!(r.steps);
             v["seconds"] = serde_json::json!(r.seconds);
             v

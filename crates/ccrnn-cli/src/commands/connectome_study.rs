@@ -86,12 +86,7 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
         ));
         results.push(res);
     }
-    let no_rec: Option<Vec<ScoreRow>> = results.get(1).map(|r| {
-        r.rows
-            .iter()
-            .map(|x| ScoreRow::new(&x.heldout, Some(x.steps), Some(x.seconds)))
-            .collect()
-    });
+    let no_rec: Option<Vec<ScoreRow>> = results.get(1).map(|r| r.rows.iter().map(ScoreRow::student).collect());
     let rows = write_study(
         &run,
         &teacher,
@@ -120,10 +115,10 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
             "\n{n}-neuron connectome teacher; students fitted {} steps; scores on held-out trials, noise-free\n",
             a.steps
         )?;
-        out!("{}", table::render(&rows, Some(base)))?;
+        out!("{}", table::render_study(&rows, Some(base)))?;
         if let Some(nr) = &no_rec {
             outln!("\nno-recurrence baseline (students with W and any gap junctions removed):")?;
-            out!("{}", table::render(nr, None))?;
+            out!("{}", table::render_study(nr, None))?;
         }
         outln!("\nwrote {} in {seconds:.0} s", dir.display())?;
         Ok(())

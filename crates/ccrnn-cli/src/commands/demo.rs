@@ -13,7 +13,7 @@ use crate::ui::{out, outln};
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, simulate};
 use ccrnn_fit::IterState;
-use ccrnn_lab::{EiSpec, run_study};
+use ccrnn_lab::{EiSpec, SineTask, run_study};
 use serde_json::json;
 use std::time::Instant;
 
@@ -68,8 +68,12 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     let teacher_seconds = t0.elapsed().as_secs_f64();
     ccrnn_io::save_model(&run.file("teacher.npz"), &teacher, None)?;
 
-    let (train, _) = cfg.task.generate::<f32>(seed.wrapping_add(200))?;
-    let (heldout, held_y) = cfg.task.generate::<f32>(seed.wrapping_add(300))?;
+    let students_task = SineTask {
+        trials: cfg.student_trials,
+        ..cfg.task
+    };
+    let (train, _) = students_task.generate::<f32>(seed.wrapping_add(200))?;
+    let (heldout, held_y) = students_task.generate::<f32>(seed.wrapping_add(300))?;
     let ref_held = simulate(&teacher, &heldout, &SimOptions::noiseless())?;
     let task_mse = (&ref_held.y - &held_y)
         .mapv(|d| (d as f64).powi(2))
@@ -82,37 +86,29 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
 
     // 2. The students.
     let ms = cfg.study.ms.clone();
-    let steps = cfg.study.fit.steps;
-    let bars: Vec<_> = ms
-        .iter()
-        .map(|&m| {
-            let label = if m == 0 {
-                "readout only".to_string()
-            } else {
-                format!("student M = {m}")
-            };
-            ui.bar(steps, &label)
-        })
-        .collect();
+    let reps = cfg.study.replicates.max(1);
+    let cap = cfg.study.fit.steps;
+    let bar = ui.bar(cap * (ms.len() * reps) as u64, "students");
     let mut progress = |row: usize, s: &IterState<f32>| {
-        bars[row].set_position(s.step);
-        bars[row].set_message(format!("loss {:.5}", s.cost));
-        if s.step >= steps {
-            bars[row].finish_and_clear();
-        }
-        let rec = json!({"phase": "student", "m": ms[row], "step": s.step, "loss": s.cost, "grad_norm": s.grad_norm});
+        let (m, r) = (ms[row / reps], row % reps);
+        bar.set_position(cap * row as u64 + s.step.min(cap));
+        let who = if m == 0 {
+            "readout only".to_string()
+        } else {
+            format!("M = {m}")
+        };
+        bar.set_message(format!("{who}, replicate {}/{reps}: loss {:.5}", r + 1, s.cost));
+        let rec = json!({"phase": "student", "m": m, "replicate": r, "step": s.step, "loss": s.cost, "grad_norm": s.grad_norm});
         if let Err(e) = run.metric(&rec) {
             metric_err.get_or_insert(e);
         }
     };
     ui.say(format!(
-        "students: M = {:?} (0 = readout only), {steps} Adam steps each, lr {}",
-        ms, cfg.study.fit.lr
+        "students: M = {ms:?} (0 = readout only), {reps} replicate(s) each (own recorded neurons and initial point); {}",
+        cfg.study.fit.describe()
     ));
     let res = run_study(&teacher, &train, &heldout, &cfg.study, &mut progress)?;
-    for b in &bars {
-        b.finish_and_clear();
-    }
+    bar.finish_and_clear();
     if let Some(e) = metric_err.take() {
         return Err(e.into());
     }
@@ -128,7 +124,10 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         "teacher_steps": trained.state.step,
         "teacher_task_mse": task_mse,
         "teacher_seconds": teacher_seconds,
-        "student_steps": steps,
+        "student_fit": cfg.study.fit.describe(),
+        "student_method": cfg.study.fit.method.name(),
+        "student_max_steps": cap,
+        "replicates": reps,
         "rows": rows,
         "shuffle_mse": res.baseline.shuffle_mse,
         "shuffle_corr_err": res.baseline.shuffle_corr_err,
@@ -139,9 +138,10 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     run.write("result.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
         outln!(
-            "\nN = {n} E/I teacher (task MSE {task_mse:.4}); students fitted {steps} steps; scores on held-out trials, noise-free\n"
+            "\nN = {n} E/I teacher (task MSE {task_mse:.4}); students: {}; {reps} replicate(s) per M; scores on held-out trials, noise-free\n",
+            cfg.study.fit.describe()
         )?;
-        out!("{}", table::render(&rows, Some(&res.baseline)))?;
+        out!("{}", table::render_study(&rows, Some(&res.baseline)))?;
         outln!(
             "\nwrote {} (table.csv, result.json, plots error_vs_m / loss / traces .svg .png) in {seconds:.0} s",
             dir.display()

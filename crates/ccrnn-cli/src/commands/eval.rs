@@ -53,7 +53,7 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
     let scores = evaluate(&teacher, &reference, &student, &stim, &recorded)?;
     let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
     let baseline = shuffle_baseline(&teacher, &reference, &all, 20, 0x5eed);
-    let rows = vec![ScoreRow::new(&scores, None, None)];
+    let rows = vec![ScoreRow::evaluation(&scores)];
     run.write("scores.csv", &table::csv(&rows)?)?;
     let doc = json!({
         "command": "eval", "rows": rows, "trials": stim.trials(), "steps": stim.steps(),

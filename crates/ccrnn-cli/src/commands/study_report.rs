@@ -1,5 +1,6 @@
 //! The outputs of a teacher–student study, shared by `demo` and `connectome study`:
-//! `table.csv`, `students.npz`, and the plots `error_vs_m`, `loss` and `traces`.
+//! `table.csv` (one row per student), `students.npz`, and the plots `error_vs_m` (medians over
+//! replicates, each replicate a point), `loss` and `traces`.
 
 use super::{loss_panel, trace_panels};
 use crate::plots::{self, Panel, Series, color};
@@ -11,7 +12,7 @@ use ccrnn_lab::StudyResult;
 use ndarray::{Array1, Array2};
 
 /// Writes the study's files into `run`; `no_rec` adds the no-recurrence baseline (one row per
-/// M, aligned with `ms`) to the error plot. Returns the table rows.
+/// student, aligned with `res.rows`) to the error plot. Returns the table rows.
 pub fn write_study(
     run: &RunDir,
     teacher: &Model<f32>,
@@ -21,17 +22,14 @@ pub fn write_study(
     ref_held: &Trajectory<f32>,
     no_rec: Option<&[ScoreRow]>,
 ) -> Result<Vec<ScoreRow>> {
-    let rows: Vec<ScoreRow> = res
-        .rows
-        .iter()
-        .map(|r| ScoreRow::new(&r.heldout, Some(r.steps), Some(r.seconds)))
-        .collect();
+    let rows: Vec<ScoreRow> = res.rows.iter().map(ScoreRow::student).collect();
     run.write("table.csv", &table::csv(&rows)?)?;
     let n = teacher.n();
     let k = res.rows.len();
     let mut g = Array2::<f32>::zeros((k, n));
     let mut b = Array2::<f32>::zeros((k, n));
     let mut rec = Array2::<i64>::from_elem((k, ms.iter().copied().max().unwrap_or(0)), -1);
+    let per_row = |f: fn(&ScoreRow) -> usize| Array1::from_iter(rows.iter().map(|r| f(r) as i64));
     for (i, r) in res.rows.iter().enumerate() {
         g.row_mut(i).assign(&r.model.params.g);
         b.row_mut(i).assign(&r.model.params.b);
@@ -40,7 +38,8 @@ pub fn write_study(
         }
     }
     ccrnn_io::npz::write_npz(&run.file("students.npz"), |z| {
-        z.add("m", &Array1::from_iter(ms.iter().map(|&m| m as i64)))?;
+        z.add("m", &per_row(|r| r.m))?;
+        z.add("replicate", &per_row(|r| r.replicate.unwrap_or(0)))?;
         z.add("g", &g)?;
         z.add("b", &b)?;
         z.add("recorded", &rec)?;
@@ -48,17 +47,26 @@ pub fn write_study(
         z.add("teacher_b", &teacher.params.b)
     })?;
 
-    let names: Vec<String> = ms
+    let groups = table::by_m(&rows);
+    let names: Vec<String> = groups
         .iter()
-        .map(|&m| if m == 0 { "readout".into() } else { m.to_string() })
+        .map(|&(m, _)| if m == 0 { "readout".into() } else { m.to_string() })
         .collect();
-    let pos_of = |rs: &[ScoreRow], v: &dyn Fn(&ScoreRow) -> f64| -> Vec<(f64, f64)> {
-        rs.iter().enumerate().map(|(i, r)| (i as f64, v(r))).collect()
+    let slot = |m: usize| groups.iter().position(|g| g.0 == m).expect("every row's M has a group") as f64;
+    let replicated = groups.iter().any(|g| g.1.len() > 1);
+    let medians = |rs: &[ScoreRow], v: fn(&ScoreRow) -> f64| -> Vec<(f64, f64)> {
+        table::by_m(rs)
+            .iter()
+            .map(|(m, g)| (slot(*m), table::median(&g.iter().map(|r| v(r)).collect::<Vec<_>>())))
+            .collect()
     };
-    let pos = |v: &dyn Fn(&ScoreRow) -> f64| pos_of(&rows, v);
-    let flat = |y: f64| vec![(-0.5, y), (k as f64 - 0.5, y)];
-    // One panel per error measure: unrecorded and recorded error against M, with the shuffle
-    // baseline and (if given) the no-recurrence students.
+    let each = |v: fn(&ScoreRow) -> f64| -> Vec<(f64, f64)> { rows.iter().map(|r| (slot(r.m), v(r))).collect() };
+    let k_slots = groups.len();
+    let flat = |y: f64| vec![(-0.5, y), (k_slots as f64 - 0.5, y)];
+    let what = if replicated { " (median)" } else { "" };
+    // One panel per error measure: unrecorded and recorded error against M (medians over
+    // replicates, each replicate a point), with the shuffle baseline and (if given) the
+    // no-recurrence students.
     let panel = |title: &str,
                  y_label: &str,
                  rec: fn(&ScoreRow) -> f64,
@@ -66,12 +74,16 @@ pub fn write_study(
                  shuffle: f64,
                  log_y: bool| {
         let mut series = vec![
-            Series::line("unrecorded", pos(&unrec), color(3)).markers(),
-            Series::line("recorded", pos(&rec), color(0)).markers(),
+            Series::line(format!("unrecorded{what}"), medians(&rows, unrec), color(3)).markers(),
+            Series::line(format!("recorded{what}"), medians(&rows, rec), color(0)).markers(),
             Series::line("shuffle", flat(shuffle), color(7)).dashed(),
         ];
+        if replicated {
+            series.push(Series::points("unrecorded, each replicate", each(unrec), color(3)));
+            series.push(Series::points("recorded, each replicate", each(rec), color(0)));
+        }
         if let Some(nr) = no_rec {
-            series.push(Series::line("no recurrence", pos_of(nr, &unrec), color(1)).dashed());
+            series.push(Series::line(format!("no recurrence{what}"), medians(nr, unrec), color(1)).dashed());
         }
         Panel {
             title: title.into(),
@@ -102,11 +114,12 @@ pub fn write_study(
         ),
     ];
     plots::save(run, "error_vs_m", &err_panels, 2, (560, 420))?;
-    let curves: Vec<(String, &ccrnn_fit::History)> = res
-        .rows
+    // The loss curves and traces of replicate 0 (one student per M).
+    let first: Vec<&ccrnn_lab::StudentRow<f32>> = res.rows.iter().filter(|r| r.replicate == 0).collect();
+    let curves: Vec<(String, &ccrnn_fit::History)> = first
         .iter()
-        .zip(ms)
-        .map(|(r, &m)| {
+        .map(|r| {
+            let m = r.recorded.len();
             (
                 if m == 0 {
                     "readout".to_string()
@@ -118,7 +131,7 @@ pub fn write_study(
         })
         .collect();
     plots::save(run, "loss", &[loss_panel("student fits", &curves)], 1, (640, 420))?;
-    let best = res.rows.last().expect("at least one student");
+    let best = first.last().expect("at least one student");
     let student_traj = simulate(&best.model, heldout, &SimOptions::noiseless())?;
     let trial = (0..heldout.trials())
         .max_by(|&i, &j| {

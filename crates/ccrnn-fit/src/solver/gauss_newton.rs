@@ -141,6 +141,7 @@ impl<F: Real> Solver<F> for GaussNewton {
         };
         let warm: Option<Vec<f64>> = s.moments.get(2).map(|p| to_f64(p).iter().map(|x| 0.95 * x).collect());
         let mut accepted = None;
+        let mut last_step = f64::INFINITY;
         for attempt in 0..self.max_solves.max(1) {
             let x0 = if attempt == 0 { warm.as_deref() } else { None };
             let mut prod = Products {
@@ -155,6 +156,7 @@ impl<F: Real> Solver<F> for GaussNewton {
             let mut trial: Vec<F> = theta0_64.iter().zip(&p).map(|(t, pi)| F::lit(t + pi)).collect();
             problem.project(&mut trial);
             let step: Vec<f64> = trial.iter().zip(&theta0_64).map(|(t, t0)| t.as_f64() - t0).collect();
+            last_step = step.iter().fold(0.0f64, |m, x| m.max(x.abs()));
             let slope = dot(&g0, &step);
             let got = if slope < 0.0 {
                 s.evaluations += 1;
@@ -177,10 +179,20 @@ impl<F: Real> Solver<F> for GaussNewton {
             }
         }
         let Some((theta, p, f, g)) = accepted else {
-            return Err(Error::Converged {
-                step: s.step,
-                evaluations: s.evaluations - evals_before,
-            });
+            // No decrease in `max_solves` tries. Converged only if the damped step has become
+            // negligible against θ (no representable decrease is left); else the iteration is
+            // rejected: θ stays, and the raised λ carries into the next one (a step cut short
+            // by a too-small λ is not a minimum).
+            let scale = theta0_64.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+            if last_step <= 1e-12 * scale {
+                return Err(Error::Converged {
+                    step: s.step,
+                    evaluations: s.evaluations - evals_before,
+                });
+            }
+            s.moments = vec![to_f(&g0), vec![F::lit(lambda)]];
+            s.step += 1;
+            return Ok(s);
         };
         s.grad_norm = dot(&g, &g).sqrt();
         s.moments = vec![to_f(&g), vec![F::lit(lambda)], to_f(&p)];

@@ -190,8 +190,10 @@ def study(
     heldout_inputs: F32,
     *,
     ms: Optional[Sequence[int]] = None,
-    steps: int = 600,
-    lr: float = 0.01,
+    method: str = "gauss-newton",
+    steps: Optional[int] = None,
+    lr: Optional[float] = None,
+    replicates: int = 1,
     seed: int = 0,
     callback: Optional[Callable[[int, int, float], Any]] = None,
 ) -> dict[str, Any]: ...
