@@ -469,6 +469,28 @@ fn gauss_newton_minimises_rosenbrock_in_few_iterations_and_counts_its_products()
     assert!(s.cost < 0.5 * f0, "{f0} → {}", s.cost);
 }
 
+/// An iteration whose damped steps all fail to lower the loss is not a minimum: with one
+/// solve per iteration (so every too-small λ fails an iteration) Gauss–Newton still reaches the
+/// minimiser, raising λ across iterations, and reports convergence only there.
+#[test]
+fn a_failed_gauss_newton_iteration_raises_damping_instead_of_stopping() {
+    let mut p = Rosenbrock::new(10, f64::INFINITY);
+    let solver = Method::GaussNewton(GaussNewton {
+        max_solves: 1,
+        ..GaussNewton::default()
+    });
+    let (s, term) = Executor::new(&mut p, &solver, 500)
+        .run(IterState::new(vec![-1.2; 10]))
+        .unwrap();
+    assert!(
+        s.cost < 1e-10,
+        "stopped ({term:?}) at f = {} after {} steps",
+        s.cost,
+        s.step
+    );
+    assert_eq!(term, Termination::Converged);
+}
+
 #[test]
 fn lbfgs_minimises_rosenbrock_and_stops_when_converged() {
     let mut p = Rosenbrock::new(10, f64::INFINITY);

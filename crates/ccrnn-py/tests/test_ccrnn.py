@@ -106,7 +106,9 @@ def test_simulation_equals_the_command_line(tmp_path):
     assert np.array_equal(mine, from_cli), "same model, inputs and seed: the same numbers"
 
 
-def test_fit_equals_the_command_line(tmp_path):
+def teacher_recording_and_cli_fit(tmp_path, *flags):
+    """A small teacher, its noisy recording, and the command line's fit to 10 of its neurons
+    (with `flags`): (teacher, recording, the fit's JSON document)."""
     teacher = ccrnn.ei_teacher(40, seed=2, steps=20)
     teacher.save(tmp_path / "t.npz")
     u, _ = ccrnn.sine_task(16, seed=200)
@@ -114,9 +116,13 @@ def test_fit_equals_the_command_line(tmp_path):
     np.savez(tmp_path / "rec.npz", inputs=u, activity=rec["activity"], recorded=np.arange(40))
     out = run(
         "fit", "--model", "t.npz", "--recording", "rec.npz", "--m", "10", "--steps", "25", "--lr", "0.01",
-        "--seed", "4", "--quiet", "--json", "--out", "f", cwd=tmp_path,
+        "--seed", "4", "--quiet", "--json", *flags, "--out", "f", cwd=tmp_path,
     )
-    doc = json.loads(out)
+    return teacher, rec, json.loads(out)
+
+
+def test_fit_equals_the_command_line(tmp_path):
+    teacher, rec, doc = teacher_recording_and_cli_fit(tmp_path)
     res = ccrnn.fit(teacher, rec, m=10, steps=25, lr=0.01, seed=4)
     assert res.model.recorded == doc["recorded"]
     assert res.termination == "MaxSteps" and not res.interrupted
@@ -131,15 +137,7 @@ def test_fit_equals_the_command_line(tmp_path):
 
 
 def test_reproducible_mode_equals_the_command_line(tmp_path):
-    teacher = ccrnn.ei_teacher(40, seed=2, steps=20)
-    teacher.save(tmp_path / "t.npz")
-    u, _ = ccrnn.sine_task(16, seed=200)
-    rec = teacher.simulate(u, noise=0.002, seed=1)
-    np.savez(tmp_path / "rec.npz", inputs=u, activity=rec["activity"], recorded=np.arange(40))
-    out = run(
-        "fit", "--model", "t.npz", "--recording", "rec.npz", "--m", "10", "--steps", "25", "--lr", "0.01",
-        "--seed", "4", "--quiet", "--json", "--reproducible", "--out", "f", cwd=tmp_path,
-    )
+    teacher, rec, doc = teacher_recording_and_cli_fit(tmp_path, "--reproducible")
     meta = json.loads((tmp_path / "f" / "meta.json").read_text())
     assert meta["reproducible"] and meta["matmul_kernels"] == "fixed-order"
     assert not ccrnn.reproducible()
@@ -149,7 +147,7 @@ def test_reproducible_mode_equals_the_command_line(tmp_path):
         res = ccrnn.fit(teacher, rec, m=10, steps=25, lr=0.01, seed=4)
     finally:
         ccrnn.set_reproducible(False)
-    assert res.final_loss == json.loads(out)["final_loss"], "the same fixed-order fit, step for step"
+    assert res.final_loss == doc["final_loss"], "the same fixed-order fit, step for step"
     student = ccrnn.Model.load(tmp_path / "f" / "student.npz")
     assert np.array_equal(student.g, res.model.g) and np.array_equal(student.b, res.model.b)
 

@@ -22,15 +22,7 @@ const MR: usize = 4;
 /// `rhs` whose rows are not contiguous is copied to a row-major buffer first (callers that can
 /// pass a row-major twin should, to save the copy).
 pub fn matmul<F: Real>(keep: bool, dst: ArrayViewMut2<F>, lhs: ArrayView2<F>, rhs: ArrayView2<F>) {
-    let (m, k) = lhs.dim();
-    let (k2, n) = rhs.dim();
-    assert!(
-        k == k2 && dst.dim() == (m, n),
-        "matmul: shape mismatch {:?} · {:?} → {:?}",
-        lhs.dim(),
-        rhs.dim(),
-        dst.dim()
-    );
+    let (m, _, n) = product_dims(&dst, &lhs, &rhs);
     if m == 0 || n == 0 {
         return;
     }
@@ -40,6 +32,25 @@ pub fn matmul<F: Real>(keep: bool, dst: ArrayViewMut2<F>, lhs: ArrayView2<F>, rh
         let packed = rhs.as_standard_layout();
         rows_kernel(keep, dst, lhs, packed.view());
     }
+}
+
+/// `(m, k, n)` of the product `dst (m × n) = lhs (m × k) · rhs (k × n)`; panics, naming the
+/// three shapes, if they do not fit together.
+pub(crate) fn product_dims<F>(
+    dst: &ArrayViewMut2<F>,
+    lhs: &ArrayView2<F>,
+    rhs: &ArrayView2<F>,
+) -> (usize, usize, usize) {
+    let (m, k) = lhs.dim();
+    let (k2, n) = rhs.dim();
+    assert!(
+        k == k2 && dst.dim() == (m, n),
+        "matmul: shape mismatch {:?} · {:?} → {:?}",
+        lhs.dim(),
+        rhs.dim(),
+        dst.dim()
+    );
+    (m, k, n)
 }
 
 multiversion! {

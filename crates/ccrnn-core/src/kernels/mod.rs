@@ -289,15 +289,7 @@ pub fn matmul<F: Real>(
     if reproducible() {
         return fixed_order::matmul(keep, dst, lhs, rhs);
     }
-    let (m, k) = lhs.dim();
-    let (k2, n) = rhs.dim();
-    assert!(
-        k == k2 && dst.dim() == (m, n),
-        "matmul: shape mismatch {:?} · {:?} → {:?}",
-        lhs.dim(),
-        rhs.dim(),
-        dst.dim()
-    );
+    let (m, k, n) = fixed_order::product_dims(&dst, &lhs, &rhs);
     if m == 0 || n == 0 {
         return;
     }
