@@ -88,7 +88,10 @@ pub fn avx2_fma() -> bool {
 /// merely called from the AVX2 one).
 macro_rules! multiversion {
     // `avx512` first: a third copy, compiled for AVX-512 (for kernels that gain from it).
-    (avx512 $(#[$attr:meta])* $vis:vis fn $name:ident<$($g:ident: $bound:path),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+    (avx512 $($def:tt)*) => {
+        $crate::kernels::simd::multiversion!(@copies true, $($def)*);
+    };
+    (@copies $wide:literal, $(#[$attr:meta])* $vis:vis fn $name:ident<$($g:ident: $bound:path),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$attr])*
         #[allow(clippy::too_many_arguments)]
         $vis fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
@@ -97,6 +100,7 @@ macro_rules! multiversion {
             fn body<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                use $crate::kernels::simd::{Isa, isa};
                 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 fn avx512<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
@@ -107,37 +111,19 @@ macro_rules! multiversion {
                 fn avx2<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
                     body($($arg),*)
                 }
-                match $crate::kernels::simd::isa() {
-                    // SAFETY: the CPU has these instruction sets (checked by `isa`).
-                    $crate::kernels::simd::Isa::Avx512 => return unsafe { avx512($($arg),*) },
-                    $crate::kernels::simd::Isa::Avx2Fma => return unsafe { avx2($($arg),*) },
-                    $crate::kernels::simd::Isa::Baseline => {}
+                // SAFETY: the CPU has these instruction sets (checked by `isa`).
+                if $wide && isa() == Isa::Avx512 {
+                    return unsafe { avx512($($arg),*) };
                 }
-            }
-            body($($arg),*)
-        }
-    };
-    ($(#[$attr:meta])* $vis:vis fn $name:ident<$($g:ident: $bound:path),*>($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
-        $(#[$attr])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
-            #[inline(always)]
-            #[allow(clippy::too_many_arguments)]
-            fn body<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                fn avx2<$($g: $bound),*>($($arg: $ty),*) $(-> $ret)? {
-                    body($($arg),*)
-                }
-                if $crate::kernels::simd::avx2_fma() {
-                    // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                if isa() >= Isa::Avx2Fma {
                     return unsafe { avx2($($arg),*) };
                 }
             }
             body($($arg),*)
         }
+    };
+    ($($def:tt)*) => {
+        $crate::kernels::simd::multiversion!(@copies false, $($def)*);
     };
 }
 pub(crate) use multiversion;
