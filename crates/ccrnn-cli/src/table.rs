@@ -94,19 +94,13 @@ fn f(v: f64, width: usize, prec: usize) -> String {
     }
 }
 
-/// The median of `v` (mean of the middle two for an even count; NaN if empty or any is NaN).
+/// The median of `v` ([`ccrnn_lab::sweep::table::median`]), NaN if any value is NaN (a
+/// score that could not be computed for one replicate makes the summary unknown).
 pub fn median(v: &[f64]) -> f64 {
-    if v.is_empty() || v.iter().any(|x| x.is_nan()) {
+    if v.iter().any(|x| x.is_nan()) {
         return f64::NAN;
     }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let k = s.len();
-    if k % 2 == 1 {
-        s[k / 2]
-    } else {
-        0.5 * (s[k / 2 - 1] + s[k / 2])
-    }
+    ccrnn_lab::sweep::table::median(v.to_vec())
 }
 
 /// Rows grouped by M, in order of first appearance.
