@@ -233,12 +233,14 @@ pub struct ConnectomeStudyArgs {
     /// Recorded neurons per student; 0 = fitted to the readout only.
     #[arg(long, value_delimiter = ',', default_value = "0,4,16,64")]
     pub ms: Vec<usize>,
-    /// Adam steps per student.
-    #[arg(long, default_value_t = 600)]
-    pub steps: u64,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.01)]
-    pub lr: f64,
+    /// Students per M, each with its own recorded neurons and initial point; the table shows
+    /// the median and range.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub replicates: u64,
+    /// How the students are fitted (default: Gauss–Newton until converged, at most 50
+    /// iterations; `--method adam --steps 7000 --lr 0.001` is the paper's recipe).
+    #[command(flatten)]
+    pub solver: SolverArgs,
     /// Skip the no-recurrence baseline (students with W and any gap junctions removed).
     #[arg(long)]
     pub skip_no_recurrence: bool,
@@ -513,6 +515,48 @@ pub enum InitKind {
     Model,
 }
 
+/// The optimiser and its budget, each overriding what a configuration (or the command's
+/// default method) says.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SolverArgs {
+    /// Optimiser: adam (minibatches, the paper's recipe), lbfgs (full batch, quasi-Newton;
+    /// reaches a given error many times sooner) or gauss-newton (full batch, Hessian-free
+    /// Gauss–Newton with Levenberg–Marquardt damping). Full-batch methods stop when converged.
+    #[arg(long, value_parser = ["adam", "lbfgs", "gauss-newton"])]
+    pub method: Option<String>,
+    /// Optimiser steps: Adam's steps, or the full-batch methods' cap on iterations.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Learning rate (Adam's step size; L-BFGS's first step).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+}
+
+impl SolverArgs {
+    /// The fitting recipe: `base` if given (a configuration's `[fit]`), else the defaults of
+    /// `--method` or of `default`; then `--method`, `--steps` and `--lr` override.
+    pub fn recipe(&self, base: Option<&ccrnn_fit::FitConfig>, default: ccrnn_fit::MethodKind) -> ccrnn_fit::FitConfig {
+        let method = self
+            .method
+            .as_deref()
+            .map(|m| ccrnn_fit::MethodKind::from_name(m).expect("clap checked the name"));
+        let mut fc = match base {
+            Some(f) => f.clone(),
+            None => ccrnn_fit::FitConfig::for_method(method.unwrap_or(default)),
+        };
+        if let Some(m) = method {
+            fc.method = m;
+        }
+        if let Some(s) = self.steps {
+            fc.steps = s;
+        }
+        if let Some(lr) = self.lr {
+            fc.lr = lr;
+        }
+        fc
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct FitArgs {
     /// The model giving the connectome (W, mask, signs), inputs and readout weights, and the
@@ -541,17 +585,8 @@ pub struct FitArgs {
     /// Initial parameters (overrides the configuration's).
     #[arg(long, value_enum)]
     pub init: Option<InitKind>,
-    /// Optimiser (overrides the configuration's): adam (minibatches, the paper's recipe),
-    /// lbfgs (full batch, quasi-Newton; reaches a given error many times sooner) or
-    /// gauss-newton (full batch, Hessian-free Gauss–Newton with Levenberg–Marquardt damping).
-    #[arg(long, value_parser = ["adam", "lbfgs", "gauss-newton"])]
-    pub method: Option<String>,
-    /// Optimiser steps (overrides the configuration's).
-    #[arg(long)]
-    pub steps: Option<u64>,
-    /// Learning rate (overrides the configuration's).
-    #[arg(long, allow_negative_numbers = true)]
-    pub lr: Option<f64>,
+    #[command(flatten)]
+    pub solver: SolverArgs,
     /// Memory (MiB) one evaluation's stored trajectory may take before backpropagation is
     /// checkpointed (overrides the configuration's; default 4096).
     #[arg(long, value_name = "MIB")]

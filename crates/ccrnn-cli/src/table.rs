@@ -78,7 +78,7 @@ impl ScoreRow {
 }
 
 /// Rows as CSV (NaN written as `NaN`, which NumPy's `genfromtxt` reads).
-pub fn csv(rows: &[ScoreRow]) -> Result<Vec<u8>> {
+pub fn csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;

@@ -217,8 +217,22 @@ fn every_subcommand_on_tiny_inputs() {
     assert!(lg < ll, "gauss-newton {lg} vs lbfgs {ll} after 4 iterations");
     has_run_files(
         &d.join("f"),
-        &["student.npz", "loss.csv", "loss.svg", "loss.png", "metrics.jsonl"],
+        &[
+            "student.npz",
+            "loss.csv",
+            "loss.svg",
+            "loss.png",
+            "metrics.jsonl",
+            "neurons.csv",
+        ],
     );
+    // each recorded neuron's fit against the recording, one row per neuron
+    let per_neuron = std::fs::read_to_string(d.join("f/neurons.csv")).unwrap();
+    assert_eq!(per_neuron.lines().count(), 9, "{per_neuron}");
+    assert!(per_neuron.starts_with("neuron,id,mse,one_minus_rho,data_sd,poorly_fitted"));
+    let rho_err = f["median_one_minus_rho"].as_f64().unwrap();
+    assert!((0.0..=2.0).contains(&rho_err), "median 1 - rho {rho_err}");
+    assert!(f["poorly_fitted"].is_array());
     let meta: Value = serde_json::from_str(&std::fs::read_to_string(d.join("f/meta.json")).unwrap()).unwrap();
     assert_eq!(meta["inputs"].as_array().unwrap().len(), 2);
     assert_eq!(meta["inputs"][0]["sha256"].as_str().unwrap().len(), 64);

@@ -47,7 +47,8 @@ pub struct FitConfig {
     pub memory_mb: f64,
     /// Full-batch methods: the fit has converged when the loss fell by less than a relative
     /// `tol_loss` over the last `tol_window` steps, or the projected gradient's norm is at most
-    /// `tol_grad` times its first value ([`crate::Convergence`]); `steps` caps the fit, and a
+    /// `tol_grad` times its first value after a step that lowered the loss by less than a
+    /// relative `tol_loss` ([`crate::Convergence`]); `steps` caps the fit, and a
     /// fit that reaches the cap is reported as not converged. 0 turns a test off.
     pub tol_loss: f64,
     /// See `tol_loss`.
@@ -125,7 +126,7 @@ impl FitConfig {
                 }
             ),
             m => format!(
-                "{}, until converged (loss down < {:e} relative over {} iterations, or projected gradient < {:e} of its first), at most {} iterations",
+                "{}, until converged (loss down < {:e} relative over {} iterations, or projected gradient < {:e} of its first after a quiet step), at most {} iterations",
                 if m == MethodKind::Lbfgs {
                     "L-BFGS"
                 } else {

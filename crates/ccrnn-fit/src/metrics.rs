@@ -112,21 +112,57 @@ fn sd(x: &[f64]) -> f64 {
     (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt()
 }
 
+/// How well one recorded neuron is fitted: its trace in the student against the data's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NeuronFit {
+    /// The neuron (model index).
+    pub neuron: usize,
+    /// Mean squared difference of the traces.
+    pub mse: f64,
+    /// 1 − ρ (Pearson, signed) of the traces; a student neuron that stays constant counts as
+    /// ρ = 0, so 1.
+    pub corr_err: f64,
+    /// SD of the data's trace (over trials and steps).
+    pub data_sd: f64,
+    /// 1 − ρ > [`POOR_FIT`] where the data's trace varies (SD above [`ACTIVE_SD`] of the
+    /// median over the neurons compared).
+    pub poor: bool,
+}
+
+/// Each recorded neuron's fit: `pairs` of (column in `student`, column in `data`), the first
+/// naming the neuron. Both arrays are trials × steps × columns.
+pub fn neuron_fits<F: Real>(student: &Array3<F>, data: &Array3<F>, pairs: &[(usize, usize)]) -> Vec<NeuronFit> {
+    let fits: Vec<NeuronFit> = pairs
+        .iter()
+        .map(|&(i, j)| {
+            let (s, t) = (trace(student, i), trace(data, j));
+            NeuronFit {
+                neuron: i,
+                mse: s.iter().zip(&t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / s.len().max(1) as f64,
+                corr_err: 1.0 - pearson(&s, &t).unwrap_or(0.0),
+                data_sd: sd(&t),
+                poor: false,
+            }
+        })
+        .collect();
+    let mut sds: Vec<f64> = fits.iter().map(|f| f.data_sd).collect();
+    sds.sort_by(f64::total_cmp);
+    let floor = ACTIVE_SD * sds.get(sds.len() / 2).copied().unwrap_or(0.0);
+    fits.into_iter()
+        .map(|f| NeuronFit {
+            poor: f.data_sd > floor && f.corr_err > POOR_FIT,
+            ..f
+        })
+        .collect()
+}
+
 /// The recorded neurons (`pairs` of student and teacher columns) that `student` fits poorly
 /// (see [`Scores::poorly_fitted`]).
 fn poorly_fitted<F: Real>(student: &Array3<F>, teacher: &Array3<F>, pairs: &[(usize, usize)]) -> Vec<usize> {
-    let traces: Vec<(Vec<f64>, Vec<f64>)> = pairs
-        .iter()
-        .map(|&(i, j)| (trace(student, i), trace(teacher, j)))
-        .collect();
-    let mut sds: Vec<f64> = traces.iter().map(|(_, t)| sd(t)).collect();
-    sds.sort_by(f64::total_cmp);
-    let floor = ACTIVE_SD * sds.get(sds.len() / 2).copied().unwrap_or(0.0);
-    pairs
-        .iter()
-        .zip(&traces)
-        .filter(|(_, (s, t))| sd(t) > floor && 1.0 - pearson(s, t).unwrap_or(0.0) > POOR_FIT)
-        .map(|(&(i, _), _)| i)
+    neuron_fits(student, teacher, pairs)
+        .into_iter()
+        .filter(|f| f.poor)
+        .map(|f| f.neuron)
         .collect()
 }
 

@@ -7,9 +7,11 @@
 //!     (sensitivities of the teacher), M ∈ {2, 4, 8, 16, 32}, several seeds: unrecorded error.
 //!
 //!     cargo run --release -p ccrnn-lab --example theory_study -- [--teacher runs/demo/teacher.npz]
-//!         [--seeds 3] [--steps 600] [--out theory.json]
+//!         [--seeds 3] [--method gauss-newton] [--steps S] [--out theory.json]
 //!
-//! Without `--teacher`, the demo's teacher is rebuilt (seed 0, 700 training steps).
+//! Without `--teacher`, the demo's teacher is rebuilt (seed 0, 700 training steps). Students
+//! are fitted by Gauss–Newton until converged (at most 50 iterations, or `--steps`);
+//! `--method adam` is the paper's recipe (7000 steps, lr 1e-3).
 
 use ccrnn_analysis::{GnOptions, Spectrum, Strategy, gauss_newton, greedy_order, neuron_blocks};
 use ccrnn_core::{GroupSet, Model, ParamGroup};
@@ -39,7 +41,11 @@ fn gb() -> GroupSet {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t_all = Instant::now();
     let seeds: u64 = arg("--seeds", 3);
-    let steps: u64 = arg("--steps", 600);
+    let method_name: String = arg("--method", "gauss-newton".to_string());
+    let method = ccrnn_fit::MethodKind::from_name(&method_name)
+        .ok_or_else(|| format!("--method {method_name}: expected adam, lbfgs or gauss-newton"))?;
+    let base = FitConfig::for_method(method);
+    let steps: u64 = arg("--steps", base.steps);
     let out: String = arg("--out", "theory.json".to_string());
     let task = SineTask::default();
     let teacher: Model<f32> = match std::env::args().skip_while(|a| a != "--teacher").nth(1) {
@@ -78,11 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec.n_stiff(0.99),
         spec.n_stiff(0.999)
     );
-    let fit = FitConfig {
-        steps,
-        lr: 1e-2,
-        ..FitConfig::paper()
-    };
+    let fit = FitConfig { steps, ..base };
+    eprintln!("students: {}", fit.describe());
     let study = Study {
         fit: fit.clone(),
         ..Study::default()
@@ -134,7 +137,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("blocks and greedy orders: {:.1} s", t0.elapsed().as_secs_f64());
     let ms = [2usize, 4, 8, 16, 32];
     let mut part_b = Vec::new();
-    println!("\n(b) unrecorded MSE (held-out trials) by recording order; {steps} Adam steps, lr 0.01");
+    println!(
+        "\n(b) unrecorded MSE (held-out trials) by recording order; {}",
+        fit.describe()
+    );
     println!(
         "  seed  order      predicted@M={:?}    unrecorded MSE @ M = {:?}",
         ms, ms

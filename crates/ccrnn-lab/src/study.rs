@@ -15,7 +15,9 @@ use serde::Serialize;
 pub struct Study {
     /// Numbers of recorded neurons; 0 means a student fitted to the readout only.
     pub ms: Vec<usize>,
-    /// The students' fitting recipe (default: the paper's, SCIENCE.md §5).
+    /// The students' fitting recipe (default: Gauss–Newton until converged, at most
+    /// [`ccrnn_fit::GAUSS_NEWTON_STEPS`] iterations; [`FitConfig::paper`] is the paper's Adam
+    /// recipe, SCIENCE.md §5).
     pub fit: FitConfig,
     /// Initial gains are the teacher's permuted ones × this (paper: 0.5).
     pub gain_factor: f64,
@@ -37,7 +39,7 @@ impl Default for Study {
     fn default() -> Self {
         Self {
             ms: vec![0, 1, 4, 16, 64],
-            fit: FitConfig::paper(),
+            fit: FitConfig::for_method(ccrnn_fit::MethodKind::GaussNewton),
             gain_factor: 0.5,
             data_noise: 0.002,
             seed: 0,

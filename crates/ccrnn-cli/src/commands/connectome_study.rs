@@ -2,7 +2,7 @@
 
 use super::connectome_teacher::{Built, build};
 use super::finish;
-use super::study_report::write_study;
+use super::study_report::{student_progress, students_bar, write_study};
 use crate::args::ConnectomeStudyArgs;
 use crate::configs::ConfigFile;
 use crate::table::{self, ScoreRow};
@@ -10,22 +10,22 @@ use crate::ui::Ui;
 use crate::ui::{out, outln};
 use anyhow::{Result, bail};
 use ccrnn_core::{SimOptions, simulate};
-use ccrnn_fit::{FitConfig, IterState};
+use ccrnn_fit::{FitConfig, MethodKind};
 use ccrnn_lab::{Study, run_study};
 use serde_json::json;
 
 pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
     let t_all = std::time::Instant::now();
     let fit = FitConfig {
-        steps: a.steps,
-        lr: a.lr,
         seed: a.teacher.seed,
-        ..FitConfig::paper()
+        ..a.solver.recipe(None, MethodKind::GaussNewton)
     };
+    fit.validate()?;
     let study = Study {
         ms: a.ms.clone(),
         fit: fit.clone(),
         seed: a.teacher.seed,
+        replicates: a.replicates as usize,
         ..Study::default()
     };
     let cfg = ConfigFile {
@@ -61,27 +61,19 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
             remove_recurrence: remove,
             ..study.clone()
         };
-        let total = a.steps * a.ms.len() as u64;
-        let bar = ui.bar(total, label);
+        let bar = students_bar(ui, &st, label);
         let mut err = None;
-        let ms = a.ms.clone();
-        let mut progress = |row: usize, s: &IterState<f32>| {
-            bar.set_position(row as u64 * a.steps + s.step);
-            bar.set_message(format!("M = {}: loss {:.3e}", ms[row], s.cost));
-            let rec = json!({"phase": label, "m": ms[row], "step": s.step, "loss": s.cost});
-            if let Err(e) = run.metric(&rec) {
-                err.get_or_insert(e);
-            }
-        };
+        let mut progress = student_progress(&bar, &mut run, &st, label, &mut err);
         let t0 = std::time::Instant::now();
         let res = run_study(&teacher, &train, &heldout, &st, &mut progress)?;
+        drop(progress);
         bar.finish_and_clear();
         if let Some(e) = err {
             return Err(e.into());
         }
         ui.say(format!(
             "  {label}: {} fits in {:.0} s",
-            a.ms.len(),
+            res.rows.len(),
             t0.elapsed().as_secs_f64()
         ));
         results.push(res);
@@ -105,6 +97,8 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
         "command": "connectome study", "file": a.source.file.display().to_string(),
         "neurons": n, "edges": con.edges(), "synapses": con.synapses(), "inputs": inputs.len(),
         "scale": summary["scale"], "leading_eigenvalue": summary["leading_eigenvalue"],
+        "student_fit": fit.describe(), "student_method": fit.method.name(),
+        "student_max_steps": fit.steps, "replicates": study.replicates,
         "rows": rows, "no_recurrence_rows": no_rec,
         "shuffle_mse": base.shuffle_mse, "shuffle_corr_err": base.shuffle_corr_err,
         "report": report, "seconds": seconds,
@@ -112,8 +106,9 @@ pub fn run(a: ConnectomeStudyArgs, ui: &Ui) -> Result<i32> {
     run.write("result.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     finish(run, doc, ui, |dir| {
         outln!(
-            "\n{n}-neuron connectome teacher; students fitted {} steps; scores on held-out trials, noise-free\n",
-            a.steps
+            "\n{n}-neuron connectome teacher; students: {}; {} replicate(s) per M; scores on held-out trials, noise-free\n",
+            fit.describe(),
+            study.replicates
         )?;
         out!("{}", table::render_study(&rows, Some(base)))?;
         if let Some(nr) = &no_rec {

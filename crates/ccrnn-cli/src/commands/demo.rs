@@ -3,7 +3,7 @@
 //! gains and biases and are fitted to the readout only or to M recorded neurons; each is scored
 //! on held-out trials against the teacher and the shuffle baseline.
 
-use super::study_report::write_study;
+use super::study_report::{student_progress, students_bar, write_study};
 use super::{finish, fit_observer};
 use crate::args::DemoArgs;
 use crate::configs::{ConfigFile, DemoConfig};
@@ -12,7 +12,6 @@ use crate::ui::Ui;
 use crate::ui::{out, outln};
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, simulate};
-use ccrnn_fit::IterState;
 use ccrnn_lab::{EiSpec, SineTask, run_study};
 use serde_json::json;
 use std::time::Instant;
@@ -88,26 +87,14 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     let ms = cfg.study.ms.clone();
     let reps = cfg.study.replicates.max(1);
     let cap = cfg.study.fit.steps;
-    let bar = ui.bar(cap * (ms.len() * reps) as u64, "students");
-    let mut progress = |row: usize, s: &IterState<f32>| {
-        let (m, r) = (ms[row / reps], row % reps);
-        bar.set_position(cap * row as u64 + s.step.min(cap));
-        let who = if m == 0 {
-            "readout only".to_string()
-        } else {
-            format!("M = {m}")
-        };
-        bar.set_message(format!("{who}, replicate {}/{reps}: loss {:.5}", r + 1, s.cost));
-        let rec = json!({"phase": "student", "m": m, "replicate": r, "step": s.step, "loss": s.cost, "grad_norm": s.grad_norm});
-        if let Err(e) = run.metric(&rec) {
-            metric_err.get_or_insert(e);
-        }
-    };
+    let bar = students_bar(ui, &cfg.study, "students");
+    let mut progress = student_progress(&bar, &mut run, &cfg.study, "student", &mut metric_err);
     ui.say(format!(
         "students: M = {ms:?} (0 = readout only), {reps} replicate(s) each (own recorded neurons and initial point); {}",
         cfg.study.fit.describe()
     ));
     let res = run_study(&teacher, &train, &heldout, &cfg.study, &mut progress)?;
+    drop(progress);
     bar.finish_and_clear();
     if let Some(e) = metric_err.take() {
         return Err(e.into());

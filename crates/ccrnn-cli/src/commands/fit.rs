@@ -1,21 +1,35 @@
 //! `ccrnn fit`: fit a student to a recording. The model file gives the connectome (W, mask,
 //! signs), W_in, W_out, τ, β and the starting point of the parameters; the recording gives the
 //! activity of M neurons (or the readout) and the inputs. Writes `student.npz` (a model file
-//! that also lists the neurons it was fitted to), its starting point `initial.npz`, `loss.csv`
-//! and the loss plot.
+//! that also lists the neurons it was fitted to), its starting point `initial.npz`, `loss.csv`,
+//! the loss plot, and for fits to recorded neurons `neurons.csv`: each neuron's MSE and 1 − ρ
+//! between the student's noise-free activity and the recording, flagged where it is poor.
 
 use super::{finish, fit_observer, load_model, loss_panel};
 use crate::args::{FitArgs, InitKind};
 use crate::configs::ConfigFile;
-use crate::plots;
 use crate::ui::Ui;
 use crate::ui::outln;
+use crate::{plots, table};
 use anyhow::{Context, Result, anyhow, bail};
-use ccrnn_core::NeuronSet;
+use ccrnn_core::{NeuronSet, SimOptions, simulate};
+use ccrnn_fit::metrics::neuron_fits;
 use ccrnn_fit::student::{recording_order, student_init};
 use ccrnn_fit::{Data, MethodKind, fit};
 use ndarray::Axis;
 use serde_json::json;
+
+/// One row of `neurons.csv`.
+#[derive(serde::Serialize)]
+struct NeuronFitRow {
+    neuron: usize,
+    /// The connectome's body id, for models that carry them.
+    id: Option<u64>,
+    mse: f64,
+    one_minus_rho: f64,
+    data_sd: f64,
+    poorly_fitted: bool,
+}
 
 pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     let file = match &a.config {
@@ -33,26 +47,13 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     };
     super::distinct_neurons(a.neurons.as_ref())?;
     let mut student = file.student.clone().unwrap_or_default();
-    let mut fc = match (&file.fit, a.method.as_deref()) {
-        (Some(f), _) => f.clone(),
-        // no configuration: the chosen method's defaults (Adam: the paper's recipe)
-        (None, Some(m)) => ccrnn_fit::FitConfig::for_method(MethodKind::from_name(m).expect("clap checked the name")),
-        (None, None) => ccrnn_fit::FitConfig::default(),
-    };
+    // no configuration: the chosen method's defaults (Adam: the paper's recipe), else L-BFGS's
+    let mut fc = a.solver.recipe(file.fit.as_ref(), MethodKind::Lbfgs);
     if let Some(i) = a.init {
         student.init = i;
     }
-    if let Some(m) = &a.method {
-        fc.method = MethodKind::from_name(m).expect("clap checked the name");
-    }
-    if let Some(s) = a.steps {
-        fc.steps = s;
-    }
     if let Some(m) = a.memory_mb {
         fc.memory_mb = m;
-    }
-    if let Some(lr) = a.lr {
-        fc.lr = lr;
     }
     if let Some(t) = &a.train {
         fc.train = t.clone();
@@ -169,6 +170,11 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     crate::interrupt::watch();
     let mut watched = crate::interrupt::stoppable(ccrnn_fit::Every(fc.report_every, &mut obs));
     let t0 = std::time::Instant::now();
+    // Kept to score each recorded neuron's fit afterwards.
+    let fitted_to = match &data {
+        Data::Activity { data, .. } => Some((stim.clone(), data.clone())),
+        Data::Readout { .. } => None,
+    };
     let out = fit(init, stim, data, &valid, None, Some(&mut watched))?;
     drop(watched);
     let interrupted = out.termination == ccrnn_fit::Termination::Stopped && crate::interrupt::requested();
@@ -184,17 +190,40 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         Some(recorded.indices()),
         ids.as_deref(),
     )?;
-    let mut csv = String::from("step,loss,grad_norm\n");
-    for ((s, l), g) in out
-        .history
-        .step
-        .iter()
-        .zip(&out.history.loss)
-        .zip(&out.history.grad_norm)
-    {
-        csv += &format!("{s},{l},{g}\n");
+    #[derive(serde::Serialize)]
+    struct LossRow {
+        step: u64,
+        loss: f64,
+        grad_norm: f64,
     }
-    run.write("loss.csv", csv.as_bytes())?;
+    let h = &out.history;
+    let loss_rows: Vec<LossRow> = (h.step.iter().zip(&h.loss).zip(&h.grad_norm))
+        .map(|((&step, &loss), &grad_norm)| LossRow { step, loss, grad_norm })
+        .collect();
+    run.write("loss.csv", &table::csv(&loss_rows)?)?;
+    // Each recorded neuron's fit: the student's noise-free activity against the recording.
+    let neuron_fits = match &fitted_to {
+        Some((stim, data)) => {
+            let s = simulate(&out.model, stim, &SimOptions::noiseless())?;
+            let pairs: Vec<(usize, usize)> = recorded.indices().iter().copied().zip(0..).collect();
+            let fits = neuron_fits(&s.a, data, &pairs);
+            let rows: Vec<NeuronFitRow> = fits
+                .iter()
+                .map(|f| NeuronFitRow {
+                    neuron: f.neuron,
+                    id: ids.as_ref().map(|v| v[f.neuron]),
+                    mse: f.mse,
+                    one_minus_rho: f.corr_err,
+                    data_sd: f.data_sd,
+                    poorly_fitted: f.poor,
+                })
+                .collect();
+            run.write("neurons.csv", &table::csv(&rows)?)?;
+            fits
+        }
+        None => Vec::new(),
+    };
+    let poor: Vec<usize> = neuron_fits.iter().filter(|f| f.poor).map(|f| f.neuron).collect();
     plots::save(
         &run,
         "loss",
@@ -208,6 +237,8 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         "final_loss": out.state.cost, "best_loss": out.state.best_cost,
         "termination": out.termination, "converged": out.termination.converged(), "seconds": seconds,
         "interrupted": interrupted,
+        "poorly_fitted": poor,
+        "median_one_minus_rho": table::median(&neuron_fits.iter().map(|f| f.corr_err).collect::<Vec<_>>()),
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     let code = finish(run, doc, ui, |dir| {
@@ -224,6 +255,20 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
             out.state.cost,
             dir.join("student.npz").display()
         )?;
+        if !neuron_fits.is_empty() {
+            let worst = neuron_fits.iter().map(|f| f.corr_err).fold(f64::NAN, f64::max);
+            outln!(
+                "recorded neurons against the recording: median 1 − ρ {:.3}, worst {worst:.3} (per neuron: neurons.csv)",
+                table::median(&neuron_fits.iter().map(|f| f.corr_err).collect::<Vec<_>>())
+            )?;
+            if !poor.is_empty() {
+                outln!(
+                    "fitted poorly (1 − ρ > {}, recorded trace varies): {}",
+                    ccrnn_fit::metrics::POOR_FIT,
+                    poor.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+                )?;
+            }
+        }
         Ok(())
     })?;
     Ok(if interrupted {

@@ -8,7 +8,7 @@ use crate::table::{self, ScoreRow};
 use anyhow::Result;
 use ccrnn_core::{Model, SimOptions, Stimulus, Trajectory, simulate};
 use ccrnn_io::RunDir;
-use ccrnn_lab::StudyResult;
+use ccrnn_lab::{Study, StudyResult};
 use ndarray::{Array1, Array2};
 
 /// Writes the study's files into `run`; `no_rec` adds the no-recurrence baseline (one row per
@@ -150,4 +150,40 @@ pub fn write_study(
     plots::save(run, "traces", &traces, 3, (400, 260))?;
 
     Ok(rows)
+}
+
+/// The progress observer of a study's students: `bar` (of length `fit.steps` × rows) shows the
+/// student being fitted and its loss; each report becomes a `metrics.jsonl` record tagged with
+/// `phase`, M and the replicate. The first failed write lands in `err`.
+pub fn student_progress<'a>(
+    bar: &'a indicatif::ProgressBar,
+    run: &'a mut RunDir,
+    study: &'a Study,
+    phase: &'a str,
+    err: &'a mut Option<ccrnn_io::Error>,
+) -> impl FnMut(usize, &ccrnn_fit::IterState<f32>) + 'a {
+    let reps = study.replicates.max(1);
+    let cap = study.fit.steps;
+    move |row, s| {
+        let (m, r) = (study.ms[row / reps], row % reps);
+        bar.set_position(cap * row as u64 + s.step.min(cap));
+        let who = if m == 0 {
+            "readout only".to_string()
+        } else {
+            format!("M = {m}")
+        };
+        bar.set_message(format!("{who}, replicate {}/{reps}: loss {:.5}", r + 1, s.cost));
+        let rec = serde_json::json!({"phase": phase, "m": m, "replicate": r, "step": s.step, "loss": s.cost, "grad_norm": s.grad_norm});
+        if let Err(e) = run.metric(&rec) {
+            err.get_or_insert(e);
+        }
+    }
+}
+
+/// A bar for all of a study's students (see [`student_progress`]).
+pub fn students_bar(ui: &crate::ui::Ui, study: &Study, what: &str) -> indicatif::ProgressBar {
+    ui.bar(
+        study.fit.steps * (study.ms.len() * study.replicates.max(1)) as u64,
+        what,
+    )
 }
