@@ -37,6 +37,9 @@ fn main() {
     commands::reproducible_if(cli.reproducible);
     match commands::run(cli.command, &ui) {
         Ok(code) => std::process::exit(code),
+        // The reader closed the pipe: what it read was all it wanted (exit 0, as `head`'s
+        // writers conventionally do, with no message).
+        Err(e) if e.downcast_ref::<ui::StdoutClosed>().is_some() => std::process::exit(0),
         Err(e) => {
             ui.clear();
             let top = ccrnn_io::out_dir::public_message(&e.to_string());

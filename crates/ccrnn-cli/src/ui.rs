@@ -22,8 +22,25 @@ macro_rules! outln {
 }
 pub(crate) use {out, outln};
 
-/// The error of a failed write to standard output.
+/// The reader of standard output went away (`ccrnn … | head -1`): nothing is wrong with the
+/// run, whose files are already in place; `main` exits quietly.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// The error of a failed write to standard output: [`StdoutClosed`] for a closed pipe, else
+/// the failure (a full disk) to report.
 pub fn stdout_failed(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return StdoutClosed.into();
+    }
     anyhow::anyhow!("writing to standard output: {e}")
 }
 
