@@ -448,6 +448,12 @@ fn load_fixture() -> Option<Fixture> {
     use ndarray_npy::NpzReader;
     let path = fixture_path();
     let Ok(file) = std::fs::File::open(&path) else {
+        // CI has the shared directory and sets CCRNN_REQUIRE_SHARED: there the test must run.
+        assert!(
+            std::env::var_os("CCRNN_REQUIRE_SHARED").is_none(),
+            "golden fixture {} not found, and CCRNN_REQUIRE_SHARED is set",
+            path.display()
+        );
         eprintln!(
             "SKIP: golden fixture {} not found (set CCRNN_SHARED_DIR to the shared/ directory)",
             path.display()

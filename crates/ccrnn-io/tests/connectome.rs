@@ -258,6 +258,12 @@ fn larva_whole_brain_counts() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
         .join("data/larva_brain_winding2023");
     if !base.join("edgelist.csv.gz").is_file() {
+        // CI has the shared directory and sets CCRNN_REQUIRE_SHARED: there the test must run.
+        assert!(
+            std::env::var_os("CCRNN_REQUIRE_SHARED").is_none(),
+            "{} not found, and CCRNN_REQUIRE_SHARED is set",
+            base.display()
+        );
         eprintln!(
             "SKIPPED larva_whole_brain_counts: {} not found (set CCRNN_SHARED_DIR)",
             base.display()
