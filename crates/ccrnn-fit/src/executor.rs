@@ -19,8 +19,13 @@ pub struct IterState<F> {
     pub grad_norm: f64,
     /// Lowest minibatch loss so far.
     pub best_cost: f64,
-    /// Step at which `best_cost` was reached.
+    /// The last step that counted as an improvement for [`EarlyStop::patience`]: its loss fell
+    /// by a relative `min_rel_improvement` below `improved_cost`, the loss of the improvement
+    /// before it (so a loss that falls steadily in small steps keeps improving).
     pub best_step: u64,
+    /// The loss at `best_step`.
+    #[serde(default = "infinity")]
+    pub improved_cost: f64,
     /// Solver-owned buffers (Adam: first and second moments; L-BFGS: gradient and curvature
     /// pairs).
     pub moments: Vec<Vec<F>>,
@@ -48,11 +53,29 @@ impl<F: Real> IterState<F> {
             grad_norm: f64::NAN,
             best_cost: f64::INFINITY,
             best_step: 0,
+            improved_cost: f64::INFINITY,
             moments: Vec::new(),
             evaluations: 0,
             recent_costs: Vec::new(),
             first_grad_norm: None,
         }
+    }
+}
+
+fn infinity() -> f64 {
+    f64::INFINITY
+}
+
+/// Updates the best loss and the patience bookkeeping after a step: an improvement is a fall
+/// by a relative `min_rel` below the loss of the last improvement (not below the best loss,
+/// which moves on every small fall and would never count a steady descent).
+fn note_progress<F>(state: &mut IterState<F>, min_rel: f64) {
+    if state.cost < state.best_cost {
+        state.best_cost = state.cost;
+    }
+    if state.cost < state.improved_cost * (1.0 - min_rel) || (state.best_step == 0 && state.cost.is_finite()) {
+        state.improved_cost = state.cost;
+        state.best_step = state.step;
     }
 }
 
@@ -259,13 +282,7 @@ impl<'a, F: Real> Executor<'a, F> {
                 }
                 r => r?,
             };
-            let improved = state.cost < state.best_cost * (1.0 - self.stop.min_rel_improvement);
-            if state.cost < state.best_cost {
-                state.best_cost = state.cost;
-                if improved || state.best_step == 0 {
-                    state.best_step = state.step;
-                }
-            }
+            note_progress(&mut state, self.stop.min_rel_improvement);
             for o in self.observers.iter_mut() {
                 match o.observe(&state) {
                     Err(crate::Error::Stopped) => return Ok((state, Termination::Stopped)),
@@ -315,6 +332,34 @@ mod tests {
             state.cost = cost;
             c.test(&mut state, pg)
         })
+    }
+
+    #[test]
+    fn a_loss_falling_steadily_in_small_steps_keeps_improving() {
+        // 0.05 % a step, with 0.1 % counting as an improvement: one every two steps (the old
+        // rule compared with the best loss, which moved every step, and never counted one).
+        let mut state = IterState::new(vec![0.0f64]);
+        let mut cost = 1.0;
+        for step in 1..=100u64 {
+            state.step = step;
+            state.cost = cost;
+            note_progress(&mut state, 1e-3);
+            assert!(
+                step - state.best_step <= 2,
+                "step {step}: last improvement at {}",
+                state.best_step
+            );
+            cost *= 1.0 - 5e-4;
+        }
+        assert_eq!(state.best_cost, state.cost);
+        // A flat loss stops improving after its first step.
+        let mut flat = IterState::new(vec![0.0f64]);
+        for step in 1..=10u64 {
+            flat.step = step;
+            flat.cost = 1.0;
+            note_progress(&mut flat, 1e-3);
+        }
+        assert_eq!(flat.best_step, 1);
     }
 
     #[test]
