@@ -32,6 +32,7 @@ pub mod neurons;
 mod noise;
 pub mod params;
 pub mod real;
+pub mod seeds;
 pub mod simulate;
 pub mod trajectory;
 
@@ -49,5 +50,6 @@ pub use model::{GainPlacement, Model, ModelBuilder};
 pub use neurons::NeuronSet;
 pub use params::{Beta, GroupSet, NeuronParams, ParamGroup};
 pub use real::Real;
+pub use seeds::Seeds;
 pub use simulate::{SimOptions, Stimulus, simulate, simulate_into};
 pub use trajectory::Trajectory;

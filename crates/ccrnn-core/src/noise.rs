@@ -36,13 +36,7 @@ impl Clone for NoiseStreams {
     }
 }
 
-/// SplitMix64 finaliser: a bijective scrambler of 64-bit words.
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+use crate::seeds::splitmix64;
 
 /// The generator of trial `trial` under seed `seed`.
 fn trial_rng(seed: u64, trial: usize) -> Xoshiro256PlusPlus {

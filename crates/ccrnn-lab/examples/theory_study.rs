@@ -14,7 +14,7 @@
 //! `--method adam` is the paper's recipe (7000 steps, lr 1e-3).
 
 use ccrnn_analysis::{GnOptions, Spectrum, Strategy, gauss_newton, greedy_order, neuron_blocks};
-use ccrnn_core::{GroupSet, Model, ParamGroup};
+use ccrnn_core::{GroupSet, Model, ParamGroup, Seeds};
 use ccrnn_fit::FitConfig;
 use ccrnn_fit::student::{random_recorded, student_init};
 use ccrnn_lab::{EiSpec, SineTask, Study, run_study_on};
@@ -90,12 +90,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fit: fit.clone(),
         ..Study::default()
     };
-    let init = student_init(&teacher, study.gain_factor, study.seed.wrapping_add(1));
+    let init = student_init(&teacher, study.gain_factor, Seeds(study.seed).student_init());
     let e0 = theta(&init) - theta(&teacher);
     let p = e0.len();
     let sets: Vec<Vec<usize>> = [4, 16, 64]
         .iter()
-        .map(|&m| random_recorded(n, m, study.seed.wrapping_add(2)).map(|s| s.indices().to_vec()))
+        .map(|&m| random_recorded(n, m, Seeds(study.seed).recorded_set()).map(|s| s.indices().to_vec()))
         .collect::<Result<_, _>>()?;
     let res = run_study_on(&teacher, &train, &heldout, &study, &sets, &mut |_, _| {})?;
     let mut part_a = Vec::new();

@@ -2,7 +2,7 @@
 //! recorded neurons, scored on held-out trials against the teacher and the shuffle baseline.
 
 use crate::Result;
-use ccrnn_core::{Model, NeuronSet, Real, SimOptions, Stimulus, simulate};
+use ccrnn_core::{Model, NeuronSet, Real, Seeds, SimOptions, Stimulus, simulate};
 use ccrnn_fit::metrics::{Baseline, shuffle_baseline};
 use ccrnn_fit::student::{random_recorded, student_init};
 use ccrnn_fit::{Data, FitConfig, History, IterState, Scores, Termination, evaluate, fit};
@@ -84,9 +84,6 @@ pub struct StudyResult<F: Real> {
     pub baseline: Baseline,
 }
 
-/// Seed offset between replicates (of recorded sets and initial points).
-const REPLICATE_STRIDE: u64 = 1_000_003;
-
 /// One student to fit: its recorded neurons (empty: the readout only), replicate and the seed
 /// of its initial point.
 struct Job {
@@ -110,18 +107,16 @@ pub fn run_study<F: Real>(
     let mut jobs = Vec::new();
     for &m in &study.ms {
         for r in 0..study.replicates.max(1) {
-            let shift = REPLICATE_STRIDE.wrapping_mul(r as u64);
+            let seeds = Seeds(study.seed).replicate(r);
             let set = if m == 0 {
                 Vec::new()
             } else {
-                random_recorded(n, m, study.seed.wrapping_add(2).wrapping_add(shift))?
-                    .indices()
-                    .to_vec()
+                random_recorded(n, m, seeds.recorded_set())?.indices().to_vec()
             };
             jobs.push(Job {
                 set,
                 replicate: r,
-                init_seed: study.seed.wrapping_add(1).wrapping_add(shift),
+                init_seed: seeds.student_init(),
             });
         }
     }
@@ -144,7 +139,7 @@ pub fn run_study_on<F: Real>(
         .map(|s| Job {
             set: s.clone(),
             replicate: 0,
-            init_seed: study.seed.wrapping_add(1),
+            init_seed: Seeds(study.seed).student_init(),
         })
         .collect();
     fit_students(teacher, train, heldout, study, &jobs, progress)
@@ -163,7 +158,7 @@ fn fit_students<F: Real>(
     let recording = simulate(
         teacher,
         train,
-        &SimOptions::noisy(study.data_noise, study.seed ^ 0xda7a),
+        &SimOptions::noisy(study.data_noise, Seeds(study.seed).recording_noise()),
     )?;
     let ref_train = simulate(teacher, train, &SimOptions::noiseless())?;
     let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
@@ -208,6 +203,6 @@ fn fit_students<F: Real>(
         });
     }
     let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
-    let baseline = shuffle_baseline(teacher, &ref_held, &all, study.n_shuffles, study.seed ^ 0x5eed);
+    let baseline = shuffle_baseline(teacher, &ref_held, &all, study.n_shuffles, Seeds(study.seed).shuffle());
     Ok(StudyResult { rows, baseline })
 }

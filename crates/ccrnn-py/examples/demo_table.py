@@ -17,8 +17,9 @@ import ccrnn
 def main(seed=0):
     t0 = time.time()
     teacher = ccrnn.ei_teacher(300, seed=seed, steps=700, callback=ccrnn.progress_bar(700, "teacher"))
-    train, _ = ccrnn.sine_task(20, seed=seed + 200)
-    heldout, _ = ccrnn.sine_task(20, seed=seed + 300)
+    streams = ccrnn.seeds(seed)  # the command line's named random streams
+    train, _ = ccrnn.sine_task(20, seed=streams["train_stimulus"])
+    heldout, _ = ccrnn.sine_task(20, seed=streams["heldout_stimulus"])
     ms, reps, cap = [0, 1, 4, 16, 64], 3, 30
     bar = ccrnn.progress_bar(cap * len(ms) * reps, "students")
     res = ccrnn.study(

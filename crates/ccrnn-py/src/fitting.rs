@@ -3,7 +3,7 @@
 
 use crate::model::Model;
 use crate::{bad, err};
-use ccrnn_core::{NeuronSet, SimOptions, Stimulus, simulate};
+use ccrnn_core::{NeuronSet, Seeds, SimOptions, Stimulus, simulate};
 use ccrnn_fit::student::{recording_order, student_init};
 use ccrnn_fit::{Data, FitConfig, IterState, Observer};
 use ccrnn_lab::{Study, run_study};
@@ -218,7 +218,7 @@ pub fn fit(
                 if k == 0 || k > cols.len() {
                     return Err(bad(format!("m = {k}: must be in 1..={}", cols.len())));
                 }
-                recording_order(cols.len(), seed.wrapping_add(2))[..k]
+                recording_order(cols.len(), Seeds(seed).recorded_set())[..k]
                     .iter()
                     .map(|&c| cols[c])
                     .collect()
@@ -235,7 +235,7 @@ pub fn fit(
         (set.clone(), Data::Activity { recorded: set, data })
     };
     let start = match init {
-        "permuted" => student_init(model, gain_factor, seed.wrapping_add(1)),
+        "permuted" => student_init(model, gain_factor, Seeds(seed).student_init()),
         "model" => model.clone(),
         other => return Err(bad(format!("init {other:?}: expected permuted or model"))),
     };

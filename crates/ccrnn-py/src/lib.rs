@@ -52,6 +52,28 @@ fn reproducible() -> bool {
     ccrnn_core::kernels::reproducible()
 }
 
+/// The named random streams of run seed `seed`, as the command line derives them (a dict:
+/// teacher_task, train_stimulus, heldout_stimulus, student_init, recorded_set,
+/// recording_noise, shuffle): `ccrnn.sine_task(20, seed=ccrnn.seeds(0)["heldout_stimulus"])`
+/// is the demo's held-out stimulus.
+#[pyfunction]
+fn seeds(py: Python<'_>, seed: u64) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    let s = ccrnn_core::Seeds(seed);
+    let d = pyo3::types::PyDict::new(py);
+    for (k, v) in [
+        ("teacher_task", s.teacher_task()),
+        ("train_stimulus", s.train_stimulus()),
+        ("heldout_stimulus", s.heldout_stimulus()),
+        ("student_init", s.student_init()),
+        ("recorded_set", s.recorded_set()),
+        ("recording_noise", s.recording_noise()),
+        ("shuffle", s.shuffle()),
+    ] {
+        d.set_item(k, v)?;
+    }
+    Ok(d)
+}
+
 #[pymodule]
 fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CcrnnError", m.py().get_type::<CcrnnError>())?;
@@ -70,5 +92,6 @@ fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(theory::prioritize, m)?)?;
     m.add_function(wrap_pyfunction!(set_reproducible, m)?)?;
     m.add_function(wrap_pyfunction!(reproducible, m)?)?;
+    m.add_function(wrap_pyfunction!(seeds, m)?)?;
     Ok(())
 }

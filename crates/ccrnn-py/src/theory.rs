@@ -4,7 +4,7 @@ use crate::fitting::to_dict;
 use crate::model::Model;
 use crate::{bad, err};
 use ccrnn_analysis::{GnOptions, Spectrum, Strategy, gauss_newton as gn, greedy_order, neuron_blocks};
-use ccrnn_core::{GroupSet, ParamGroup, Stimulus};
+use ccrnn_core::{GroupSet, ParamGroup, Seeds, Stimulus};
 use numpy::{IntoPyArray, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -101,7 +101,14 @@ pub fn prioritize<'py>(
             let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
             let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;
             let randoms = (0..n_random.max(1))
-                .map(|k| greedy_order(&blocks, h.view(), Strategy::Random(seed.wrapping_add(k)), &already))
+                .map(|k| {
+                    greedy_order(
+                        &blocks,
+                        h.view(),
+                        Strategy::Random(Seeds(seed).random_order(k)),
+                        &already,
+                    )
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let mean: Vec<f64> = (0..best.order.len())
                 .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)

@@ -221,3 +221,12 @@ def test_bad_arguments_raise_clear_exceptions(tmp_path):
         ccrnn.fit(m, rec, lr=-1.0, steps=2)
     with pytest.raises(ccrnn.CcrnnError, match="columns"):
         ccrnn.fit(m, {"inputs": u, "activity": rec["activity"][:, :, :3]}, steps=2)
+
+
+def test_named_seed_streams_are_the_command_lines():
+    s = ccrnn.seeds(5)
+    # The offsets ccrnn has always used (ccrnn_core::Seeds): the demo's held-out stimulus of
+    # seed 5 is sine_task(seed=305), its students start from seed 6 and record from seed 7.
+    assert (s["teacher_task"], s["train_stimulus"], s["heldout_stimulus"]) == (105, 205, 305)
+    assert (s["student_init"], s["recorded_set"]) == (6, 7)
+    assert s["shuffle"] == 5 ^ 0x5EED and s["recording_noise"] == 5 ^ 0xDA7A

@@ -8,7 +8,7 @@ use crate::configs::ConfigFile;
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Result, bail};
-use ccrnn_core::{Connectome, Model, SimOptions, Stimulus, simulate};
+use ccrnn_core::{Connectome, Model, Seeds, SimOptions, Stimulus, simulate};
 use ccrnn_io::{LoadReport, RunDir};
 use ccrnn_lab::ConnectomeTeacherSpec;
 use serde_json::json;
@@ -136,8 +136,8 @@ pub fn build(
         "gap_junctions": built.model.gap.as_ref().map(|g| g.junctions()),
     });
     let out = Built {
-        train: f32_stim(&spec.stimulus(t.trials, t.seed.wrapping_add(200))),
-        heldout: f32_stim(&spec.stimulus(t.trials, t.seed.wrapping_add(300))),
+        train: f32_stim(&spec.stimulus(t.trials, Seeds(t.seed).train_stimulus())),
+        heldout: f32_stim(&spec.stimulus(t.trials, Seeds(t.seed).heldout_stimulus())),
         con,
         report,
         inputs,

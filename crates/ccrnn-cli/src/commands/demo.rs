@@ -11,7 +11,7 @@ use crate::table;
 use crate::ui::Ui;
 use crate::ui::{out, outln};
 use anyhow::{Context, Result, anyhow};
-use ccrnn_core::{SimOptions, simulate};
+use ccrnn_core::{Seeds, SimOptions, simulate};
 use ccrnn_lab::{EiSpec, SineTask, run_study};
 use serde_json::json;
 use std::time::Instant;
@@ -44,7 +44,7 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         "teacher: E/I network, N = {}, seed {seed}; leading eigenvalue of the linearisation {lam:.3}",
         cfg.teacher.n
     ));
-    let (task_stim, task_y) = cfg.task.generate::<f32>(seed.wrapping_add(100))?;
+    let (task_stim, task_y) = cfg.task.generate::<f32>(Seeds(seed).teacher_task())?;
     let bar = ui.bar(cfg.teacher_training.steps, "training teacher");
     let mut metric_err = None;
     let mut on_teacher = fit_observer(&bar, &mut run, json!({"phase": "teacher"}), &mut metric_err);
@@ -71,8 +71,8 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         trials: cfg.student_trials,
         ..cfg.task
     };
-    let (train, _) = students_task.generate::<f32>(seed.wrapping_add(200))?;
-    let (heldout, held_y) = students_task.generate::<f32>(seed.wrapping_add(300))?;
+    let (train, _) = students_task.generate::<f32>(Seeds(seed).train_stimulus())?;
+    let (heldout, held_y) = students_task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
     let ref_held = simulate(&teacher, &heldout, &SimOptions::noiseless())?;
     let task_mse = (&ref_held.y - &held_y)
         .mapv(|d| (d as f64).powi(2))

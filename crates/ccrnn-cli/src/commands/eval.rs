@@ -52,7 +52,7 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
     let reference = simulate(&teacher, &stim, &SimOptions::noiseless())?;
     let scores = evaluate(&teacher, &reference, &student, &stim, &recorded)?;
     let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
-    let baseline = shuffle_baseline(&teacher, &reference, &all, 20, 0x5eed);
+    let baseline = shuffle_baseline(&teacher, &reference, &all, 20, ccrnn_core::Seeds(0).shuffle());
     let rows = vec![ScoreRow::evaluation(&scores)];
     run.write("scores.csv", &table::csv(&rows)?)?;
     let doc = json!({

@@ -12,7 +12,7 @@ use crate::ui::Ui;
 use crate::ui::outln;
 use crate::{plots, table};
 use anyhow::{Context, Result, anyhow, bail};
-use ccrnn_core::{NeuronSet, SimOptions, simulate};
+use ccrnn_core::{NeuronSet, Seeds, SimOptions, simulate};
 use ccrnn_fit::metrics::neuron_fits;
 use ccrnn_fit::student::{recording_order, student_init};
 use ccrnn_fit::{Data, MethodKind, fit};
@@ -114,7 +114,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
                     cols.len()
                 );
             }
-            recording_order(cols.len(), fc.seed.wrapping_add(2))[..m]
+            recording_order(cols.len(), Seeds(fc.seed).recorded_set())[..m]
                 .iter()
                 .map(|&k| cols[k])
                 .collect()
@@ -131,7 +131,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         (set.clone(), Data::Activity { recorded: set, data })
     };
     let init = match student.init {
-        InitKind::Permuted => student_init(&model, student.gain_factor, fc.seed.wrapping_add(1)),
+        InitKind::Permuted => student_init(&model, student.gain_factor, Seeds(fc.seed).student_init()),
         InitKind::Model => model.clone(),
     };
 

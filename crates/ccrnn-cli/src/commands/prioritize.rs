@@ -11,6 +11,7 @@ use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, bail};
 use ccrnn_analysis::{GnOptions, Strategy, greedy_order, linear_response, neuron_blocks, numerical_rank};
+use ccrnn_core::Seeds;
 use ndarray::Array2;
 use serde_json::json;
 
@@ -70,7 +71,14 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
     let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;
     let randoms = (0..a.random_orders.max(1))
-        .map(|k| greedy_order(&blocks, h.view(), Strategy::Random(a.seed.wrapping_add(k)), &already))
+        .map(|k| {
+            greedy_order(
+                &blocks,
+                h.view(),
+                Strategy::Random(Seeds(a.seed).random_order(k)),
+                &already,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let seconds = t0.elapsed().as_secs_f64();
     let k = best.order.len();

@@ -9,7 +9,7 @@ use crate::plots;
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, anyhow};
-use ccrnn_core::{SimOptions, Stimulus, simulate};
+use ccrnn_core::{Seeds, SimOptions, Stimulus, simulate};
 use ccrnn_lab::EiSpec;
 use serde_json::json;
 
@@ -66,7 +66,7 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
                 "E/I network N = {}: leading eigenvalue of the linearisation {lam:.3}",
                 spec.n
             ));
-            let (stim, target) = task.generate::<f32>(seed.wrapping_add(100))?;
+            let (stim, target) = task.generate::<f32>(Seeds(seed).teacher_task())?;
             let bar = ui.bar(training.steps, "training teacher");
             let mut err = None;
             let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
@@ -78,7 +78,7 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
             if let Some(e) = err {
                 return Err(e.into());
             }
-            let (held, held_y) = task.generate::<f32>(seed.wrapping_add(300))?;
+            let (held, held_y) = task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
             let y = simulate(&out.model, &held, &SimOptions::noiseless())?.y;
             let mse = (&y - &held_y).mapv(|d| (d as f64).powi(2)).mean().unwrap_or(f64::NAN);
             plots::save(

@@ -6,7 +6,7 @@ use super::store::{nan_null, write_json};
 use super::tasks::{StudentSpec, Task};
 use super::teacher_task::{TeacherData, TeacherSummary};
 use crate::Result;
-use ccrnn_core::{Beta, Connectivity, Model, NeuronSet, Pattern, SimOptions, simulate};
+use ccrnn_core::{Beta, Connectivity, Model, NeuronSet, Pattern, Seeds, SimOptions, simulate};
 use ccrnn_fit::student::{random_recorded, student_init};
 use ccrnn_fit::{Data, evaluate, fit};
 use ndarray::{Array1, Array2, Array3, Axis};
@@ -168,9 +168,9 @@ pub fn initial_student(
     spec: &StudentSpec,
     seed: u64,
 ) -> Result<(Model<f32>, Vec<String>)> {
-    let mut s = student_init(teacher, recipe.student.gain_factor, seed.wrapping_add(1));
+    let mut s = student_init(teacher, recipe.student.gain_factor, Seeds(seed).student_init());
     let mut train = recipe.fit.train.clone();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xc0ec);
+    let mut rng = ChaCha8Rng::seed_from_u64(Seeds(seed).unconstrained_weights());
     if spec.connectome_noise > 0.0 {
         s.coupling = noisy_connectivity(&s, spec.connectome_noise, &mut rng)?.build(s.coupling.backend());
     }
@@ -258,7 +258,7 @@ pub fn run(
             },
         )
     } else {
-        let rec = random_recorded(n, spec.m, seed.wrapping_add(2))?;
+        let rec = random_recorded(n, spec.m, Seeds(seed).recorded_set())?;
         let d = recording.a.select(Axis(2), rec.indices());
         (rec.clone(), Data::Activity { recorded: rec, data: d })
     };

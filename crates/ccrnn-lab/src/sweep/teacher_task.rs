@@ -6,7 +6,7 @@ use super::store::{nan_null, write_json};
 use super::tasks::derive_seed;
 use crate::{ChaoticSpec, EiSpec, Error, LowRankSpec, Result, SineTask};
 use ccrnn_analysis::participation_ratio;
-use ccrnn_core::{Model, NeuronSet, SimOptions, Stimulus, simulate};
+use ccrnn_core::{Model, NeuronSet, Seeds, SimOptions, Stimulus, simulate};
 use ccrnn_fit::metrics::shuffle_baseline;
 use ndarray::{Array2, Array3, Ix2, Ix3};
 use serde::{Deserialize, Serialize};
@@ -78,7 +78,7 @@ pub fn build(recipe: &Recipe, n: usize, seed: u64, progress: &mut dyn FnMut(u64,
                 trials: t.trials,
                 ..SineTask::default()
             };
-            let (stim, target) = task.generate::<f32>(seed.wrapping_add(100))?;
+            let (stim, target) = task.generate::<f32>(Seeds(seed).teacher_task())?;
             let cfg = ccrnn_fit::FitConfig {
                 steps: t.training_steps,
                 ..EiSpec::training_config(seed)
@@ -93,12 +93,12 @@ pub fn build(recipe: &Recipe, n: usize, seed: u64, progress: &mut dyn FnMut(u64,
             } else {
                 EiSpec::train(raw.cast::<f32>(), stim, target, &cfg, Some(&mut every))?.model
             };
-            let (train, _) = task.generate::<f32>(seed.wrapping_add(200))?;
+            let (train, _) = task.generate::<f32>(Seeds(seed).train_stimulus())?;
             let held_task = SineTask {
                 trials: t.heldout_trials,
                 ..task
             };
-            let (heldout, _) = held_task.generate::<f32>(seed.wrapping_add(300))?;
+            let (heldout, _) = held_task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
             Ok(TeacherData { model, train, heldout })
         }
         TeacherKind::LowRank | TeacherKind::Chaotic => {
@@ -138,14 +138,14 @@ pub fn run(
     let reference = simulate(&data.model, &data.heldout, &SimOptions::noiseless())?;
     let samples = pooled(&reference.a);
     let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
-    let baseline = shuffle_baseline(&data.model, &reference, &all, 20, seed ^ 0x5eed);
+    let baseline = shuffle_baseline(&data.model, &reference, &all, 20, Seeds(seed).shuffle());
     let task_mse = if recipe.teacher.kind == TeacherKind::Ei {
         let task = SineTask {
             steps: recipe.teacher.steps,
             trials: recipe.teacher.heldout_trials,
             ..SineTask::default()
         };
-        let (_, target) = task.generate::<f32>(seed.wrapping_add(300))?;
+        let (_, target) = task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
         let d = &reference.y - &target;
         Some(d.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / d.len().max(1) as f64)
     } else {
