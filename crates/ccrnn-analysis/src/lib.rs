@@ -8,13 +8,13 @@
 
 pub mod dimension;
 mod error;
-pub mod gauss_newton;
+pub mod gn_matrix;
 pub mod greedy;
 pub mod linalg;
 pub mod linear;
 
 pub use dimension::participation_ratio;
 pub use error::{Error, Result};
-pub use gauss_newton::{GnOptions, Spectrum, gauss_newton, neuron_blocks};
+pub use gn_matrix::{GnOptions, Spectrum, gauss_newton, neuron_blocks};
 pub use greedy::{RecordingOrder, Strategy, greedy_order};
 pub use linear::{linear_response, low_rank_random, numerical_rank};

@@ -8,12 +8,12 @@
 
 mod bptt;
 mod checkpoint;
-mod gauss_newton;
+mod gn_product;
 mod tangent;
 
 pub use bptt::bptt;
 pub use checkpoint::{checkpoint_interval, loss_and_grad_checkpointed};
-pub use gauss_newton::gauss_newton_product;
+pub use gn_product::gauss_newton_product;
 pub use tangent::tangents;
 
 use crate::loss::mse_and_seed;
