@@ -136,9 +136,9 @@ impl<F, T: FnMut(&IterState<F>) -> Result<()>> Observer<F> for T {
 ///   still falls fast; measured on the demo's students, a Gauss–Newton fit whose loss fell 11 %
 ///   in its last step met the gradient test alone).
 ///
-/// A tolerance of 0 turns its test off (with `rel_loss` = 0 the gradient test stands alone). The step budget is the cap; a fit that spends it has
-/// not converged. Minibatch
-/// solvers (Adam) are never tested: their loss is a noisy estimate.
+/// A tolerance of 0 turns its test off (with `rel_loss` = 0 the gradient test stands alone).
+/// The step budget is the cap; a fit that spends it has not converged. Minibatch solvers (Adam)
+/// are never tested: their loss is a noisy estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Convergence {
     /// Steps over which the relative decrease is measured.
@@ -177,7 +177,7 @@ impl Convergence {
                 prev - state.cost <= self.rel_loss * prev.abs()
             });
         let by_grad = pg_norm <= self.rel_grad * first && quiet_step;
-        let by_loss = self.rel_loss > 0.0 && state.recent_costs.len() == w + 1 && {
+        let by_loss = self.rel_loss > 0.0 && n == w + 1 && {
             let old = state.recent_costs[0];
             old - state.cost <= self.rel_loss * old.abs()
         };

@@ -71,7 +71,8 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     let rec = ccrnn_io::load_recording(&a.recording, a.layout.into(), n)?;
     let stim = rec.stimulus(&a.recording, model.n_in())?;
     let rpath = a.recording.display();
-    let (recorded, data) = if a.readout {
+    // `pairs`: each fitted neuron and its column in the recording's activity (to score the fit).
+    let (recorded, data, pairs) = if a.readout {
         let y = rec
             .readout
             .clone()
@@ -83,7 +84,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
                 model.n_out()
             );
         }
-        (NeuronSet::default(), Data::Readout { data: y })
+        (NeuronSet::default(), Data::Readout { data: y }, Vec::new())
     } else {
         let act = rec
             .activity
@@ -128,7 +129,8 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
             .map(|i| cols.iter().position(|c| c == i).expect("chosen from cols"))
             .collect();
         let data = act.select(Axis(2), &idx);
-        (set.clone(), Data::Activity { recorded: set, data })
+        let pairs: Vec<(usize, usize)> = set.indices().iter().copied().zip(idx).collect();
+        (set.clone(), Data::Activity { recorded: set, data }, pairs)
     };
     let init = match student.init {
         InitKind::Permuted => student_init(&model, student.gain_factor, Seeds(fc.seed).student_init()),
@@ -170,11 +172,6 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     crate::interrupt::watch();
     let mut watched = crate::interrupt::stoppable(ccrnn_fit::Every(fc.report_every, &mut obs));
     let t0 = std::time::Instant::now();
-    // Kept to score each recorded neuron's fit afterwards.
-    let fitted_to = match &data {
-        Data::Activity { data, .. } => Some((stim.clone(), data.clone())),
-        Data::Readout { .. } => None,
-    };
     let out = fit(init, stim, data, &valid, None, Some(&mut watched))?;
     drop(watched);
     let interrupted = out.termination == ccrnn_fit::Termination::Stopped && crate::interrupt::requested();
@@ -202,11 +199,11 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         .collect();
     run.write("loss.csv", &table::csv(&loss_rows)?)?;
     // Each recorded neuron's fit: the student's noise-free activity against the recording.
-    let neuron_fits = match &fitted_to {
-        Some((stim, data)) => {
-            let s = simulate(&out.model, stim, &SimOptions::noiseless())?;
-            let pairs: Vec<(usize, usize)> = recorded.indices().iter().copied().zip(0..).collect();
-            let fits = neuron_fits(&s.a, data, &pairs);
+    let neuron_fits = match &rec.activity {
+        Some(act) if !pairs.is_empty() => {
+            let stim = rec.stimulus(&a.recording, out.model.n_in())?;
+            let s = simulate(&out.model, &stim, &SimOptions::noiseless())?;
+            let fits = neuron_fits(&s.a, act, &pairs);
             let rows: Vec<NeuronFitRow> = fits
                 .iter()
                 .map(|f| NeuronFitRow {
@@ -221,8 +218,9 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
             run.write("neurons.csv", &table::csv(&rows)?)?;
             fits
         }
-        None => Vec::new(),
+        _ => Vec::new(),
     };
+    let median_corr_err = table::median(&neuron_fits.iter().map(|f| f.corr_err).collect::<Vec<_>>());
     let poor: Vec<usize> = neuron_fits.iter().filter(|f| f.poor).map(|f| f.neuron).collect();
     plots::save(
         &run,
@@ -238,7 +236,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         "termination": out.termination, "converged": out.termination.converged(), "seconds": seconds,
         "interrupted": interrupted,
         "poorly_fitted": poor,
-        "median_one_minus_rho": table::median(&neuron_fits.iter().map(|f| f.corr_err).collect::<Vec<_>>()),
+        "median_one_minus_rho": median_corr_err,
     });
     run.write("summary.json", serde_json::to_string_pretty(&doc)?.as_bytes())?;
     let code = finish(run, doc, ui, |dir| {
@@ -258,8 +256,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         if !neuron_fits.is_empty() {
             let worst = neuron_fits.iter().map(|f| f.corr_err).fold(f64::NAN, f64::max);
             outln!(
-                "recorded neurons against the recording: median 1 − ρ {:.3}, worst {worst:.3} (per neuron: neurons.csv)",
-                table::median(&neuron_fits.iter().map(|f| f.corr_err).collect::<Vec<_>>())
+                "recorded neurons against the recording: median 1 − ρ {median_corr_err:.3}, worst {worst:.3} (per neuron: neurons.csv)"
             )?;
             if !poor.is_empty() {
                 outln!(
