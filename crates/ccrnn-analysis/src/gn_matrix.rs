@@ -88,7 +88,7 @@ pub fn gauss_newton(model: &Model<f64>, stim: &Stimulus<f64>, opts: &GnOptions) 
         stim,
         opts,
         || Array2::<f64>::zeros((p, p)),
-        |h, da| ccrnn_core::kernels::matmul(true, h.view_mut(), da, da.t()),
+        |h, da| ccrnn_core::kernels::matmul(ccrnn_core::kernels::Write::Accumulate, h.view_mut(), da, da.t()),
     )?;
     let mut h = Array2::<f64>::zeros((p, p));
     for part in parts {

@@ -36,12 +36,12 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
 
-/// Wraps a fit observer: stops the fit ([`ccrnn_fit::Error::Stopped`]) once a signal has come,
+/// Wraps a fit observer: stops the fit ([`ccrnn_fit::Flow::Stop`]) once a signal has come,
 /// checking at every step, and otherwise hands the state on.
 pub fn stoppable<F: ccrnn_core::Real>(mut inner: impl ccrnn_fit::Observer<F>) -> impl ccrnn_fit::Observer<F> {
     move |s: &ccrnn_fit::IterState<F>| {
         if requested() {
-            return Err(ccrnn_fit::Error::Stopped);
+            return Ok(ccrnn_fit::Flow::Stop);
         }
         inner.observe(s)
     }

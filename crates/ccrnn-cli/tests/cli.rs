@@ -699,7 +699,7 @@ fn bad_input_exits_2_naming_file_and_problem_and_leaves_no_run_directory() {
     write_npz(&d.join("norec.npz"), |z| {
         z.add_array("activity", &Array3::<f32>::zeros((3, 10, 4))).unwrap()
     });
-    fails(d, &fit("norec.npz"), &["norec.npz", "no array 'recorded'", "--neurons"]);
+    fails(d, &fit("norec.npz"), &["norec.npz", "no 'recorded' array", "--neurons"]);
     std::fs::write(d.join("junk.npz"), b"PK not really").unwrap();
     fails(d, &fit("junk.npz"), &["junk.npz", "not a readable .npz"]);
 

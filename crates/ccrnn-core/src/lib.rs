@@ -45,10 +45,10 @@ pub use grad::{
     ParamGrad, arrays_for_grad, bptt, checkpoint_interval, gauss_newton_product, loss_and_grad,
     loss_and_grad_checkpointed, tangents,
 };
-pub use loss::{Seed, Target, loss};
+pub use loss::{OutputGrad, Target, loss};
 pub use model::{GainPlacement, Model, ModelBuilder};
 pub use neurons::NeuronSet;
-pub use params::{Beta, GroupSet, NeuronParams, ParamGroup};
+pub use params::{Beta, GroupSet, NeuronParams, ParamGroup, UnknownGroup};
 pub use real::Real;
 pub use seeds::Seeds;
 pub use simulate::{SimOptions, Stimulus, simulate, simulate_into};

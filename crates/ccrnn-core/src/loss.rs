@@ -1,5 +1,5 @@
-//! Losses: mean squared error on recorded neurons' activity or on the readout, and the seed
-//! `∂L/∂a` (and `∂L/∂y`) they hand to backpropagation.
+//! Losses: mean squared error on recorded neurons' activity or on the readout, and the output
+//! gradient `∂L/∂a` (and `∂L/∂y`) they hand to backpropagation.
 
 use crate::error::{check_finite, check_shape};
 use crate::{Error, Model, NeuronSet, Real, Result, Trajectory};
@@ -27,27 +27,27 @@ pub enum Target<'a, F> {
 /// The gradient of the loss with respect to the simulation's outputs, kept in the compact form
 /// each loss produces (backpropagation expands it row by row, never as a dense `B × T × N`).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Seed<F> {
+pub struct OutputGrad<F> {
     /// `∂L/∂a` on recorded neurons: their indices and a `B × T × M` array.
     pub activity: Option<(Vec<usize>, Array3<F>)>,
     /// `∂L/∂y`, `B × T × n_out`, for readout losses.
     pub y_bar: Option<Array3<F>>,
 }
 
-impl<F: Real> Seed<F> {
-    /// Checks the seed's shapes against a trajectory's `B × T` and the model.
+impl<F: Real> OutputGrad<F> {
+    /// Checks the output gradient's shapes against a trajectory's `B × T` and the model.
     pub(crate) fn validate(&self, model: &Model<F>, b: usize, t: usize) -> Result<()> {
         if let Some((idx, v)) = &self.activity {
-            check_shape("seed.activity", &[b, t, idx.len()], v.shape())?;
+            check_shape("output_grad.activity", &[b, t, idx.len()], v.shape())?;
             if let Some(&i) = idx.iter().find(|&&i| i >= model.n()) {
                 return Err(Error::invalid(
-                    "seed.activity",
+                    "output_grad.activity",
                     format!("neuron index {i} out of range"),
                 ));
             }
         }
         if let Some(y) = &self.y_bar {
-            check_shape("seed.y_bar", &[b, t, model.n_out()], y.shape())?;
+            check_shape("output_grad.y_bar", &[b, t, model.n_out()], y.shape())?;
         }
         Ok(())
     }
@@ -87,7 +87,7 @@ impl<F: Real> Target<'_, F> {
 }
 
 /// Mean squared error `L = mean over trials, steps and channels of (x − target)²`, and its seed.
-pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>) -> Result<(F, Seed<F>)> {
+pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>) -> Result<(F, OutputGrad<F>)> {
     if traj.a.is_empty() && !traj.dphi.is_empty() {
         return Err(Error::invalid(
             "trajectory",
@@ -100,20 +100,20 @@ pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>)
         Target::Activity { recorded, .. } => gather_columns(&traj.a, recorded.indices()),
         Target::Readout { .. } => traj.y.clone(),
     };
-    Ok(mse_and_seed(pred, target))
+    Ok(mse_and_output_grad(pred, target))
 }
 
 /// The loss and seed of predictions `pred` already in the target's form (the recorded neurons'
 /// activity `B × T × M`, or the readout), shapes checked by the caller.
-pub(crate) fn mse_and_seed<F: Real>(pred: Array3<F>, target: &Target<F>) -> (F, Seed<F>) {
+pub(crate) fn mse_and_output_grad<F: Real>(pred: Array3<F>, target: &Target<F>) -> (F, OutputGrad<F>) {
     let data = match target {
         Target::Activity { data, .. } | Target::Readout { data } => data,
     };
     let scale = 1.0 / pred.len().max(1) as f64;
     let two_s = F::lit(2.0 * scale);
-    // per trial, in parallel: the seed 2s (x − target) in place of the predictions, and the sum
-    // of squares in four interleaved f64 partial sums (a vector register); the trials' sums are
-    // added in trial order, so the loss does not depend on the thread count
+    // per trial, in parallel: the output gradient 2s (x − target) in place of the predictions,
+    // and the sum of squares in four interleaved f64 partial sums (a vector register); the
+    // trials' sums are added in trial order, so the loss does not depend on the thread count
     let mut bar = pred;
     let trials: Vec<_> = bar.axis_iter_mut(Axis(0)).zip(data.axis_iter(Axis(0))).collect();
     let sums: Vec<f64> = trials
@@ -143,11 +143,11 @@ pub(crate) fn mse_and_seed<F: Real>(pred: Array3<F>, target: &Target<F>) -> (F, 
         .collect();
     let sum: f64 = sums.iter().sum();
     let seed = match target {
-        Target::Activity { recorded, .. } => Seed {
+        Target::Activity { recorded, .. } => OutputGrad {
             activity: Some((recorded.indices().to_vec(), bar)),
             y_bar: None,
         },
-        Target::Readout { .. } => Seed {
+        Target::Readout { .. } => OutputGrad {
             activity: None,
             y_bar: Some(bar),
         },

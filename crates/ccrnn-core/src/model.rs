@@ -263,38 +263,42 @@ impl<F: Real> Model<F> {
         if theta.len() != len {
             return Err(Error::shape("theta", &[len], &[theta.len()]));
         }
-        let mut next = self.clone();
+        // every group is checked before anything changes (no copy of the coupling: only the
+        // O(N) parameters are staged)
+        let mut params = self.params.clone();
+        let (mut w, mut w_out) = (None, None);
         let mut off = 0;
         for g in groups.groups() {
             let k = self.group_len(g);
             let s = &theta[off..off + k];
             check_finite(g.name(), s.iter())?;
             match g {
-                ParamGroup::Gain => next.params.g = Array1::from(s.to_vec()),
-                ParamGroup::Bias => next.params.b = Array1::from(s.to_vec()),
-                ParamGroup::Tau => next.params.tau = Array1::from(s.to_vec()),
+                ParamGroup::Gain => params.g = Array1::from(s.to_vec()),
+                ParamGroup::Bias => params.b = Array1::from(s.to_vec()),
+                ParamGroup::Tau => params.tau = Array1::from(s.to_vec()),
                 ParamGroup::Beta => {
-                    next.params.beta = match &self.params.beta {
+                    params.beta = match &self.params.beta {
                         Beta::Global(_) => Beta::Global(s[0]),
                         Beta::PerNeuron(_) => Beta::PerNeuron(Array1::from(s.to_vec())),
                     }
                 }
-                ParamGroup::H0 => next.params.h0 = Array1::from(s.to_vec()),
-                ParamGroup::WOut => next.w_out.iter_mut().zip(s).for_each(|(w, &x)| *w = x),
+                ParamGroup::H0 => params.h0 = Array1::from(s.to_vec()),
+                ParamGroup::WOut => w_out = Some(s),
                 ParamGroup::W => {
-                    let c = Connectivity {
-                        pattern: self.coupling.pattern().clone(),
-                        values: s.to_vec(),
-                        signs: self.signs.clone(),
-                    };
-                    c.validate()?;
-                    next.coupling.set_values(s);
+                    crate::coupling::check_values(self.coupling.pattern(), s, &self.signs)?;
+                    w = Some(s);
                 }
             }
             off += k;
         }
-        next.params.validate(self.n())?;
-        *self = next;
+        params.validate(self.n())?;
+        self.params = params;
+        if let Some(s) = w_out {
+            self.w_out.iter_mut().zip(s).for_each(|(w, &x)| *w = x);
+        }
+        if let Some(s) = w {
+            self.coupling.set_values(s);
+        }
         Ok(())
     }
 

@@ -9,12 +9,9 @@ pub struct NeuronSet {
 }
 
 impl NeuronSet {
-    /// Builds a set from indices in any order; rejects an index `>= n` and, if `nonempty`, an
-    /// empty set. Duplicates are merged.
-    pub fn new(indices: &[usize], n: usize, nonempty: bool) -> Result<Self> {
-        if nonempty && indices.is_empty() {
-            return Err(Error::invalid("recorded", "empty set: record at least one neuron"));
-        }
+    /// Builds a set (possibly empty) from indices in any order; rejects an index `>= n`.
+    /// Duplicates are merged.
+    pub fn new(indices: &[usize], n: usize) -> Result<Self> {
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             return Err(Error::invalid(
                 "recorded",
@@ -25,6 +22,14 @@ impl NeuronSet {
         idx.sort_unstable();
         idx.dedup();
         Ok(Self { idx })
+    }
+
+    /// As [`NeuronSet::new`], and rejects an empty set (a fit needs a recorded neuron).
+    pub fn nonempty(indices: &[usize], n: usize) -> Result<Self> {
+        if indices.is_empty() {
+            return Err(Error::invalid("recorded", "empty set: record at least one neuron"));
+        }
+        Self::new(indices, n)
     }
 
     /// The indices, ascending.

@@ -178,6 +178,19 @@ impl ParamGroup {
     }
 }
 
+/// A parameter-group name that is none of [`ParamGroup::name`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown group {0:?} (expected one of g, b, tau, beta, h0, w_out, w)")]
+pub struct UnknownGroup(pub String);
+
+impl std::str::FromStr for ParamGroup {
+    type Err = UnknownGroup;
+    /// The group of a name (surrounding spaces ignored), or which names there are.
+    fn from_str(s: &str) -> std::result::Result<Self, UnknownGroup> {
+        Self::from_name(s.trim()).ok_or_else(|| UnknownGroup(s.to_string()))
+    }
+}
+
 /// A set of trainable groups; the others are frozen. θ lays out the chosen groups in the order
 /// of [`ParamGroup::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -194,6 +207,13 @@ impl GroupSet {
             s = s.with(g);
         }
         s
+    }
+    /// The set of the named groups (the one parser of group names: configurations, the command
+    /// line and Python all use it).
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> std::result::Result<Self, UnknownGroup> {
+        names
+            .iter()
+            .try_fold(Self::NONE, |set, n| Ok(set.with(n.as_ref().parse()?)))
     }
     /// This set plus `g`.
     pub fn with(self, g: ParamGroup) -> Self {

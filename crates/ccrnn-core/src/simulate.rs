@@ -6,7 +6,7 @@
 //! seed gives bit-identical trajectories whatever the thread count.
 
 use crate::error::{check_finite, check_shape};
-use crate::kernels::{THIN_DRIVE, activate_row, add_drive, copy_transposed, matmul};
+use crate::kernels::{THIN_DRIVE, Write, activate_row, add_drive, copy_transposed, matmul};
 pub(crate) use crate::noise::NoiseStreams;
 pub(crate) use crate::trajectory::ChunkMut;
 use crate::trajectory::{Keep, RowsMut};
@@ -40,6 +40,14 @@ impl<F: Real> Stimulus<F> {
     /// Number of time steps T.
     pub fn steps(&self) -> usize {
         self.u.shape()[1]
+    }
+    /// The same stimulus in another float type (f32 → f64 is exact; f64 → f32 rounds to
+    /// nearest).
+    pub fn cast<G: Real>(&self) -> Stimulus<G> {
+        Stimulus {
+            u: self.u.mapv(|x| G::lit(x.as_f64())),
+            h0: self.h0.as_ref().map(|h| h.mapv(|x| G::lit(x.as_f64()))),
+        }
     }
     /// The sub-batch of the given trials (in the given order).
     pub fn select(&self, trials: &[usize]) -> Self {
@@ -255,7 +263,7 @@ pub(crate) fn simulate_keep<F: Real>(
             .view_mut()
             .into_shape_with_order((b * t, model.n_out()))
             .expect("y is contiguous");
-        matmul(false, y2.view_mut(), a2, model.w_out.view());
+        matmul(Write::Overwrite, y2.view_mut(), a2, model.w_out.view());
     }
     Ok(())
 }
@@ -421,7 +429,7 @@ crate::kernels::simd::multiversion! {
             // transposing, so that W is never repacked), then into the trials' rows.
             m.coupling.forward(rates.a.block(bc, t), zc.view_mut());
             if !thin {
-                matmul(true, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
+                matmul(Write::Accumulate, zc.view_mut(), u.index_axis(Axis(1), t), m.w_in.view());
             }
             copy_transposed(z.block_mut(bc, t), zc.view());
             if thin {

@@ -110,7 +110,7 @@ fn gradients_match_finite_differences() {
     let stim = random_stimulus(b, t, 7);
     let opts = SimOptions::noisy(0.01, 99); // noise frozen: same seed every evaluation
     let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let recorded = NeuronSet::new(&[1, 4, 9, 15, 18], n, true).unwrap();
+    let recorded = NeuronSet::nonempty(&[1, 4, 9, 15, 18], n).unwrap();
     let mut worst = 0.0f64;
     for act in ACTS {
         for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
@@ -382,16 +382,16 @@ fn bad_input_is_an_error_naming_the_field() {
     bad.u[(1, 2, 0)] = f64::INFINITY;
     assert!(msg(&model, &bad).contains("inputs"));
     // recorded sets
-    assert!(NeuronSet::new(&[], 8, true).unwrap_err().to_string().contains("empty"));
+    assert!(NeuronSet::nonempty(&[], 8).unwrap_err().to_string().contains("empty"));
     assert!(
-        NeuronSet::new(&[8], 8, true)
+        NeuronSet::nonempty(&[8], 8)
             .unwrap_err()
             .to_string()
             .contains("out of range")
     );
     // target shape
     let traj = simulate(&model, &stim, &opts).unwrap();
-    let rec = NeuronSet::new(&[0, 1], 8, true).unwrap();
+    let rec = NeuronSet::nonempty(&[0, 1], 8).unwrap();
     let data = Array3::zeros((2, 10, 3));
     let e = loss(
         &model,
@@ -418,6 +418,18 @@ fn bad_input_is_an_error_naming_the_field() {
     assert_eq!(
         m.theta(GroupSet::of(&[ParamGroup::W])),
         model.theta(gs),
+        "a rejected θ leaves the model unchanged"
+    );
+    // a valid W beside an invalid τ: rejected as a whole, W untouched too
+    let both = GroupSet::of(&[ParamGroup::Tau, ParamGroup::W]);
+    let mut th2 = m.theta(both);
+    th2.iter_mut().for_each(|x| *x *= 0.5);
+    th2[0] = -1.0;
+    let e = m.set_theta(both, &th2).unwrap_err().to_string();
+    assert!(e.contains("tau"), "{e}");
+    assert_eq!(
+        m.theta(both),
+        model.theta(both),
         "a rejected θ leaves the model unchanged"
     );
     // projection repairs it
@@ -578,7 +590,7 @@ fn gap_junctions_gradients_tangents_and_permutation() {
     let stim = random_stimulus(b, t, 17);
     let opts = SimOptions::noiseless();
     let mut rng = ChaCha8Rng::seed_from_u64(6);
-    let recorded = NeuronSet::new(&[0, 3, 7, 11], n, true).unwrap();
+    let recorded = NeuronSet::nonempty(&[0, 3, 7, 11], n).unwrap();
     for gain in [GainPlacement::Presynaptic, GainPlacement::Postsynaptic] {
         let model = with_gaps(random_model(n, Activation::Softplus, gain, Backend::Csr, false, 21), 4);
         let plain = simulate(
@@ -703,7 +715,7 @@ fn checkpointed_and_plain_backpropagation_give_the_same_gradients() {
         }
         let opts = SimOptions::noisy(0.05, 43);
         let plain = simulate(&model, &stim, &opts).unwrap();
-        let rec = NeuronSet::new(&[0, 3, 7, 19], 20, true).unwrap();
+        let rec = NeuronSet::nonempty(&[0, 3, 7, 19], 20).unwrap();
         let (data_a, data_y) = (
             plain.a.select(Axis(2), rec.indices()).mapv(|x| 0.9 * x + 0.01),
             plain.y.mapv(|x| 0.7 * x - 0.02),
@@ -771,7 +783,7 @@ fn lean_storage_gives_the_same_loss_and_gradients() {
         let stim = random_stimulus(trials, t, 62);
         let opts = SimOptions::noisy(0.05, 63);
         let full = simulate(&model, &stim, &opts).unwrap();
-        let rec = NeuronSet::new(&[1, 4, 18], n, true).unwrap();
+        let rec = NeuronSet::nonempty(&[1, 4, 18], n).unwrap();
         let data_a = full.a.select(Axis(2), rec.indices()).mapv(|x| 1.1 * x + 0.01);
         let data_y = full.y.mapv(|x| 0.7 * x - 0.02);
         let target = storage_target(readout, &rec, &data_a, &data_y);
@@ -808,7 +820,7 @@ fn lean_storage_gives_the_same_loss_and_gradients() {
         64,
     );
     let stim = random_stimulus(2, t, 65);
-    let rec = NeuronSet::new(&[2], n, true).unwrap();
+    let rec = NeuronSet::nonempty(&[2], n).unwrap();
     let data = Array3::zeros((2, t, 1));
     let target = Target::Activity {
         recorded: &rec,
@@ -844,7 +856,7 @@ fn checkpoint_interval_only_when_over_budget() {
     );
     let data = Array3::zeros((1, 2, 2));
     let target = Target::Readout { data: data.view() };
-    let rec = NeuronSet::new(&[0], 10, true).unwrap();
+    let rec = NeuronSet::nonempty(&[0], 10).unwrap();
     let data_a = Array3::zeros((1, 2, 1));
     let activity = Target::Activity {
         recorded: &rec,
@@ -879,7 +891,7 @@ fn random_direction(model: &Model<f64>, groups: GroupSet, rng: &mut ChaCha8Rng) 
 fn gauss_newton_products_match_finite_differences() {
     let (n, t, b) = (14, 30, 3);
     let opts = SimOptions::noisy(0.01, 5);
-    let recorded = NeuronSet::new(&[1, 4, 9, 12], n, true).unwrap();
+    let recorded = NeuronSet::nonempty(&[1, 4, 9, 12], n).unwrap();
     let mut worst = 0.0f64;
     for (case, (act, gain, gaps, per_trial_h0, readout)) in [
         (Activation::Softplus, GainPlacement::Presynaptic, false, false, false),

@@ -4,7 +4,7 @@ use crate::{
     Adam, Convergence, Data, EarlyStop, Error, Executor, FitProblem, GaussNewton, History, IterState, Lbfgs, Method,
     MethodKind, Observer, Result, Termination,
 };
-use ccrnn_core::{GroupSet, Model, ParamGroup, Real, Stimulus};
+use ccrnn_core::{GroupSet, Model, Real, Stimulus};
 use serde::{Deserialize, Serialize};
 
 /// How to fit. The default is full-batch L-BFGS for 1000 iterations, training g and b with
@@ -190,17 +190,7 @@ impl FitConfig {
         if self.report_every == 0 {
             return Err(Error::config("fit.report_every", "= 0: must be >= 1"));
         }
-        let mut groups = GroupSet::NONE;
-        for name in &self.train {
-            let g = ParamGroup::from_name(name).ok_or_else(|| {
-                let all: Vec<_> = ParamGroup::ALL.iter().map(|g| g.name()).collect();
-                Error::config(
-                    "fit.train",
-                    format!("unknown group {name:?} (expected one of {})", all.join(", ")),
-                )
-            })?;
-            groups = groups.with(g);
-        }
+        let groups = GroupSet::parse(&self.train).map_err(|e| Error::config("fit.train", e.to_string()))?;
         if groups == GroupSet::NONE {
             return Err(Error::config("fit.train", "empty: nothing to fit"));
         }

@@ -36,20 +36,6 @@ pub enum Error {
     /// A saved state does not belong to this problem.
     #[error("cannot resume: {0}")]
     Resume(String),
-    /// An observer asked the run to stop (e.g. on a keyboard interrupt): the executor ends
-    /// the run with [`crate::Termination::Stopped`] and the state so far, not with an error.
-    #[error("stopped by an observer")]
-    Stopped,
-    /// The solver can decrease the loss no further (a line search found no decrease even
-    /// along the steepest descent): the executor ends the run with
-    /// [`crate::Termination::Converged`] and the state before that step.
-    #[error("converged at step {step}: no further decrease of the loss")]
-    Converged {
-        /// Step (0-based) that found no decrease.
-        step: u64,
-        /// Evaluations that step spent searching.
-        evaluations: u64,
-    },
 }
 
 impl Error {

@@ -1,5 +1,6 @@
 //! The fitting loop: budget, early stopping, observers, resumption.
 
+use crate::solver::{CostAt, SolverState, Step};
 use crate::{Problem, Result, Solver};
 use ccrnn_core::Real;
 use serde::{Deserialize, Serialize};
@@ -13,12 +14,18 @@ pub struct IterState<F> {
     pub theta: Vec<F>,
     /// Number of completed steps.
     pub step: u64,
-    /// Minibatch loss evaluated during the last step (before its update); NaN before any step.
+    /// The loss the last step measured; NaN before any step. Where it was measured is the
+    /// solver's [`Solver::cost_at`]: Adam's is the minibatch loss at the θ the step started from
+    /// (the one whose gradient made the update); the full-batch solvers' is the loss at `theta`.
     pub cost: f64,
     /// Gradient norm of the last step (before clipping).
     pub grad_norm: f64,
-    /// Lowest minibatch loss so far.
+    /// Lowest `cost` so far.
     pub best_cost: f64,
+    /// The parameters at which `best_cost` was measured (empty before any step): for Adam the
+    /// θ before the step that measured it, for the full-batch solvers the θ after it.
+    #[serde(default)]
+    pub best_theta: Vec<F>,
     /// The last step that counted as an improvement for [`EarlyStop::patience`]: its loss fell
     /// by a relative `min_rel_improvement` below `improved_cost`, the loss of the improvement
     /// before it (so a loss that falls steadily in small steps keeps improving).
@@ -26,9 +33,10 @@ pub struct IterState<F> {
     /// The loss at `best_step`.
     #[serde(default = "infinity")]
     pub improved_cost: f64,
-    /// Solver-owned buffers (Adam: first and second moments; L-BFGS: gradient and curvature
-    /// pairs).
-    pub moments: Vec<Vec<F>>,
+    /// The solver's own buffers (Adam's moments; the gradient and curvature of the full-batch
+    /// solvers).
+    #[serde(default)]
+    pub solver: SolverState<F>,
     /// Number of loss-and-gradient evaluations so far (one per Adam step; one or more per
     /// L-BFGS step, for its line search).
     #[serde(default)]
@@ -54,7 +62,8 @@ impl<F: Real> IterState<F> {
             best_cost: f64::INFINITY,
             best_step: 0,
             improved_cost: f64::INFINITY,
-            moments: Vec::new(),
+            best_theta: Vec::new(),
+            solver: SolverState::Fresh,
             evaluations: 0,
             recent_costs: Vec::new(),
             first_grad_norm: None,
@@ -66,12 +75,14 @@ fn infinity() -> f64 {
     f64::INFINITY
 }
 
-/// Updates the best loss and the patience bookkeeping after a step: an improvement is a fall
-/// by a relative `min_rel` below the loss of the last improvement (not below the best loss,
-/// which moves on every small fall and would never count a steady descent).
-fn note_progress<F>(state: &mut IterState<F>, min_rel: f64) {
+/// Updates the best loss (with `measured_at`, the θ it was measured at) and the patience
+/// bookkeeping after a step: an improvement is a fall by a relative `min_rel` below the loss of
+/// the last improvement (not below the best loss, which moves on every small fall and would
+/// never count a steady descent).
+fn note_progress<F: Clone>(state: &mut IterState<F>, measured_at: Option<&[F]>, min_rel: f64) {
     if state.cost < state.best_cost {
         state.best_cost = state.cost;
+        state.best_theta = measured_at.unwrap_or(&state.theta).to_vec();
     }
     if state.cost < state.improved_cost * (1.0 - min_rel) || (state.best_step == 0 && state.cost.is_finite()) {
         state.improved_cost = state.cost;
@@ -79,23 +90,50 @@ fn note_progress<F>(state: &mut IterState<F>, min_rel: f64) {
     }
 }
 
-/// Watches the run; called after every step (wrap in [`Every`] to thin it out).
-pub trait Observer<F> {
-    /// Sees the state after a step. An error stops the run; [`crate::Error::Stopped`] ends it
-    /// cleanly.
-    fn observe(&mut self, state: &IterState<F>) -> Result<()>;
+/// What an observer asks of the run after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flow {
+    /// Go on.
+    #[default]
+    Continue,
+    /// End the run cleanly now ([`Termination::Stopped`], with the state so far), e.g. on a
+    /// keyboard interrupt.
+    Stop,
 }
 
-/// Runs the inner observer every `n` steps (and on the first step).
+impl From<()> for Flow {
+    /// An observer that returns nothing lets the run go on.
+    fn from(_: ()) -> Self {
+        Flow::Continue
+    }
+}
+
+/// Watches the run; called after every step (wrap in [`Every`] to thin it out).
+pub trait Observer<F> {
+    /// Sees the state after a step and says whether the run goes on. An error ends the run
+    /// with that error.
+    fn observe(&mut self, state: &IterState<F>) -> Result<Flow>;
+    /// Sees the final state once the run has ended, and why (not called when it ended with an
+    /// error).
+    fn finish(&mut self, state: &IterState<F>, how: Termination) -> Result<()> {
+        let _ = (state, how);
+        Ok(())
+    }
+}
+
+/// Runs the inner observer every `n` steps (and on the first step); its `finish` always.
 pub struct Every<O>(pub u64, pub O);
 
 impl<F, O: Observer<F>> Observer<F> for Every<O> {
-    fn observe(&mut self, state: &IterState<F>) -> Result<()> {
+    fn observe(&mut self, state: &IterState<F>) -> Result<Flow> {
         if state.step == 1 || state.step.is_multiple_of(self.0.max(1)) {
             self.1.observe(state)
         } else {
-            Ok(())
+            Ok(Flow::Continue)
         }
+    }
+    fn finish(&mut self, state: &IterState<F>, how: Termination) -> Result<()> {
+        self.1.finish(state, how)
     }
 }
 
@@ -111,17 +149,22 @@ pub struct History {
 }
 
 impl<F> Observer<F> for History {
-    fn observe(&mut self, s: &IterState<F>) -> Result<()> {
+    fn observe(&mut self, s: &IterState<F>) -> Result<Flow> {
         self.step.push(s.step);
         self.loss.push(s.cost);
         self.grad_norm.push(s.grad_norm);
-        Ok(())
+        Ok(Flow::Continue)
     }
 }
 
-impl<F, T: FnMut(&IterState<F>) -> Result<()>> Observer<F> for T {
-    fn observe(&mut self, state: &IterState<F>) -> Result<()> {
-        self(state)
+/// A closure is an observer: it returns `Result<()>` (the run goes on) or `Result<Flow>`.
+impl<F, T, R> Observer<F> for T
+where
+    T: FnMut(&IterState<F>) -> Result<R>,
+    R: Into<Flow>,
+{
+    fn observe(&mut self, state: &IterState<F>) -> Result<Flow> {
+        self(state).map(Into::into)
     }
 }
 
@@ -208,10 +251,10 @@ pub enum Termination {
     TargetReached,
     /// No improvement for `patience` steps.
     NoImprovement,
-    /// An observer stopped the run ([`crate::Error::Stopped`]).
+    /// An observer stopped the run ([`Flow::Stop`]).
     Stopped,
     /// Converged: the solver found no further decrease (a minimum to the precision of the
-    /// loss, [`crate::Error::Converged`]), or the [`Convergence`] test passed.
+    /// loss, [`Step::Converged`]), or the [`Convergence`] test passed.
     Converged,
 }
 
@@ -265,8 +308,9 @@ impl<'a, F: Real> Executor<'a, F> {
         self.observers.push(obs);
         self
     }
-    /// Runs from `state` (new or resumed) until the budget or an early stop.
-    pub fn run(&mut self, mut state: IterState<F>) -> Result<(IterState<F>, Termination)> {
+    /// Runs from `state` (new or resumed) until the budget or an early stop, then shows every
+    /// observer the final state.
+    pub fn run(&mut self, state: IterState<F>) -> Result<(IterState<F>, Termination)> {
         if state.theta.len() != self.problem.n_params() {
             return Err(crate::Error::Resume(format!(
                 "saved θ has {} values, this problem has {}",
@@ -274,19 +318,26 @@ impl<'a, F: Real> Executor<'a, F> {
                 self.problem.n_params()
             )));
         }
+        let (state, how) = self.steps(state)?;
+        for o in self.observers.iter_mut() {
+            o.finish(&state, how)?;
+        }
+        Ok((state, how))
+    }
+
+    /// The loop itself.
+    fn steps(&mut self, mut state: IterState<F>) -> Result<(IterState<F>, Termination)> {
+        let cost_at = self.solver.cost_at();
         while state.step < self.max_steps {
-            state = match self.solver.next_iter(self.problem, state.clone()) {
-                Err(crate::Error::Converged { evaluations, .. }) => {
-                    state.evaluations += evaluations;
-                    return Ok((state, Termination::Converged));
-                }
-                r => r?,
+            let start = (cost_at == CostAt::Start).then(|| state.theta.clone());
+            state = match self.solver.next_iter(self.problem, state)? {
+                Step::Moved(s) => s,
+                Step::Converged(s) => return Ok((s, Termination::Converged)),
             };
-            note_progress(&mut state, self.stop.min_rel_improvement);
+            note_progress(&mut state, start.as_deref(), self.stop.min_rel_improvement);
             for o in self.observers.iter_mut() {
-                match o.observe(&state) {
-                    Err(crate::Error::Stopped) => return Ok((state, Termination::Stopped)),
-                    r => r?,
+                if o.observe(&state)? == Flow::Stop {
+                    return Ok((state, Termination::Stopped));
                 }
             }
             if let Some(t) = self.stop.target_loss
@@ -300,7 +351,7 @@ impl<'a, F: Real> Executor<'a, F> {
                 return Ok((state, Termination::NoImprovement));
             }
             if let Some(c) = self.stop.converge
-                && let Some(g) = self.solver.gradient(&state)
+                && let Some(g) = state.solver.gradient()
             {
                 let mut moved: Vec<F> = state.theta.iter().zip(g).map(|(t, g)| *t - *g).collect();
                 self.problem.project(&mut moved);
@@ -343,7 +394,7 @@ mod tests {
         for step in 1..=100u64 {
             state.step = step;
             state.cost = cost;
-            note_progress(&mut state, 1e-3);
+            note_progress(&mut state, None, 1e-3);
             assert!(
                 step - state.best_step <= 2,
                 "step {step}: last improvement at {}",
@@ -357,7 +408,7 @@ mod tests {
         for step in 1..=10u64 {
             flat.step = step;
             flat.cost = 1.0;
-            note_progress(&mut flat, 1e-3);
+            note_progress(&mut flat, None, 1e-3);
         }
         assert_eq!(flat.best_step, 1);
     }

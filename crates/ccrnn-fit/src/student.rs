@@ -49,5 +49,5 @@ pub fn random_recorded(n: usize, m: usize, seed: u64) -> Result<NeuronSet> {
             format!("M = {m} exceeds the network's {n} neurons"),
         ));
     }
-    NeuronSet::new(&recording_order(n, seed)[..m], n, true)
+    NeuronSet::nonempty(&recording_order(n, seed)[..m], n)
 }

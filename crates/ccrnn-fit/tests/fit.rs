@@ -84,7 +84,7 @@ fn adam_matches_the_reference_update_on_a_quadratic() {
     let mut p = Quad(c.clone());
     let (mut th, mut m, mut v) = (vec![1.0, -2.0, 3.0], [0.0; 3], [0.0; 3]);
     for t in 1..=50 {
-        state = adam.next_iter(&mut p, state).unwrap();
+        state = adam.next_iter(&mut p, state).unwrap().into_state();
         let mut g: Vec<f64> = th.iter().zip(&c).map(|(x, c)| 2.0 * c * x).collect();
         let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm > 3.0 {
@@ -252,12 +252,12 @@ fn early_stopping_and_divergence() {
     // an observer ends the run cleanly (a keyboard interrupt in the Python bindings)
     struct StopAt(u64);
     impl ccrnn_fit::Observer<f32> for StopAt {
-        fn observe(&mut self, s: &ccrnn_fit::IterState<f32>) -> ccrnn_fit::Result<()> {
-            if s.step == self.0 {
-                Err(ccrnn_fit::Error::Stopped)
+        fn observe(&mut self, s: &ccrnn_fit::IterState<f32>) -> ccrnn_fit::Result<ccrnn_fit::Flow> {
+            Ok(if s.step == self.0 {
+                ccrnn_fit::Flow::Stop
             } else {
-                Ok(())
-            }
+                ccrnn_fit::Flow::Continue
+            })
         }
     }
     let c = cfg(50, 1).validate().unwrap();
@@ -843,7 +843,7 @@ fn a_recorded_neuron_that_starts_silent_is_fitted() {
     let n = 16;
     let teacher = small_teacher(n, 5);
     let stim = stimulus(6, 60, 7);
-    let rec = NeuronSet::new(&[1, 4, 9, 12], n, true).unwrap();
+    let rec = NeuronSet::nonempty(&[1, 4, 9, 12], n).unwrap();
     let data = recorded_data(&teacher, &stim, &rec);
     let mut student = teacher.clone();
     student.params.g[4] = 0.0;
@@ -877,5 +877,49 @@ fn a_recorded_neuron_that_starts_silent_is_fitted() {
             "{method:?}: recorded 1 − |ρ| {}",
             s.recorded_corr_err
         );
+    }
+}
+
+#[test]
+fn the_best_parameters_are_those_its_loss_was_measured_at_and_observers_see_the_end() {
+    // Adam measures its loss before its update, the full-batch solvers after theirs: for each,
+    // the kept best θ must give the kept best loss (the pairing Python's Ctrl-C relies on).
+    struct Ends(Vec<(u64, Termination)>);
+    impl ccrnn_fit::Observer<f64> for Ends {
+        fn observe(&mut self, _: &IterState<f64>) -> ccrnn_fit::Result<ccrnn_fit::Flow> {
+            Ok(ccrnn_fit::Flow::Continue)
+        }
+        fn finish(&mut self, s: &IterState<f64>, how: Termination) -> ccrnn_fit::Result<()> {
+            self.0.push((s.step, how));
+            Ok(())
+        }
+    }
+    for solver in [
+        Method::Adam(Adam::new(0.02, None)),
+        Method::Lbfgs(Lbfgs::default()),
+        Method::GaussNewton(GaussNewton::default()),
+    ] {
+        let mut p = Rosenbrock::new(6, f64::INFINITY);
+        let mut every = ccrnn_fit::Every(7, Ends(Vec::new()));
+        let (s, how) = Executor::new(&mut p, &solver, 15)
+            .observe(&mut every)
+            .run(IterState::new(vec![-1.2; 6]))
+            .unwrap();
+        let (at_best, _) = p.cost_grad(&s.best_theta, 0).unwrap();
+        assert_eq!(
+            at_best,
+            s.best_cost,
+            "{:?}: best θ and best loss disagree",
+            solver.kind()
+        );
+        if solver.kind() == MethodKind::Adam {
+            // its last loss was measured at the θ before the last update, not at `theta`
+            let (at_theta, _) = p.cost_grad(&s.theta, 0).unwrap();
+            assert_ne!(at_theta, s.cost);
+        } else {
+            let (at_theta, _) = p.cost_grad(&s.theta, 0).unwrap();
+            assert_eq!(at_theta, s.cost);
+        }
+        assert_eq!(every.1.0, vec![(s.step, how)], "{:?}", solver.kind());
     }
 }

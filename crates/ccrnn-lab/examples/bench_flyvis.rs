@@ -143,7 +143,7 @@ fn main() {
     let mut ts = Vec::new();
     for _ in 0..reps {
         let t1 = Instant::now();
-        state = adam.next_iter(&mut problem, state).expect("step");
+        state = adam.next_iter(&mut problem, state).expect("step").into_state();
         ts.push(t1.elapsed().as_secs_f64());
     }
     println!(

@@ -139,7 +139,7 @@ fn main() {
     let mut ts = vec![];
     for _ in 0..reps {
         let t0 = Instant::now();
-        state = adam.next_iter(&mut problem, state).expect("step");
+        state = adam.next_iter(&mut problem, state).expect("step").into_state();
         ts.push(t0.elapsed().as_secs_f64());
     }
     println!(

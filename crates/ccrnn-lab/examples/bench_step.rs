@@ -93,7 +93,7 @@ fn main() {
     let mut ts = vec![];
     for _ in 0..reps {
         let t0 = Instant::now();
-        state = adam.next_iter(&mut problem, state).unwrap();
+        state = adam.next_iter(&mut problem, state).unwrap().into_state();
         ts.push(t0.elapsed().as_secs_f64());
     }
     let min = ts.iter().copied().fold(f64::INFINITY, f64::min);

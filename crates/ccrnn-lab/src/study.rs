@@ -178,7 +178,7 @@ fn fit_students<F: Real>(
                 },
             )
         } else {
-            let rec = NeuronSet::new(&job.set, n, true)?;
+            let rec = NeuronSet::nonempty(&job.set, n)?;
             let data = recording.a.select(Axis(2), rec.indices());
             (rec.clone(), Data::Activity { recorded: rec, data })
         };
@@ -202,7 +202,7 @@ fn fit_students<F: Real>(
             model: out.model,
         });
     }
-    let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
+    let all = NeuronSet::nonempty(&(0..n).collect::<Vec<_>>(), n)?;
     let baseline = shuffle_baseline(teacher, &ref_held, &all, study.n_shuffles, Seeds(study.seed).shuffle());
     Ok(StudyResult { rows, baseline })
 }

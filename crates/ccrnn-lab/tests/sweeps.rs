@@ -1,7 +1,7 @@
 //! Every built-in recipe at `small` scale, run end to end, with assertions on the claim it tests;
 //! and the sweep machinery: resuming, job-count independence, failures.
 
-use ccrnn_lab::sweep::{Finding, Recipe, SweepDir, Table, TaskState, assess, builtin, run_local, run_task};
+use ccrnn_lab::sweep::{Col, Finding, Recipe, SweepDir, Table, TaskState, assess, builtin, run_local, run_task};
 
 fn run(recipe: &Recipe, jobs: usize) -> (tempfile::TempDir, Table, Vec<Finding>) {
     let tmp = tempfile::tempdir().unwrap();
@@ -32,8 +32,8 @@ fn fig1_readout_only_students_solve_the_task_with_other_activity() {
     // The typical (median) student is far from the teacher's activity: its unrecorded
     // correlation error is at least half the shuffled-label level. (Not every student: the
     // solutions are many, and a few land nearer the teacher than that.)
-    let shuffle = table.column("shuffle_corr_err")[0];
-    let mut errs = table.column("unrecorded_corr_err");
+    let shuffle = table.column(Col::ShuffleCorrErr)[0];
+    let mut errs = table.column(Col::UnrecordedCorrErr);
     errs.sort_by(f64::total_cmp);
     let median = errs[errs.len() / 2];
     assert!(median > 0.5 * shuffle, "median {median} vs shuffle {shuffle}: {errs:?}");
@@ -43,10 +43,10 @@ fn fig1_readout_only_students_solve_the_task_with_other_activity() {
 fn fig2_recordings_constrain_connectome_students_but_not_unconstrained_ones() {
     let (_t, table, f) = run(&small("fig2-recordings"), 2);
     assert!(held(&f, 2) && held(&f, 3));
-    let c = table.curve(|c| c("unconstrained") == 0.0, "m", "unrecorded_corr_err");
+    let c = table.curve(|c| c(Col::Unconstrained) == 0.0, Col::M, Col::UnrecordedCorrErr);
     assert!(c.last().unwrap().1 < c.first().unwrap().1, "{c:?}");
     // Gains are not recovered at any M.
-    assert!(table.column("gain_rmse").iter().all(|g| *g > 0.05));
+    assert!(table.column(Col::GainRmse).iter().all(|g| *g > 0.05));
 }
 
 #[test]
@@ -65,11 +65,11 @@ fn fig3_chaos_needs_more_recordings_as_n_grows() {
 fn fig4_mismatch_leaves_a_floor_and_trained_beta_moves_to_the_teacher() {
     let (_t, table, f) = run(&small("fig4-mismatch"), 2);
     assert!(held(&f, 5));
-    let floors = table.curve(|c| c("beta_training") == 0.0, "beta_student", "unrecorded_mse");
+    let floors = table.curve(|c| c(Col::BetaTraining) == 0.0, Col::BetaStudent, Col::UnrecordedMse);
     let f1 = floors.iter().find(|p| p.0 == 1.0).unwrap().1;
     assert!(floors.iter().filter(|p| p.0 != 1.0).all(|p| p.1 > f1), "{floors:?}");
     // Where a trained shared β ends, median over replicates, for each mismatched start.
-    let ends = table.curve(|c| c("beta_training") == 1.0, "beta_student", "beta_final");
+    let ends = table.curve(|c| c(Col::BetaTraining) == 1.0, Col::BetaStudent, Col::BetaFinal);
     assert_eq!(ends.len(), 5);
     for (s, e) in ends.into_iter().filter(|p| p.0 != 1.0) {
         assert!((e - 1.0).abs() < (s - 1.0).abs(), "β {s} → {e} (median)");

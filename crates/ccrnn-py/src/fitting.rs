@@ -4,20 +4,20 @@
 use crate::model::Model;
 use crate::{bad, err};
 use ccrnn_core::{NeuronSet, Seeds, SimOptions, Stimulus, simulate};
-use ccrnn_fit::student::{recording_order, student_init};
-use ccrnn_fit::{Data, FitConfig, IterState, Observer};
+use ccrnn_fit::selection::{Choice, Refusal, Selection, Spelling, select};
+use ccrnn_fit::student::student_init;
+use ccrnn_fit::{Data, FitConfig, Flow, IterState, Observer};
 use ccrnn_lab::{Study, run_study};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// Watches a fit: calls `callback(step, loss)` every `every` steps, checks for Ctrl-C every
-/// step (stopping the fit cleanly), and keeps the parameters of the lowest loss so far.
+/// Watches a fit: calls `callback(step, loss)` every `every` steps and checks for Ctrl-C every
+/// step (stopping the fit cleanly).
 pub(crate) struct Progress {
     callback: Option<Py<PyAny>>,
     every: u64,
-    best: Option<(f64, Vec<f32>)>,
     pending: Option<PyErr>,
     pub(crate) interrupted: bool,
 }
@@ -27,7 +27,6 @@ impl Progress {
         Self {
             callback,
             every: every.max(1),
-            best: None,
             pending: None,
             interrupted: false,
         }
@@ -42,10 +41,7 @@ impl Progress {
 }
 
 impl Observer<f32> for Progress {
-    fn observe(&mut self, s: &IterState<f32>) -> ccrnn_fit::Result<()> {
-        if self.best.as_ref().is_none_or(|(c, _)| s.cost < *c) {
-            self.best = Some((s.cost, s.theta.clone()));
-        }
+    fn observe(&mut self, s: &IterState<f32>) -> ccrnn_fit::Result<Flow> {
         Python::attach(|py| {
             if let Err(e) = py.check_signals() {
                 if e.is_instance_of::<PyKeyboardInterrupt>(py) {
@@ -53,7 +49,7 @@ impl Observer<f32> for Progress {
                 } else {
                     self.pending = Some(e);
                 }
-                return Err(ccrnn_fit::Error::Stopped);
+                return Ok(Flow::Stop);
             }
             if let Some(cb) = &self.callback
                 && (s.step == 1 || s.step.is_multiple_of(self.every))
@@ -64,9 +60,9 @@ impl Observer<f32> for Progress {
                 } else {
                     self.pending = Some(e);
                 }
-                return Err(ccrnn_fit::Error::Stopped);
+                return Ok(Flow::Stop);
             }
-            Ok(())
+            Ok(Flow::Continue)
         })
     }
 }
@@ -184,54 +180,24 @@ pub fn fit(
         (NeuronSet::default(), Data::Readout { data: y })
     } else {
         let act = get3("activity")?.ok_or_else(|| bad("recording: no 'activity' (or readout=True)"))?;
-        let cols: Vec<usize> = match recording.get_item("recorded")? {
-            Some(v) => v
-                .extract()
-                .map_err(|_| bad("recording['recorded']: expected a list of neuron indices"))?,
-            None if act.shape()[2] == n => (0..n).collect(),
-            None => match &recorded {
-                Some(r) if r.len() == act.shape()[2] => r.clone(),
-                _ => {
-                    return Err(bad(format!(
-                        "recording['activity'] has {} columns for a {n}-neuron model: give recording['recorded'] or recorded=[…] naming them",
-                        act.shape()[2]
-                    )));
-                }
-            },
+        let labels: Option<Vec<usize>> = match recording.get_item("recorded")? {
+            Some(v) => Some(
+                v.extract()
+                    .map_err(|_| bad("recording['recorded']: expected a list of neuron indices"))?,
+            ),
+            None => None,
         };
-        if cols.len() != act.shape()[2] {
-            return Err(bad(format!(
-                "recording: 'recorded' names {} neurons, 'activity' has {} columns",
-                cols.len(),
-                act.shape()[2]
-            )));
-        }
-        let chosen: Vec<usize> = match (&recorded, m) {
-            (Some(_), Some(_)) => return Err(bad("give recorded=… or m=…, not both")),
-            (Some(r), None) => {
-                if let Some(i) = r.iter().find(|i| !cols.contains(i)) {
-                    return Err(bad(format!("recorded: neuron {i} is not in the recording")));
-                }
-                r.clone()
-            }
-            (None, Some(k)) => {
-                if k == 0 || k > cols.len() {
-                    return Err(bad(format!("m = {k}: must be in 1..={}", cols.len())));
-                }
-                recording_order(cols.len(), Seeds(seed).recorded_set())[..k]
-                    .iter()
-                    .map(|&c| cols[c])
-                    .collect()
-            }
-            (None, None) => cols.clone(),
+        let choice = Choice {
+            neurons: recorded.as_deref(),
+            m,
+            seed,
         };
-        let set = NeuronSet::new(&chosen, n, true).map_err(err)?;
-        let idx: Vec<usize> = set
-            .indices()
-            .iter()
-            .map(|i| cols.iter().position(|c| c == i).expect("chosen from cols"))
-            .collect();
-        let data = act.select(ndarray::Axis(2), &idx);
+        let Selection { set, columns } = select(n, act.shape()[2], labels.as_deref(), choice, Spelling::PYTHON)
+            .map_err(|e| match e {
+                Refusal::Recording(m) => bad(format!("recording: {m}")),
+                Refusal::Choice(m) => bad(m),
+            })?;
+        let data = act.select(ndarray::Axis(2), &columns);
         (set.clone(), Data::Activity { recorded: set, data })
     };
     let start = match init {
@@ -247,10 +213,9 @@ pub fn fit(
     let seconds = t0.elapsed().as_secs_f64();
     progress.finish()?;
     let mut fitted = out.model;
-    if progress.interrupted
-        && let Some((_, theta)) = &progress.best
-    {
-        fitted.set_theta(valid.groups, theta).map_err(err)?;
+    // the parameters of the lowest loss seen, paired with the θ it was measured at
+    if progress.interrupted && !out.state.best_theta.is_empty() {
+        fitted.set_theta(valid.groups, &out.state.best_theta).map_err(err)?;
     }
     let result = Model {
         inner: fitted,
@@ -276,10 +241,9 @@ pub fn fit(
     })
 }
 
-/// A serialisable value as a Python dict (through JSON).
+/// A serialisable value as Python objects (a struct or map as a dict; NaN stays a float).
 pub(crate) fn to_dict<'py>(py: Python<'py>, v: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
-    let s = serde_json::to_string(v).map_err(err)?;
-    py.import("json")?.call_method1("loads", (s,))
+    pythonize::pythonize(py, v).map_err(err)
 }
 
 fn stimulus(inputs: PyReadonlyArray3<'_, f32>, h0: Option<PyReadonlyArray2<'_, f32>>) -> Stimulus<f32> {
@@ -304,7 +268,7 @@ pub fn evaluate<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let stim = stimulus(inputs, h0);
     let rec = recorded.or_else(|| student.recorded.clone()).unwrap_or_default();
-    let set = NeuronSet::new(&rec, teacher.inner.n(), false).map_err(err)?;
+    let set = NeuronSet::new(&rec, teacher.inner.n()).map_err(err)?;
     if student.inner.n() != teacher.inner.n() {
         return Err(bad(format!(
             "student has {} neurons, teacher {}",
@@ -335,7 +299,7 @@ pub fn shuffle_baseline<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let stim = stimulus(inputs, h0);
     let all: Vec<usize> = (0..teacher.inner.n()).collect();
-    let set = NeuronSet::new(&all, teacher.inner.n(), false).map_err(err)?;
+    let set = NeuronSet::new(&all, teacher.inner.n()).map_err(err)?;
     let base = py
         .detach(|| {
             let reference = simulate(&teacher.inner, &stim, &SimOptions::noiseless())?;
@@ -427,18 +391,39 @@ pub fn study<'py>(
     if let Some(e) = pending {
         return Err(e);
     }
-    let rows: Vec<serde_json::Value> = res
+    /// One row of the returned dict: the held-out scores, then who the student is.
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        #[serde(flatten)]
+        heldout: &'a ccrnn_fit::Scores,
+        recorded: &'a [usize],
+        replicate: usize,
+        stopped: &'static str,
+        steps: u64,
+        seconds: f64,
+    }
+    let rows: Vec<Row> = res
         .rows
         .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(&r.heldout).unwrap_or_default();
-            v["recorded"] = serde_json::json!(r.recorded);
-            v["replicate"] = serde_json::json!(r.replicate);
-            v["stopped"] = serde_json::json!(r.termination.name());
-            v["steps"] = serde_json::json!(r.steps);
-            v["seconds"] = serde_json::json!(r.seconds);
-            v
+        .map(|r| Row {
+            heldout: &r.heldout,
+            recorded: &r.recorded,
+            replicate: r.replicate,
+            stopped: r.termination.name(),
+            steps: r.steps,
+            seconds: r.seconds,
         })
         .collect();
-    to_dict(py, &serde_json::json!({"rows": rows, "baseline": res.baseline}))
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        rows: Vec<Row<'a>>,
+        baseline: &'a ccrnn_fit::metrics::Baseline,
+    }
+    to_dict(
+        py,
+        &Out {
+            rows,
+            baseline: &res.baseline,
+        },
+    )
 }

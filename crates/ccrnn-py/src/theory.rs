@@ -4,21 +4,16 @@ use crate::fitting::to_dict;
 use crate::model::Model;
 use crate::{bad, err};
 use ccrnn_analysis::{GnOptions, Spectrum, Strategy, gauss_newton as gn, greedy_order, neuron_blocks};
-use ccrnn_core::{GroupSet, ParamGroup, Seeds, Stimulus};
+use ccrnn_core::{GroupSet, Seeds, Stimulus};
 use numpy::{IntoPyArray, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 fn options(groups: Option<Vec<String>>, rows: Option<Vec<usize>>, time_stride: usize) -> PyResult<GnOptions> {
     let names = groups.unwrap_or_else(|| vec!["g".into(), "b".into()]);
-    let gs = names
-        .iter()
-        .map(|n| {
-            ParamGroup::from_name(n).ok_or_else(|| bad(format!("groups: unknown group {n:?} (g, b, tau, beta, h0, w)")))
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let groups = GroupSet::parse(&names).map_err(|e| bad(format!("groups: {e}")))?;
     Ok(GnOptions {
-        groups: GroupSet::of(&gs),
+        groups,
         rows,
         time_stride,
         ..GnOptions::default()
@@ -96,7 +91,7 @@ pub fn prioritize<'py>(
             let p = blocks.first().map_or(0, |b| b.ncols());
             let mut h = ndarray::Array2::<f64>::zeros((p, p));
             for b in &blocks {
-                ccrnn_core::kernels::matmul(true, h.view_mut(), b.t(), b.view());
+                ccrnn_core::kernels::matmul(ccrnn_core::kernels::Write::Accumulate, h.view_mut(), b.t(), b.view());
             }
             let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
             let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;

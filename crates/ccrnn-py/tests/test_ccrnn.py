@@ -223,6 +223,57 @@ def test_bad_arguments_raise_clear_exceptions(tmp_path):
         ccrnn.fit(m, {"inputs": u, "activity": rec["activity"][:, :, :3]}, steps=2)
 
 
+def test_neuron_selection_and_its_refusals_equal_the_command_lines(tmp_path):
+    """The same recording file and the same choice of neurons: the command line and Python fit
+    the same neurons to the same loss, or refuse with the same words (each in its own spelling:
+    `--neurons`/`recorded`, `--m 5`/`m = 5`)."""
+    m = small_model(seed=3)
+    m.save(tmp_path / "m.npz")
+    u, _ = ccrnn.sine_task(4, seed=8)
+    act = m.simulate(u)["activity"]
+    files = {
+        "labelled.npz": dict(inputs=u, activity=act[:, :, [2, 5, 7, 9]], recorded=np.array([2, 5, 7, 9])),
+        "full.npz": dict(inputs=u, activity=act),
+        "narrow.npz": dict(inputs=u, activity=act[:, :, [9, 4, 6]]),
+    }
+    for name, arrays in files.items():
+        np.savez(tmp_path / name, **arrays)
+    cases = [
+        ("labelled.npz", ["--neurons", "9,5"], dict(recorded=[9, 5])),
+        ("labelled.npz", ["--m", "2"], dict(m=2)),
+        ("labelled.npz", [], {}),
+        ("full.npz", ["--m", "3"], dict(m=3)),
+        ("full.npz", ["--neurons", "11,0"], dict(recorded=[11, 0])),
+        ("narrow.npz", ["--neurons", "9,4,6"], dict(recorded=[9, 4, 6])),
+        # refusals
+        ("labelled.npz", ["--neurons", "3"], dict(recorded=[3])),
+        ("labelled.npz", ["--m", "5"], dict(m=5)),
+        ("labelled.npz", ["--neurons", "5,5"], dict(recorded=[5, 5])),
+        ("narrow.npz", [], {}),
+        ("narrow.npz", ["--neurons", "9,4"], dict(recorded=[9, 4])),
+        ("full.npz", ["--neurons", "12"], dict(recorded=[12])),
+    ]
+    spelled = lambda msg: msg.replace("--neurons", "recorded").replace("--m ", "m = ")
+    for i, (name, flags, kwargs) in enumerate(cases):
+        out = subprocess.run(
+            [cli(), "fit", "--model", "m.npz", "--recording", name, "--steps", "2", "--seed", "4",
+             "--quiet", "--json", *flags, "--out", f"f{i}"],
+            cwd=tmp_path, capture_output=True, text=True,
+        )
+        try:
+            res = ccrnn.fit(m, dict(np.load(tmp_path / name)), steps=2, seed=4, **kwargs)
+        except ccrnn.CcrnnError as e:
+            assert out.returncode != 0, f"{name} {flags}: Python refused ({e}), the command line fitted"
+            cli_msg = out.stderr.strip().splitlines()[-1].removeprefix("error: ").removeprefix(f"{name}: ")
+            py_msg = str(e).removeprefix("recording: ")
+            assert spelled(cli_msg) == py_msg, f"{name} {flags}"
+            continue
+        assert out.returncode == 0, f"{name} {flags}: the command line refused: {out.stderr}"
+        doc = json.loads(out.stdout)
+        assert res.model.recorded == doc["recorded"], f"{name} {flags}"
+        assert res.final_loss == doc["final_loss"], f"{name} {flags}"
+
+
 def test_named_seed_streams_are_the_command_lines():
     s = ccrnn.seeds(5)
     # The offsets ccrnn has always used (ccrnn_core::Seeds): the demo's held-out stimulus of

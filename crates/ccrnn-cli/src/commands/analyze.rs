@@ -1,7 +1,7 @@
 //! `ccrnn analyze hessian|dimension`: the Gauss–Newton spectrum of a model (stiff and sloppy
 //! parameter directions, SCIENCE.md §7) and the participation ratio of activity.
 
-use super::{finish, groups, load_model, stim64, stimulus};
+use super::{finish, groups, load_model, stimulus};
 use crate::args::{AnalyzeCmd, DimensionArgs, HessianArgs};
 use crate::configs::ConfigFile;
 use crate::plots::{self, Panel, Series, color};
@@ -79,7 +79,7 @@ fn hessian(a: HessianArgs, ui: &Ui) -> Result<i32> {
         a.sens.time_stride
     ));
     let t0 = std::time::Instant::now();
-    let h = gauss_newton(&teacher.cast::<f64>(), &stim64(&stim), &opts)?;
+    let h = gauss_newton(&teacher.cast::<f64>(), &stim.cast::<f64>(), &opts)?;
     let spec = Spectrum::of(&h)?;
     let seconds = t0.elapsed().as_secs_f64();
     let total: f64 = spec.values.sum();

@@ -31,13 +31,6 @@ pub struct Built {
     pub summary: serde_json::Value,
 }
 
-fn f32_stim(s: &Stimulus<f64>) -> Stimulus<f32> {
-    Stimulus {
-        u: s.u.mapv(|x| x as f32),
-        h0: s.h0.as_ref().map(|h| h.mapv(|x| x as f32)),
-    }
-}
-
 /// Loads the connectome, applies the label rules, opens the run directory (via `start`, given
 /// the input files to hash) and builds the teacher, saving `teacher.npz` (with body ids) and
 /// `connectome_report.json` in the run.
@@ -136,8 +129,8 @@ pub fn build(
         "gap_junctions": built.model.gap.as_ref().map(|g| g.junctions()),
     });
     let out = Built {
-        train: f32_stim(&spec.stimulus(t.trials, Seeds(t.seed).train_stimulus())),
-        heldout: f32_stim(&spec.stimulus(t.trials, Seeds(t.seed).heldout_stimulus())),
+        train: spec.stimulus(t.trials, Seeds(t.seed).train_stimulus()).cast::<f32>(),
+        heldout: spec.stimulus(t.trials, Seeds(t.seed).heldout_stimulus()).cast::<f32>(),
         con,
         report,
         inputs,

@@ -36,8 +36,8 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
     let n = teacher.n();
     super::distinct_neurons(a.neurons.as_ref())?;
     let recorded = match (&a.neurons, &sf.recorded) {
-        (Some(v), _) => NeuronSet::new(v, n, true).context("--neurons")?,
-        (None, Some(v)) => NeuronSet::new(v, n, false).with_context(|| format!("{}: recorded", a.student.display()))?,
+        (Some(v), _) => NeuronSet::nonempty(v, n).context("--neurons")?,
+        (None, Some(v)) => NeuronSet::new(v, n).with_context(|| format!("{}: recorded", a.student.display()))?,
         (None, None) => bail!(
             "{} does not list its recorded neurons: give --neurons I,J,…",
             a.student.display()
@@ -51,7 +51,7 @@ pub fn run(a: EvalArgs, ui: &Ui) -> Result<i32> {
     let mut run = crate::run::start("eval", &a.out, a.stim.stim_seed, &inputs, &ConfigFile::default())?;
     let reference = simulate(&teacher, &stim, &SimOptions::noiseless())?;
     let scores = evaluate(&teacher, &reference, &student, &stim, &recorded)?;
-    let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
+    let all = NeuronSet::nonempty(&(0..n).collect::<Vec<_>>(), n)?;
     let baseline = shuffle_baseline(&teacher, &reference, &all, 20, ccrnn_core::Seeds(0).shuffle());
     let rows = vec![ScoreRow::evaluation(&scores)];
     run.write("scores.csv", &table::csv(&rows)?)?;

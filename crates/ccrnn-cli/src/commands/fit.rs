@@ -11,10 +11,11 @@ use crate::configs::ConfigFile;
 use crate::ui::Ui;
 use crate::ui::outln;
 use crate::{plots, table};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use ccrnn_core::{NeuronSet, Seeds, SimOptions, simulate};
 use ccrnn_fit::metrics::neuron_fits;
-use ccrnn_fit::student::{recording_order, student_init};
+use ccrnn_fit::selection::{Choice, Refusal, Selection, Spelling, select};
+use ccrnn_fit::student::student_init;
 use ccrnn_fit::{Data, MethodKind, fit};
 use ndarray::Axis;
 use serde_json::json;
@@ -45,7 +46,6 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         }
         None => ConfigFile::default(),
     };
-    super::distinct_neurons(a.neurons.as_ref())?;
     let mut student = file.student.clone().unwrap_or_default();
     // no configuration: the chosen method's defaults (Adam: the paper's recipe), else L-BFGS's
     let mut fc = a.solver.recipe(file.fit.as_ref(), MethodKind::Lbfgs);
@@ -90,46 +90,18 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
             .activity
             .as_ref()
             .ok_or_else(|| anyhow!("{rpath}: no array 'activity' (or pass --readout to fit the readout)"))?;
-        // Model index of each column of `act`.
-        let cols: Vec<usize> = match (&rec.recorded, &a.neurons) {
-            (Some(r), _) => r.clone(),
-            (None, Some(nr)) if nr.len() == act.shape()[2] => nr.clone(),
-            (None, Some(nr)) => bail!(
-                "{rpath}: --neurons lists {} neurons but 'activity' has {} columns",
-                nr.len(),
-                act.shape()[2]
-            ),
-            (None, None) => bail!("{rpath}: no array 'recorded'; name the neurons of the columns with --neurons"),
+        let choice = Choice {
+            neurons: a.neurons.as_deref(),
+            m: a.m,
+            seed: fc.seed,
         };
-        let chosen: Vec<usize> = if let (Some(nr), Some(_)) = (&a.neurons, &rec.recorded) {
-            for &i in nr {
-                if !cols.contains(&i) {
-                    bail!("--neurons: neuron {i} is not in the recording {rpath}");
-                }
-            }
-            nr.clone()
-        } else if let Some(m) = a.m {
-            if m == 0 || m > cols.len() {
-                bail!(
-                    "--m {m}: must be in 1..={} (the recorded neurons of {rpath})",
-                    cols.len()
-                );
-            }
-            recording_order(cols.len(), Seeds(fc.seed).recorded_set())[..m]
-                .iter()
-                .map(|&k| cols[k])
-                .collect()
-        } else {
-            cols.clone()
-        };
-        let set = NeuronSet::new(&chosen, n, true).context("--neurons")?;
-        let idx: Vec<usize> = set
-            .indices()
-            .iter()
-            .map(|i| cols.iter().position(|c| c == i).expect("chosen from cols"))
-            .collect();
-        let data = act.select(Axis(2), &idx);
-        let pairs: Vec<(usize, usize)> = set.indices().iter().copied().zip(idx).collect();
+        let Selection { set, columns } = select(n, act.shape()[2], rec.recorded.as_deref(), choice, Spelling::CLI)
+            .map_err(|e| match e {
+                Refusal::Recording(m) => anyhow!("{rpath}: {m}"),
+                Refusal::Choice(m) => anyhow!(m),
+            })?;
+        let data = act.select(Axis(2), &columns);
+        let pairs: Vec<(usize, usize)> = set.indices().iter().copied().zip(columns).collect();
         (set.clone(), Data::Activity { recorded: set, data }, pairs)
     };
     let init = match student.init {

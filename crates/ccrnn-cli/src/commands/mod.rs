@@ -114,25 +114,10 @@ fn check_time_stride(stride: usize) -> Result<()> {
 
 /// The parameter groups named on the command line.
 fn groups(names: &[String]) -> Result<ccrnn_core::GroupSet> {
-    let gs = names
-        .iter()
-        .map(|n| {
-            ccrnn_core::ParamGroup::from_name(n.trim())
-                .ok_or_else(|| anyhow::anyhow!("--groups: unknown group {n:?} (g, b, tau, beta, h0, w_out, w)"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if gs.is_empty() {
+    if names.is_empty() {
         bail!("--groups: give at least one group");
     }
-    Ok(ccrnn_core::GroupSet::of(&gs))
-}
-
-/// A model's f32 stimulus as f64 (the theory works in f64).
-fn stim64(s: &Stimulus<f32>) -> Stimulus<f64> {
-    Stimulus {
-        u: s.u.mapv(f64::from),
-        h0: s.h0.as_ref().map(|h| h.mapv(f64::from)),
-    }
+    ccrnn_core::GroupSet::parse(names).map_err(|e| anyhow::anyhow!("--groups: {e}"))
 }
 
 /// Loads a model file, with the file named in any error.

@@ -3,7 +3,7 @@
 //! directions; the greedy rule of SCIENCE.md §7 ranks them, given those already recorded. The
 //! predicted remaining error of the best order is compared with random and worst orders.
 
-use super::{finish, groups, load_model, stim64, stimulus};
+use super::{finish, groups, load_model, stimulus};
 use crate::args::PrioritizeArgs;
 use crate::configs::ConfigFile;
 use crate::plots::{self, Panel, Series, color};
@@ -61,12 +61,12 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
             stim.trials(),
             a.sens.time_stride
         ));
-        neuron_blocks(&model.cast::<f64>(), &stim64(stim), &opts, a.k_max)?
+        neuron_blocks(&model.cast::<f64>(), &stim.cast::<f64>(), &opts, a.k_max)?
     };
     let p = blocks.first().map_or(0, |b| b.ncols());
     let mut h = Array2::<f64>::zeros((p, p));
     for b in &blocks {
-        ccrnn_core::kernels::matmul(true, h.view_mut(), b.t(), b.view());
+        ccrnn_core::kernels::matmul(ccrnn_core::kernels::Write::Accumulate, h.view_mut(), b.t(), b.view());
     }
     let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
     let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;

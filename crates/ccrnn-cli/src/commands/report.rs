@@ -8,7 +8,7 @@ use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, bail};
 use ccrnn_lab::sweep::claims::{CLAIMS, Finding, M_STAR_LEVEL, crossing};
-use ccrnn_lab::sweep::{BetaTraining, Recipe, SweepDir, Table, TeacherKind, assess};
+use ccrnn_lab::sweep::{BetaTraining, Col, Experiment, Recipe, SweepDir, Table, assess};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -27,10 +27,6 @@ enum Block {
     Para(String),
     Plot { stem: String, alt: String },
     Table(Vec<Vec<String>>),
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 fn render_md(blocks: &[Block]) -> String {
@@ -54,57 +50,44 @@ fn render_md(blocks: &[Block]) -> String {
     out
 }
 
-/// Wraps every other piece of `s` split at `mark` in `<tag>`.
-fn emphasis(s: &str, mark: &str, tag: &str) -> String {
-    s.split(mark)
-        .enumerate()
-        .map(|(i, part)| {
-            if i % 2 == 1 {
-                format!("<{tag}>{part}</{tag}>")
-            } else {
-                part.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Markdown emphasis (`**x**`, `*x*`, `` `x` ``) to HTML, after escaping.
-fn inline_html(s: &str) -> String {
-    let e = html_escape(s);
-    let e = emphasis(&e, "**", "strong");
-    let e = emphasis(&e, "`", "code");
-    if e.starts_with('*') && e.ends_with('*') && e.len() > 1 {
-        format!("<em>{}</em>", &e[1..e.len() - 1])
-    } else {
-        e
-    }
-}
-
-fn render_html(blocks: &[Block], out_dir: &Path) -> Result<String> {
-    let mut body = String::new();
-    for b in blocks {
-        match b {
-            Block::Heading(level, t) => body += &format!("<h{level}>{}</h{level}>\n", inline_html(t)),
-            Block::Para(t) => body += &format!("<p>{}</p>\n", inline_html(t)),
-            Block::Plot { stem, .. } => {
+/// The Markdown report as one self-contained HTML page: CommonMark with tables
+/// (pulldown-cmark), each plot's PNG replaced by its SVG, inlined.
+fn render_html(markdown: &str, out_dir: &Path) -> Result<String> {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+    let mut events = Vec::new();
+    let mut in_image = false;
+    for ev in Parser::new_ext(markdown, Options::ENABLE_TABLES) {
+        match ev {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                let stem = dest_url.strip_suffix(".png").unwrap_or(&dest_url);
                 let path = out_dir.join(format!("{stem}.svg"));
                 let svg = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                body += &format!("<figure>{svg}</figure>\n");
+                events.push(Event::Html(format!("<figure>{svg}</figure>").into()));
+                in_image = true;
             }
-            Block::Table(rows) => {
-                body += "<table>\n";
-                for (i, r) in rows.iter().enumerate() {
-                    let tag = if i == 0 { "th" } else { "td" };
-                    body += "<tr>";
-                    for c in r {
-                        body += &format!("<{tag}>{}</{tag}>", inline_html(c));
-                    }
-                    body += "</tr>\n";
-                }
-                body += "</table>\n";
-            }
+            Event::End(TagEnd::Image) => in_image = false,
+            _ if in_image => {} // the alt text, which the SVG replaces
+            ev => events.push(ev),
         }
     }
+    // a figure is a block of its own, not inside a paragraph
+    let figure = |e: &Event| matches!(e, Event::Html(h) if h.starts_with("<figure>"));
+    let mut blocks = Vec::with_capacity(events.len());
+    let mut k = 0;
+    while k < events.len() {
+        if matches!(events[k], Event::Start(Tag::Paragraph))
+            && events.get(k + 1).is_some_and(figure)
+            && matches!(events.get(k + 2), Some(Event::End(TagEnd::Paragraph)))
+        {
+            blocks.push(events[k + 1].clone());
+            k += 3;
+        } else {
+            blocks.push(events[k].clone());
+            k += 1;
+        }
+    }
+    let mut body = String::new();
+    html::push_html(&mut body, blocks.into_iter());
     Ok(format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ccrnn report</title>\n<style>\
          body{{font-family:sans-serif;max-width:1000px;margin:2em auto;line-height:1.45}}\
@@ -156,28 +139,29 @@ fn level(name: &str, xs: &[f64], y: f64) -> Series {
     Series::line(name, vec![(lo, y), (hi, y)], color(7)).dashed()
 }
 
-fn is(c: &dyn Fn(&str) -> f64, name: &str, v: f64) -> bool {
+fn is(c: &dyn Fn(Col) -> f64, name: Col, v: f64) -> bool {
     c(name) == v
 }
 
 /// The plot of one sweep, by the same recognition as the verdicts.
 fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
     let s = &recipe.student;
-    let shuffle_corr = t.column("shuffle_corr_err").first().copied().unwrap_or(f64::NAN);
-    let ns = t.distinct(|_| true, "n");
-    let per_n = |x: &str, y: &str| -> Vec<Series> {
+    let shuffle_corr = t.column(Col::ShuffleCorrErr).first().copied().unwrap_or(f64::NAN);
+    let ns = t.distinct(|_| true, Col::N);
+    let per_n = |x: Col, y: Col| -> Vec<Series> {
         ns.iter()
             .enumerate()
-            .map(|(i, &n)| line(format!("N = {n}"), t.curve(|c| is(c, "n", n), x, y), i))
+            .map(|(i, &n)| line(format!("N = {n}"), t.curve(|c| is(c, Col::N, n), x, y), i))
             .collect()
     };
-    if s.ms == [0] {
-        let per = |y: &str| t.curve(|_| true, "replicate", y);
+    let experiment = recipe.experiment();
+    if experiment == Experiment::Degeneracy {
+        let per = |y: Col| t.curve(|_| true, Col::Replicate, y);
         let rel: Vec<(f64, f64)> = (0..t.rows.len())
             .map(|r| {
                 (
-                    t.get(r, "replicate"),
-                    t.get(r, "readout_mse") / t.get(r, "teacher_readout_var"),
+                    t.get(r, Col::Replicate),
+                    t.get(r, Col::ReadoutMse) / t.get(r, Col::TeacherReadoutVar),
                 )
             })
             .collect();
@@ -196,7 +180,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 "student",
                 "1 − |ρ|",
                 vec![
-                    line("students", per("unrecorded_corr_err"), 1),
+                    line("students", per(Col::UnrecordedCorrErr), 1),
                     level("shuffled labels", &xs, shuffle_corr),
                 ],
                 false,
@@ -204,20 +188,20 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
             ),
         ];
     }
-    if s.unconstrained.contains(&true) {
-        let ms = t.distinct(|c| c("m") > 0.0, "m");
-        let cons = |y: &str| t.curve(|c| is(c, "unconstrained", 0.0), "m", y);
-        let free = |y: &str| t.curve(|c| is(c, "unconstrained", 1.0), "m", y);
-        let shuffle_mse = t.column("shuffle_mse").first().copied().unwrap_or(f64::NAN);
+    if experiment == Experiment::Unconstrained {
+        let ms = t.distinct(|c| c(Col::M) > 0.0, Col::M);
+        let cons = |y: Col| t.curve(|c| is(c, Col::Unconstrained, 0.0), Col::M, y);
+        let free = |y: Col| t.curve(|c| is(c, Col::Unconstrained, 1.0), Col::M, y);
+        let shuffle_mse = t.column(Col::ShuffleMse).first().copied().unwrap_or(f64::NAN);
         return vec![
             panel(
                 "Correlation error vs recorded neurons",
                 "recorded neurons M",
                 "1 − |ρ|",
                 vec![
-                    line("unrecorded, connectome", cons("unrecorded_corr_err"), 0),
-                    line("unrecorded, unconstrained", free("unrecorded_corr_err"), 3),
-                    line("recorded, unconstrained", free("recorded_corr_err"), 4).dashed(),
+                    line("unrecorded, connectome", cons(Col::UnrecordedCorrErr), 0),
+                    line("unrecorded, unconstrained", free(Col::UnrecordedCorrErr), 3),
+                    line("recorded, unconstrained", free(Col::RecordedCorrErr), 4).dashed(),
                     level("shuffled labels", &ms, shuffle_corr),
                 ],
                 true,
@@ -228,8 +212,8 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 "recorded neurons M",
                 "unrecorded MSE",
                 vec![
-                    line("connectome", cons("unrecorded_mse"), 0),
-                    line("unconstrained", free("unrecorded_mse"), 3),
+                    line("connectome", cons(Col::UnrecordedMse), 0),
+                    line("unconstrained", free(Col::UnrecordedMse), 3),
                     level("shuffled labels", &ms, shuffle_mse),
                 ],
                 true,
@@ -242,36 +226,36 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
             title,
             "recorded neurons M",
             "unrecorded 1 − |ρ|",
-            per_n("m", "unrecorded_corr_err"),
+            per_n(Col::M, Col::UnrecordedCorrErr),
             true,
             false,
         )
     };
-    match recipe.teacher.kind {
-        TeacherKind::LowRank => {
+    match experiment {
+        Experiment::LowRank => {
             return vec![
                 error_vs_m("Rank-2 teachers: error vs M"),
                 panel(
                     "... and vs M/N",
                     "fraction recorded M/N",
                     "unrecorded 1 − |ρ|",
-                    per_n("m_over_n", "unrecorded_corr_err"),
+                    per_n(Col::MOverN, Col::UnrecordedCorrErr),
                     true,
                     false,
                 ),
             ];
         }
-        TeacherKind::Chaotic => {
+        Experiment::Chaos => {
             let stars: Vec<(f64, f64)> = ns
                 .iter()
                 .filter_map(|&n| {
-                    let c = t.curve(|c| is(c, "n", n), "m", "unrecorded_corr_err");
+                    let c = t.curve(|c| is(c, Col::N, n), Col::M, Col::UnrecordedCorrErr);
                     crossing(&c, M_STAR_LEVEL).map(|m| (n, m))
                 })
                 .collect();
             let pr: Vec<(f64, f64)> = ns
                 .iter()
-                .map(|&n| (n, t.curve(|c| is(c, "n", n), "n", "teacher_pr")[0].1))
+                .map(|&n| (n, t.curve(|c| is(c, Col::N, n), Col::N, Col::TeacherPr)[0].1))
                 .collect();
             return vec![
                 error_vs_m("Chaotic teachers: error vs M"),
@@ -288,11 +272,11 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 ),
             ];
         }
-        TeacherKind::Ei => {}
+        _ => {}
     }
-    if s.beta.len() > 1 {
+    if experiment == Experiment::Mismatch {
         let modes = [BetaTraining::Fixed, BetaTraining::Shared, BetaTraining::PerNeuron];
-        let by = |y: &str, skip_fixed: bool| -> Vec<Series> {
+        let by = |y: Col, skip_fixed: bool| -> Vec<Series> {
             modes
                 .iter()
                 .enumerate()
@@ -301,14 +285,14 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                     let code = m.code() as f64;
                     line(
                         format!("β {}", m.name()),
-                        t.curve(|c| is(c, "beta_training", code), "beta_student", y),
+                        t.curve(|c| is(c, Col::BetaTraining, code), Col::BetaStudent, y),
                         i,
                     )
                 })
                 .collect()
         };
-        let bt = t.column("beta_teacher").first().copied().unwrap_or(1.0);
-        let mut ends = by("beta_final", true);
+        let bt = t.column(Col::BetaTeacher).first().copied().unwrap_or(1.0);
+        let mut ends = by(Col::BetaFinal, true);
         ends.push(level("teacher β", &s.beta, bt));
         ends.push(Series::line("start", s.beta.iter().map(|&b| (b, b)).collect(), color(7)).dashed());
         return vec![
@@ -316,7 +300,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 "Nonlinearity mismatch: error floor",
                 "student β at the start",
                 "unrecorded MSE",
-                by("unrecorded_mse", false),
+                by(Col::UnrecordedMse, false),
                 true,
                 true,
             ),
@@ -330,7 +314,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
             ),
         ];
     }
-    if s.connectome_noise.len() > 1 {
+    if experiment == Experiment::Noise {
         return vec![
             panel(
                 "Connectome noise: error floor",
@@ -338,7 +322,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 "unrecorded MSE",
                 vec![line(
                     "students",
-                    t.curve(|_| true, "connectome_noise", "unrecorded_mse"),
+                    t.curve(|_| true, Col::ConnectomeNoise, Col::UnrecordedMse),
                     0,
                 )],
                 false,
@@ -350,7 +334,7 @@ fn panels(recipe: &Recipe, t: &Table) -> Vec<Panel> {
                 "unrecorded 1 − |ρ|",
                 vec![line(
                     "students",
-                    t.curve(|_| true, "connectome_noise", "unrecorded_corr_err"),
+                    t.curve(|_| true, Col::ConnectomeNoise, Col::UnrecordedCorrErr),
                     1,
                 )],
                 false,
@@ -382,47 +366,40 @@ fn elsewhere(claim: u8) -> Option<&'static str> {
 pub fn run(a: ReportArgs, ui: &Ui) -> Result<i32> {
     let sweeps = find_sweeps(&a.dir)?;
     let out = a.out.clone().unwrap_or_else(|| a.dir.join("report"));
-    // Staged beside the target and moved into place only once everything is written; an
-    // existing target is replaced only if it is a report ccrnn wrote (ccrnn_io::out_dir).
-    let stage = ccrnn_io::out_dir::stage(&out, true)?;
-    let result = (|| -> Result<(Vec<Assessed>, String)> {
-        let mut assessed = Vec::new();
-        for d in &sweeps {
-            let sweep = SweepDir::open(d)?;
-            let table = Table::collect(&sweep)?;
-            let findings = assess(&sweep.recipe, &table);
-            // Named after the directory: two sweeps of one recipe (seeds, scales) stay apart.
-            let plot = d
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| format!("{}-{}", sweep.recipe.name, sweep.recipe.scale));
-            if !table.rows.is_empty() {
-                save_at(&stage.join(&plot), &panels(&sweep.recipe, &table), 2, (560, 400))?;
-            }
-            assessed.push(Assessed {
-                dir: d.clone(),
-                recipe: sweep.recipe,
-                table,
-                findings,
-                plot,
-            });
+    // Staged beside the target and moved into place only once everything is written (an
+    // existing target is replaced only if it is a directory ccrnn wrote); meta.json records
+    // the recipes and tables it was made from.
+    let meta = ccrnn_io::RunDir::meta_now(env!("CARGO_PKG_VERSION"), 0, rayon::current_num_threads());
+    let mut run = ccrnn_io::RunDir::create(&out, meta, true)?;
+    let mut assessed = Vec::new();
+    for d in &sweeps {
+        let sweep = SweepDir::open(d)?;
+        let table = Table::collect(&sweep)?;
+        run.add_input(&d.join("recipe.toml"))?;
+        if d.join("results.csv").is_file() {
+            run.add_input(&d.join("results.csv"))?;
         }
-        let blocks = document(&assessed);
-        std::fs::write(stage.join("report.md"), render_md(&blocks))?;
-        std::fs::write(stage.join("report.html"), render_html(&blocks, &stage)?)?;
-        Ok((assessed, render_md(&blocks)))
-    })();
-    let (assessed, _) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            ccrnn_io::out_dir::discard_staging(&stage);
-            return Err(e);
+        let findings = assess(&sweep.recipe, &table);
+        // Named after the directory: two sweeps of one recipe (seeds, scales) stay apart.
+        let plot = d
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| format!("{}-{}", sweep.recipe.name, sweep.recipe.scale));
+        if !table.rows.is_empty() {
+            save_at(&run.file(&plot), &panels(&sweep.recipe, &table), 2, (560, 400))?;
         }
-    };
-    if let Err(e) = ccrnn_io::out_dir::publish(&stage, &out, true) {
-        ccrnn_io::out_dir::discard_staging(&stage);
-        return Err(e.into());
+        assessed.push(Assessed {
+            dir: d.clone(),
+            recipe: sweep.recipe,
+            table,
+            findings,
+            plot,
+        });
     }
+    let markdown = render_md(&document(&assessed));
+    run.write("report.md", markdown.as_bytes())?;
+    run.write("report.html", render_html(&markdown, &run.file(""))?.as_bytes())?;
+    let out = run.finish()?;
     let findings: Vec<_> = assessed
         .iter()
         .flat_map(|s| {
@@ -488,7 +465,7 @@ fn document(sweeps: &[Assessed]) -> Vec<Block> {
                 ),
                 format!(
                     "{} of {}",
-                    s.table.column("converged").iter().filter(|&&c| c == 1.0).count(),
+                    s.table.column(Col::Converged).iter().filter(|&&c| c == 1.0).count(),
                     s.table.rows.len()
                 ),
                 verdict(f.held).into(),

@@ -9,7 +9,7 @@ use crate::plots;
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, anyhow};
-use ccrnn_core::{Seeds, SimOptions, Stimulus, simulate};
+use ccrnn_core::{Seeds, SimOptions, simulate};
 use ccrnn_lab::EiSpec;
 use serde_json::json;
 
@@ -111,10 +111,7 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
                     .expect("filled")
                     .generate(cfg.trials, cfg.steps, seed)?,
             };
-            let stim = Stimulus {
-                u: stim.u.mapv(|x| x as f32),
-                h0: stim.h0.map(|h| h.mapv(|x| x as f32)),
-            };
+            let stim = stim.cast::<f32>();
             let m = m.cast::<f32>();
             let traj = simulate(&m, &stim, &SimOptions::noiseless())?;
             ccrnn_io::save_trajectory(&run.file("stimulus.npz"), &stim, &traj, m.dt)?;

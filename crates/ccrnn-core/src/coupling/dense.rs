@@ -2,7 +2,7 @@
 
 use super::{Backend, Coupling, Pattern};
 use crate::Real;
-use crate::kernels::matmul;
+use crate::kernels::{Write, matmul};
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// Dense `W[post, pre]` with its pattern; entries outside the pattern are zero.
@@ -74,15 +74,15 @@ impl<F: Real> Coupling<F> for DenseCoupling<F> {
         self.wt.assign(&self.w.t());
     }
     fn forward(&self, a: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        matmul(false, out, a, self.layout_for_matmul(&self.w, &self.wt));
+        matmul(Write::Overwrite, out, a, self.layout_for_matmul(&self.w, &self.wt));
     }
     fn backward_acc(&self, d: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        matmul(true, out, d, self.layout_for_matmul(&self.wt, &self.w));
+        matmul(Write::Accumulate, out, d, self.layout_for_matmul(&self.wt, &self.w));
     }
     fn weight_grad_acc(&self, d: ArrayView2<F>, a: ArrayView2<F>, grad: &mut [F]) {
         let n = self.pattern.n();
         let mut full = Array2::<F>::zeros((n, n));
-        matmul(false, full.view_mut(), d.t(), a);
+        matmul(Write::Overwrite, full.view_mut(), d.t(), a);
         let p = &self.pattern;
         for i in 0..n {
             for k in p.row_ptr()[i]..p.row_ptr()[i + 1] {

@@ -211,23 +211,7 @@ impl<F: Real> Connectivity<F> {
         if let Some(j) = self.signs.iter().position(|s| !(-1..=1).contains(s)) {
             return Err(Error::invalid(format!("signs[{j}]"), "must be +1, -1 or 0"));
         }
-        let rows = self.pattern.rows();
-        for (k, (&v, &j)) in self.values.iter().zip(self.pattern.col()).enumerate() {
-            if !v.is_finite() {
-                return Err(Error::invalid(
-                    format!("W[{}, {j}]", rows[k]),
-                    format!("= {v}: must be finite"),
-                ));
-            }
-            let s = self.signs[j as usize];
-            if (s > 0 && v < F::zero()) || (s < 0 && v > F::zero()) {
-                return Err(Error::invalid(
-                    format!("W[{}, {j}]", rows[k]),
-                    format!("= {v}: violates Dale's law (presynaptic sign {s:+})"),
-                ));
-            }
-        }
-        Ok(())
+        check_values(&self.pattern, &self.values, &self.signs)
     }
 
     /// Dense `W[post, pre]` (zeros outside the pattern).
@@ -310,4 +294,26 @@ impl<F: Real> std::fmt::Debug for dyn Coupling<F> {
             self.pattern().nnz()
         )
     }
+}
+
+/// Checks weights `values` (canonical order of `pattern`, with `signs` of length n): finite,
+/// and of their presynaptic neuron's sign (Dale's law). The errors name the entry `W[i, j]`.
+pub fn check_values<F: Real>(pattern: &Pattern, values: &[F], signs: &[i8]) -> Result<()> {
+    let rows = pattern.rows();
+    for (k, (&v, &j)) in values.iter().zip(pattern.col()).enumerate() {
+        if !v.is_finite() {
+            return Err(Error::invalid(
+                format!("W[{}, {j}]", rows[k]),
+                format!("= {v}: must be finite"),
+            ));
+        }
+        let s = signs[j as usize];
+        if (s > 0 && v < F::zero()) || (s < 0 && v > F::zero()) {
+            return Err(Error::invalid(
+                format!("W[{}, {j}]", rows[k]),
+                format!("= {v}: violates Dale's law (presynaptic sign {s:+})"),
+            ));
+        }
+    }
+    Ok(())
 }

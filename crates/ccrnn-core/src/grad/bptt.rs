@@ -16,10 +16,10 @@
 //! Trials are processed in the same fixed chunks as the forward pass and the partial sums are
 //! added in chunk order, so the result does not depend on the thread count.
 
-use crate::kernels::{copy_transposed, matmul, prefetch};
+use crate::kernels::{Write, copy_transposed, matmul, prefetch};
 use crate::simulate::{NeuronConsts, chunk_size};
 use crate::trajectory::{Keep, chunk_views, step_rows};
-use crate::{Beta, GainPlacement, GroupSet, Model, ParamGrad, ParamGroup, Real, Result, Seed, Trajectory};
+use crate::{Beta, GainPlacement, GroupSet, Model, OutputGrad, ParamGrad, ParamGroup, Real, Result, Trajectory};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder, s};
 use rayon::prelude::*;
 
@@ -38,7 +38,7 @@ pub(crate) struct Partial<F> {
 pub fn bptt<'a, F: Real>(
     model: &Model<F>,
     traj: &'a Trajectory<F>,
-    seed: &'a Seed<F>,
+    seed: &'a OutputGrad<F>,
     groups: GroupSet,
 ) -> Result<ParamGrad<F>> {
     let (b, t, n) = Keep::for_grad(model, groups, false).check(traj, model.n())?;
@@ -53,8 +53,8 @@ pub fn bptt<'a, F: Real>(
         .zip(chunks(&traj.z))
         .zip(chunks(&traj.phi))
         .zip(chunks(&traj.dphi))
-        .zip(seed_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs))
-        .zip(seed_chunks(seed.y_bar.as_ref(), b, cs))
+        .zip(output_grad_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs))
+        .zip(output_grad_chunks(seed.y_bar.as_ref(), b, cs))
         .map(|((((((h, a), z), phi), dphi), act_bar), y_bar)| Chunk {
             h,
             a,
@@ -80,7 +80,7 @@ pub fn bptt<'a, F: Real>(
             .view()
             .into_shape_with_order((b * t, model.n_out()))
             .expect("contiguous");
-        matmul(false, out.w_out.view_mut(), a2.t(), y2);
+        matmul(Write::Overwrite, out.w_out.view_mut(), a2.t(), y2);
     }
     zero_frozen(&mut out, groups);
     Ok(out)
@@ -160,7 +160,11 @@ pub(crate) struct Chunk<'a, F> {
 }
 
 /// Trial chunks of an optional seed array (one `None` per chunk when absent).
-pub(crate) fn seed_chunks<'a, F>(x: Option<&'a Array3<F>>, b: usize, cs: usize) -> Vec<Option<ArrayView3<'a, F>>> {
+pub(crate) fn output_grad_chunks<'a, F>(
+    x: Option<&'a Array3<F>>,
+    b: usize,
+    cs: usize,
+) -> Vec<Option<ArrayView3<'a, F>>> {
     match x {
         Some(x) => x.axis_chunks_iter(Axis(0), cs).map(Some).collect(),
         None => vec![None; b.div_ceil(cs)],

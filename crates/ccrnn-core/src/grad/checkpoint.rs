@@ -10,9 +10,9 @@
 //! so the gradients equal plain backpropagation's (the weight and readout gradients are summed
 //! window by window, so they agree to rounding).
 
-use super::bptt::{BackState, Chunk, Partial, Window, combine, seed_chunks, zero_frozen};
-use crate::kernels::matmul;
-use crate::loss::mse_and_seed;
+use super::bptt::{BackState, Chunk, Partial, Window, combine, output_grad_chunks, zero_frozen};
+use crate::kernels::{Write, matmul};
+use crate::loss::mse_and_output_grad;
 use crate::simulate::{
     ChunkMut, Gather, NeuronConsts, NoiseStreams, check_inputs, chunk_size, earliest_error, run_window,
 };
@@ -143,7 +143,7 @@ impl<F: Real> Ctx<'_, F> {
                 for j in 0..bc {
                     let a = buf.a.index_axis(Axis(0), j);
                     let p = kept.pred.slice_mut(s![j, s0..s0 + rows, ..]);
-                    matmul(false, p, a, m.w_out.view());
+                    matmul(Write::Overwrite, p, a, m.w_out.view());
                 }
             }
             h = buf.h.index_axis(Axis(1), rows - 1).to_owned();
@@ -153,7 +153,13 @@ impl<F: Real> Ctx<'_, F> {
 
     /// The backward sweep of chunk `c`, window by window from the last; also `Σ_t a_tᵀ ȳ_t`
     /// when the readout is trained.
-    fn backward(&self, c: usize, kept: &Kept<F>, seeds: Seeds<F>, groups: GroupSet) -> Result<(Partial<F>, Array2<F>)> {
+    fn backward(
+        &self,
+        c: usize,
+        kept: &Kept<F>,
+        seeds: OutputGrads<F>,
+        groups: GroupSet,
+    ) -> Result<(Partial<F>, Array2<F>)> {
         let (m, t) = (self.m, self.win.t);
         let bc = kept.h[0].nrows();
         let w_out_t = m.w_out.t().as_standard_layout().into_owned();
@@ -189,7 +195,7 @@ impl<F: Real> Ctx<'_, F> {
             {
                 for j in 0..bc {
                     let a = buf.a.slice(s![j, 0..end - s0, ..]);
-                    matmul(true, w_out.view_mut(), a.t(), yb.slice(s![j, s0..end, ..]));
+                    matmul(Write::Accumulate, w_out.view_mut(), a.t(), yb.slice(s![j, s0..end, ..]));
                 }
             }
         }
@@ -199,7 +205,7 @@ impl<F: Real> Ctx<'_, F> {
 
 /// One chunk's loss seeds (indexed by global step).
 #[derive(Clone, Copy)]
-struct Seeds<'a, F> {
+struct OutputGrads<'a, F> {
     act: Option<ArrayView3<'a, F>>,
     y: Option<ArrayView3<'a, F>>,
     want_w_out: bool,
@@ -236,15 +242,15 @@ pub fn loss_and_grad_checkpointed<F: Real>(
     let kept = earliest_error((0..n_chunks).into_par_iter().map(|c| ctx.forward(c)).collect())?;
     let views: Vec<_> = kept.iter().map(|k| k.pred.view()).collect();
     let pred = ndarray::concatenate(Axis(0), &views).expect("chunks share T and width");
-    let (l, seed) = mse_and_seed(pred, target);
+    let (l, seed) = mse_and_output_grad(pred, target);
     let want_w = groups.contains(ParamGroup::W);
-    let act = seed_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs);
-    let y = seed_chunks(seed.y_bar.as_ref(), b, cs);
+    let act = output_grad_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs);
+    let y = output_grad_chunks(seed.y_bar.as_ref(), b, cs);
     let want_w_out = groups.contains(ParamGroup::WOut);
     let results: Vec<Result<(Partial<F>, Array2<F>)>> = (0..n_chunks)
         .into_par_iter()
         .map(|c| {
-            let seeds = Seeds {
+            let seeds = OutputGrads {
                 act: act[c],
                 y: y[c],
                 want_w_out,

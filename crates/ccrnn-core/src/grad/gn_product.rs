@@ -11,7 +11,8 @@
 use crate::simulate::{NeuronConsts, chunk_size};
 use crate::trajectory::step_rows;
 use crate::{
-    Coupling, Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result, Seed, Stimulus, Target, Trajectory, bptt,
+    Coupling, Error, GainPlacement, GroupSet, Model, OutputGrad, ParamGroup, Real, Result, Stimulus, Target,
+    Trajectory, bptt,
 };
 use ndarray::{Array2, Array3, ArrayView3, ArrayViewMut3, Axis, ShapeBuilder};
 use rayon::prelude::*;
@@ -131,7 +132,7 @@ pub fn gauss_newton_product<F: Real>(
         Target::Activity { recorded, .. } => {
             let jv = crate::loss::gather_columns(&da, recorded.indices());
             let scale = F::lit(2.0 / jv.len().max(1) as f64);
-            Seed {
+            OutputGrad {
                 activity: Some((recorded.indices().to_vec(), jv.mapv(|x| x * scale))),
                 y_bar: None,
             }
@@ -145,11 +146,16 @@ pub fn gauss_newton_product<F: Real>(
             };
             let mut jv = crate::kernels::product(rows(&da).view(), model.w_out.view());
             if let Some(dw) = &dir.w_out {
-                crate::kernels::matmul(true, jv.view_mut(), rows(&traj.a).view(), dw.view());
+                crate::kernels::matmul(
+                    crate::kernels::Write::Accumulate,
+                    jv.view_mut(),
+                    rows(&traj.a).view(),
+                    dw.view(),
+                );
             }
             let scale = F::lit(2.0 / jv.len().max(1) as f64);
             let jv = jv.mapv(|x| x * scale);
-            Seed {
+            OutputGrad {
                 activity: None,
                 y_bar: Some(jv.into_shape_with_order((b, t, model.n_out())).expect("contiguous")),
             }

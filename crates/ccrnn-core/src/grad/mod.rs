@@ -16,7 +16,7 @@ pub use checkpoint::{checkpoint_interval, loss_and_grad_checkpointed};
 pub use gn_product::gauss_newton_product;
 pub use tangent::tangents;
 
-use crate::loss::mse_and_seed;
+use crate::loss::mse_and_output_grad;
 use crate::simulate::{Gather, simulate_keep};
 use crate::trajectory::Keep;
 use crate::{GroupSet, Model, ParamGroup, Real, Result, SimOptions, Stimulus, Target, Trajectory};
@@ -105,7 +105,7 @@ pub fn loss_and_grad<F: Real>(
                 out: pred.view_mut(),
             };
             simulate_keep(model, stim, opts, keep, Some(gather), traj)?;
-            mse_and_seed(pred, target)
+            mse_and_output_grad(pred, target)
         }
         _ => {
             simulate_keep(model, stim, opts, keep, None, traj)?;

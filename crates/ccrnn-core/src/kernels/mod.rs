@@ -273,7 +273,16 @@ pub fn reproducible() -> bool {
     REPRODUCIBLE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// `dst = keep · dst + lhs · rhs` for `keep ∈ {0, 1}`: through the `gemm` crate (runtime
+/// Whether a matrix product overwrites its destination or adds to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// `dst = lhs · rhs`.
+    Overwrite,
+    /// `dst += lhs · rhs`.
+    Accumulate,
+}
+
+/// `dst = lhs · rhs` or `dst += lhs · rhs` (`write`): through the `gemm` crate (runtime
 /// dispatch to AVX2/AVX-512/NEON kernels), or in the [`reproducible`] mode by
 /// [`fixed_order::matmul`]. Single-threaded: callers parallelise over trial chunks. Any strides
 /// are accepted, so views into `B × T × N` arrays need no copy.
@@ -281,11 +290,12 @@ pub fn reproducible() -> bool {
 /// Each element of `dst` is reduced over `k` in an order that does not depend on how many
 /// rows `lhs` has, so results do not depend on how trials are chunked.
 pub fn matmul<F: Real>(
-    keep: bool,
+    write: Write,
     mut dst: ndarray::ArrayViewMut2<F>,
     lhs: ndarray::ArrayView2<F>,
     rhs: ndarray::ArrayView2<F>,
 ) {
+    let keep = write == Write::Accumulate;
     if reproducible() {
         return fixed_order::matmul(keep, dst, lhs, rhs);
     }
@@ -332,7 +342,7 @@ pub fn matmul<F: Real>(
 /// `lhs · rhs` as a new row-major array, by [`matmul`] (so the reproducible mode covers it).
 pub fn product<F: Real>(lhs: ndarray::ArrayView2<F>, rhs: ndarray::ArrayView2<F>) -> ndarray::Array2<F> {
     let mut out = ndarray::Array2::zeros((lhs.nrows(), rhs.ncols()));
-    matmul(false, out.view_mut(), lhs, rhs);
+    matmul(Write::Overwrite, out.view_mut(), lhs, rhs);
     out
 }
 
@@ -394,7 +404,7 @@ mod tests {
             let (z0, u, w) = (draw((bc, n)), draw((bc, channels)), draw((channels, n)));
             let mut by_gemm = Array2::<f32>::zeros((bc, n).f());
             by_gemm.assign(&z0);
-            matmul(true, by_gemm.view_mut(), u.view(), w.view());
+            matmul(Write::Accumulate, by_gemm.view_mut(), u.view(), w.view());
             let rows: Vec<Vec<f32>> = w.rows().into_iter().map(|r| r.to_vec()).collect();
             let mut by_rows = z0.to_owned();
             for (j, mut z) in by_rows.rows_mut().into_iter().enumerate() {

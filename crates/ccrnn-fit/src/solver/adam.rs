@@ -1,12 +1,12 @@
 //! Adam, the paper's optimiser.
 
-use super::Solver;
+use super::{CostAt, Solver, SolverState, Step};
 use crate::{Error, IterState, Problem, Result};
 use ccrnn_core::Real;
 
 /// Adam (Kingma & Ba), as in PyTorch, with optional clipping of the gradient's Euclidean norm
 /// (PyTorch's `clip_grad_norm_`) before the update. θ is projected onto the feasible set after
-/// each update. Moments live in `IterState::moments` as `[m, v]`.
+/// each update. Its moments live in [`SolverState::Adam`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Adam {
     /// Learning rate (> 0).
@@ -35,7 +35,7 @@ impl Adam {
 }
 
 impl<F: Real> Solver<F> for Adam {
-    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<IterState<F>> {
+    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<Step<F>> {
         let n = s.theta.len();
         let (cost, mut g) = problem.cost_grad(&s.theta, s.step)?;
         if !cost.is_finite() {
@@ -58,27 +58,32 @@ impl<F: Real> Solver<F> for Adam {
             let f = F::lit(c / (norm + 1e-6));
             g.iter_mut().for_each(|x| *x *= f);
         }
-        if s.moments.len() != 2 {
-            s.moments = vec![vec![F::zero(); n], vec![F::zero(); n]];
-        }
+        let (mut m, mut v) = match std::mem::take(&mut s.solver) {
+            SolverState::Adam { m, v } if m.len() == n && v.len() == n => (m, v),
+            _ => (vec![F::zero(); n], vec![F::zero(); n]),
+        };
         let t = (s.step + 1) as i32;
         let (b1, b2) = (F::lit(self.beta1), F::lit(self.beta2));
         let bc1 = F::lit(1.0 - self.beta1.powi(t));
         let bc2 = F::lit(1.0 - self.beta2.powi(t));
         let (lr, eps) = (F::lit(self.lr), F::lit(self.eps));
-        let (m, v) = s.moments.split_at_mut(1);
-        for (((th, gi), mi), vi) in s.theta.iter_mut().zip(&g).zip(m[0].iter_mut()).zip(v[0].iter_mut()) {
+        for (((th, gi), mi), vi) in s.theta.iter_mut().zip(&g).zip(&mut m).zip(&mut v) {
             *mi = b1 * *mi + (F::one() - b1) * *gi;
             *vi = b2 * *vi + (F::one() - b2) * *gi * *gi;
             let mh = *mi / bc1;
             let vh = *vi / bc2;
             *th -= lr * mh / (vh.sqrt() + eps);
         }
+        s.solver = SolverState::Adam { m, v };
         problem.project(&mut s.theta);
         s.step += 1;
         s.evaluations += 1;
         s.cost = cost;
         s.grad_norm = norm;
-        Ok(s)
+        Ok(Step::Moved(s))
+    }
+    /// The minibatch loss whose gradient made the update: at the θ before it.
+    fn cost_at(&self) -> CostAt {
+        CostAt::Start
     }
 }

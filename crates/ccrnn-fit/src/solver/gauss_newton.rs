@@ -6,14 +6,14 @@
 //! Full batch and deterministic like [`super::Lbfgs`]: every evaluation sees all trials and one
 //! noise realisation. θ is projected onto the feasible set at every trial point.
 
-use super::{EVAL_KEY, Solver, dot, ensure_gradient, evaluate};
-use crate::{Error, IterState, Problem, Result};
+use super::{EVAL_KEY, Solver, SolverState, Step, dot, evaluate, fresh_gradient, to_f, to_f64};
+use crate::{IterState, Problem, Result};
 use ccrnn_core::Real;
 
 /// Hessian-free Gauss–Newton / Levenberg–Marquardt.
 ///
-/// Buffers in [`IterState::moments`]: `[∇f(θ), [λ], p]` with `p` the last step (the next
-/// conjugate-gradient solve starts from it), so a saved state resumes exactly.
+/// Its buffers ([`SolverState::GaussNewton`]): the gradient at θ, the damping λ and the last
+/// step (the next conjugate-gradient solve starts from it), so a saved state resumes exactly.
 /// [`IterState::evaluations`] counts cost-and-gradient evaluations and Gauss–Newton products
 /// alike (each costs about one forward and one backward pass).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,14 +35,6 @@ impl Default for GaussNewton {
             max_solves: 4,
         }
     }
-}
-
-fn to_f<F: Real>(v: &[f64]) -> Vec<F> {
-    v.iter().map(|&x| F::lit(x)).collect()
-}
-
-fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
-    v.iter().map(|x| x.as_f64()).collect()
 }
 
 /// Counts the products made.
@@ -110,23 +102,30 @@ fn solve<F: Real>(
 }
 
 impl<F: Real> Solver<F> for GaussNewton {
-    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<IterState<F>> {
-        let evals_before = s.evaluations;
-        ensure_gradient(problem, &mut s)?;
+    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<Step<F>> {
+        let (g0, kept_lambda, warm) = match std::mem::take(&mut s.solver) {
+            SolverState::GaussNewton {
+                gradient,
+                lambda,
+                last_step,
+            } if s.cost.is_finite() => (to_f64(&gradient), lambda, last_step),
+            _ => (fresh_gradient(problem, &mut s)?, None, None),
+        };
         let f0 = s.cost;
-        let g0 = to_f64(&s.moments[0]);
         let theta0 = s.theta.clone();
         let theta0_64 = to_f64(&theta0);
         let gg = dot(&g0, &g0);
         if gg == 0.0 {
-            return Err(Error::Converged {
-                step: s.step,
-                evaluations: 0,
-            });
+            s.solver = SolverState::GaussNewton {
+                gradient: to_f(&g0),
+                lambda: kept_lambda,
+                last_step: warm,
+            };
+            return Ok(Step::Converged(s));
         }
         // λ: kept from the last iteration, or first the curvature along the gradient
         // (gᵀ G g / gᵀ g), so that the first step is no longer than a Cauchy step
-        let mut lambda = match s.moments.get(1).and_then(|l| l.first()) {
+        let mut lambda = match kept_lambda {
             Some(l) => l.as_f64(),
             None => {
                 let mut prod = Products {
@@ -139,7 +138,7 @@ impl<F: Real> Solver<F> for GaussNewton {
                 (gg_g / gg).max(f64::MIN_POSITIVE)
             }
         };
-        let warm: Option<Vec<f64>> = s.moments.get(2).map(|p| to_f64(p).iter().map(|x| 0.95 * x).collect());
+        let warm: Option<Vec<f64>> = warm.map(|p| p.iter().map(|x| 0.95 * x.as_f64()).collect());
         let mut accepted = None;
         let mut last_step = f64::INFINITY;
         for attempt in 0..self.max_solves.max(1) {
@@ -184,21 +183,27 @@ impl<F: Real> Solver<F> for GaussNewton {
             // rejected: θ stays, and the raised λ carries into the next one (a step cut short
             // by a too-small λ is not a minimum).
             let scale = theta0_64.iter().fold(1.0f64, |m, x| m.max(x.abs()));
-            if last_step <= 1e-12 * scale {
-                return Err(Error::Converged {
-                    step: s.step,
-                    evaluations: s.evaluations - evals_before,
-                });
+            let converged = last_step <= 1e-12 * scale;
+            s.solver = SolverState::GaussNewton {
+                gradient: to_f(&g0),
+                lambda: if converged { kept_lambda } else { Some(F::lit(lambda)) },
+                last_step: None,
+            };
+            if converged {
+                return Ok(Step::Converged(s));
             }
-            s.moments = vec![to_f(&g0), vec![F::lit(lambda)]];
             s.step += 1;
-            return Ok(s);
+            return Ok(Step::Moved(s));
         };
         s.grad_norm = dot(&g, &g).sqrt();
-        s.moments = vec![to_f(&g), vec![F::lit(lambda)], to_f(&p)];
+        s.solver = SolverState::GaussNewton {
+            gradient: to_f(&g),
+            lambda: Some(F::lit(lambda)),
+            last_step: Some(to_f(&p)),
+        };
         s.theta = theta;
         s.cost = f;
         s.step += 1;
-        Ok(s)
+        Ok(Step::Moved(s))
     }
 }

@@ -5,14 +5,14 @@
 //! the curvature pairs describe one function. θ is projected onto the feasible set at every
 //! trial point; the pair `(s, y)` is built from the step actually taken.
 
-use super::{Solver, dot, ensure_gradient, evaluate};
-use crate::{Error, IterState, Problem, Result};
+use super::{Solver, SolverState, Step, dot, evaluate, fresh_gradient, to_f, to_f64};
+use crate::{IterState, Problem, Result};
 use ccrnn_core::Real;
 
 /// Limited-memory BFGS.
 ///
-/// Buffers in [`IterState::moments`]: `[∇f(θ), s₁, y₁, …, s_m, y_m]` (oldest pair first), so
-/// a saved state resumes exactly.
+/// Its buffers ([`SolverState::Lbfgs`]): the gradient at θ and the curvature pairs, oldest
+/// first, so a saved state resumes exactly.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lbfgs {
     /// Number of curvature pairs kept (default 10).
@@ -37,9 +37,12 @@ impl Default for Lbfgs {
     }
 }
 
+/// A curvature pair `(s, y)`: a step and the change of gradient along it.
+type Pair = (Vec<f64>, Vec<f64>);
+
 /// `H g` for the inverse-Hessian approximation of the pairs (two-loop recursion), scaled
 /// initially by `sᵀy / yᵀy` of the newest pair.
-fn two_loop(g: &[f64], pairs: &[(Vec<f64>, Vec<f64>)]) -> Vec<f64> {
+fn two_loop(g: &[f64], pairs: &[Pair]) -> Vec<f64> {
     let mut q = g.to_vec();
     let mut alphas = vec![0.0; pairs.len()];
     for (k, (s, y)) in pairs.iter().enumerate().rev() {
@@ -59,29 +62,30 @@ fn two_loop(g: &[f64], pairs: &[(Vec<f64>, Vec<f64>)]) -> Vec<f64> {
     q
 }
 
+/// The buffers of a state at gradient `g` with curvature `pairs`.
+fn keep<F: Real>(g: &[f64], pairs: &[Pair]) -> SolverState<F> {
+    SolverState::Lbfgs {
+        gradient: to_f(g),
+        pairs: pairs.iter().map(|(a, b)| (to_f(a), to_f(b))).collect(),
+    }
+}
+
 impl<F: Real> Solver<F> for Lbfgs {
-    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<IterState<F>> {
+    fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<Step<F>> {
         let n = s.theta.len();
-        let evals_before = s.evaluations;
-        ensure_gradient(problem, &mut s)?;
+        let (g0, mut pairs): (Vec<f64>, Vec<Pair>) = match &s.solver {
+            SolverState::Lbfgs { gradient, pairs } if s.cost.is_finite() => (
+                to_f64(gradient),
+                pairs.iter().map(|(a, b)| (to_f64(a), to_f64(b))).collect(),
+            ),
+            _ => (fresh_gradient(problem, &mut s)?, Vec::new()),
+        };
         let f0 = s.cost;
-        let g0: Vec<f64> = s.moments[0].iter().map(|x| x.as_f64()).collect();
-        let mut pairs: Vec<(Vec<f64>, Vec<f64>)> = s.moments[1..]
-            .chunks_exact(2)
-            .map(|p| {
-                (
-                    p[0].iter().map(|x| x.as_f64()).collect(),
-                    p[1].iter().map(|x| x.as_f64()).collect(),
-                )
-            })
-            .collect();
-        let theta0: Vec<f64> = s.theta.iter().map(|x| x.as_f64()).collect();
+        let theta0 = to_f64(&s.theta);
         let gmax = g0.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         if gmax == 0.0 {
-            return Err(Error::Converged {
-                step: s.step,
-                evaluations: s.evaluations - evals_before,
-            });
+            s.solver = keep(&g0, &pairs);
+            return Ok(Step::Converged(s));
         }
 
         let mut accepted = None;
@@ -127,10 +131,8 @@ impl<F: Real> Solver<F> for Lbfgs {
         let Some((theta, step, f, g)) = accepted else {
             // no decrease along steepest descent either: a minimum to the precision of the
             // objective
-            return Err(Error::Converged {
-                step: s.step,
-                evaluations: s.evaluations - evals_before,
-            });
+            s.solver = keep(&g0, &pairs);
+            return Ok(Step::Converged(s));
         };
         let y: Vec<f64> = g.iter().zip(&g0).map(|(a, b)| a - b).collect();
         let sy = dot(&step, &y);
@@ -140,15 +142,12 @@ impl<F: Real> Solver<F> for Lbfgs {
                 pairs.remove(0);
             }
         }
-        let to_f = |v: &[f64]| v.iter().map(|&x| F::lit(x)).collect::<Vec<F>>();
         s.grad_norm = dot(&g, &g).sqrt();
-        s.moments = std::iter::once(to_f(&g))
-            .chain(pairs.iter().flat_map(|(a, b)| [to_f(a), to_f(b)]))
-            .collect();
+        s.solver = keep(&g, &pairs);
         debug_assert_eq!(theta.len(), n);
         s.theta = theta;
         s.cost = f;
         s.step += 1;
-        Ok(s)
+        Ok(Step::Moved(s))
     }
 }

@@ -22,13 +22,89 @@ use serde::{Deserialize, Serialize};
 
 /// A solver only knows how to make one step.
 pub trait Solver<F: Real> {
-    /// Evaluates the problem at `state.theta` and returns the state after one update.
-    fn next_iter(&self, problem: &mut dyn Problem<F>, state: IterState<F>) -> Result<IterState<F>>;
-    /// The full-batch gradient at `state.theta`, for solvers that keep it (the convergence
-    /// test of [`crate::Convergence`] reads it); `None` for minibatch solvers.
-    fn gradient<'s>(&self, state: &'s IterState<F>) -> Option<&'s [F]> {
-        let _ = state;
-        None
+    /// Evaluates the problem at `state.theta` and makes one update: [`Step::Moved`] with the
+    /// state after it, or [`Step::Converged`] when the solver can lower the loss no further.
+    fn next_iter(&self, problem: &mut dyn Problem<F>, state: IterState<F>) -> Result<Step<F>>;
+    /// Where the loss a step records in [`IterState::cost`] was measured.
+    fn cost_at(&self) -> CostAt {
+        CostAt::End
+    }
+}
+
+/// Where a step measured the loss it records in [`IterState::cost`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CostAt {
+    /// At the θ the step started from (Adam: the minibatch loss whose gradient made the update).
+    Start,
+    /// At the θ the step ended with, `IterState::theta` (the full-batch solvers: the loss of the
+    /// accepted point).
+    End,
+}
+
+/// What one step of a solver did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<F> {
+    /// The step was taken (for Gauss–Newton, possibly a rejected step that only raised the
+    /// damping): carry on from this state.
+    Moved(IterState<F>),
+    /// No further decrease of the loss is possible (a minimum to the precision of the loss):
+    /// the state before the step, with the evaluations the step spent counted.
+    Converged(IterState<F>),
+}
+
+impl<F> Step<F> {
+    /// The state, whatever the step did.
+    pub fn into_state(self) -> IterState<F> {
+        match self {
+            Step::Moved(s) | Step::Converged(s) => s,
+        }
+    }
+}
+
+/// Each solver's own buffers, so that a saved [`IterState`] resumes exactly. Empty
+/// ([`SolverState::Fresh`]) before the first step; a state of another solver is ignored (the
+/// solver starts its buffers afresh).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "solver", rename_all = "kebab-case")]
+pub enum SolverState<F> {
+    /// No buffers yet.
+    #[default]
+    Fresh,
+    /// Adam's first and second moments (each one value per parameter).
+    Adam {
+        /// First moment.
+        m: Vec<F>,
+        /// Second moment.
+        v: Vec<F>,
+    },
+    /// L-BFGS: the gradient at θ and the curvature pairs `(s, y)`, oldest first.
+    Lbfgs {
+        /// ∇f(θ).
+        gradient: Vec<F>,
+        /// Curvature pairs (step, change of gradient).
+        pairs: Vec<(Vec<F>, Vec<F>)>,
+    },
+    /// Gauss–Newton: the gradient at θ, the damping λ and the last step (the next
+    /// conjugate-gradient solve starts from it).
+    GaussNewton {
+        /// ∇f(θ).
+        gradient: Vec<F>,
+        /// Levenberg–Marquardt damping (at the model's precision); `None` before the first
+        /// solve.
+        lambda: Option<F>,
+        /// The last accepted step; `None` before one.
+        last_step: Option<Vec<F>>,
+    },
+}
+
+impl<F> SolverState<F> {
+    /// The full-batch gradient at θ, for the solvers that keep one (the convergence test of
+    /// [`crate::Convergence`] reads it); `None` for Adam and before the first step.
+    pub fn gradient(&self) -> Option<&[F]> {
+        match self {
+            SolverState::Lbfgs { gradient, .. } | SolverState::GaussNewton { gradient, .. } => Some(gradient),
+            SolverState::Fresh | SolverState::Adam { .. } => None,
+        }
     }
 }
 
@@ -90,18 +166,18 @@ impl Method {
 }
 
 impl<F: Real> Solver<F> for Method {
-    fn next_iter(&self, problem: &mut dyn Problem<F>, state: IterState<F>) -> Result<IterState<F>> {
+    fn next_iter(&self, problem: &mut dyn Problem<F>, state: IterState<F>) -> Result<Step<F>> {
         match self {
             Method::Adam(a) => a.next_iter(problem, state),
             Method::Lbfgs(l) => l.next_iter(problem, state),
             Method::GaussNewton(g) => g.next_iter(problem, state),
         }
     }
-    fn gradient<'s>(&self, state: &'s IterState<F>) -> Option<&'s [F]> {
+    fn cost_at(&self) -> CostAt {
         match self {
-            Method::Adam(_) => None,
-            // Both keep ∇f(θ) first in their buffers.
-            Method::Lbfgs(_) | Method::GaussNewton(_) => state.moments.first().map(|g| g.as_slice()),
+            Method::Adam(a) => Solver::<F>::cost_at(a),
+            Method::Lbfgs(l) => Solver::<F>::cost_at(l),
+            Method::GaussNewton(g) => Solver::<F>::cost_at(g),
         }
     }
 }
@@ -126,19 +202,26 @@ pub(super) fn evaluate<F: Real>(problem: &mut dyn Problem<F>, theta: &[F]) -> Re
     }
 }
 
-/// For the full-batch methods: evaluates the state's θ unless the state already holds its cost
-/// and gradient (`moments[0]`), and then starts `moments` afresh with the gradient.
-pub(super) fn ensure_gradient<F: Real>(problem: &mut dyn Problem<F>, s: &mut IterState<F>) -> Result<()> {
-    if s.moments.is_empty() || !s.cost.is_finite() {
-        let (f, g) = evaluate(problem, &s.theta)?.ok_or_else(|| Error::Diverged {
-            step: s.step,
-            what: "the loss at the starting parameters is not finite".into(),
-        })?;
-        s.evaluations += 1;
-        s.cost = f;
-        s.moments = vec![g.iter().map(|&x| F::lit(x)).collect()];
-    }
-    Ok(())
+/// For the full-batch methods starting afresh (no buffers of their own, or no known cost):
+/// evaluates the loss at the state's θ into `cost` and returns its gradient.
+pub(super) fn fresh_gradient<F: Real>(problem: &mut dyn Problem<F>, s: &mut IterState<F>) -> Result<Vec<f64>> {
+    let (f, g) = evaluate(problem, &s.theta)?.ok_or_else(|| Error::Diverged {
+        step: s.step,
+        what: "the loss at the starting parameters is not finite".into(),
+    })?;
+    s.evaluations += 1;
+    s.cost = f;
+    Ok(g)
+}
+
+/// f64 values as the model's precision.
+pub(super) fn to_f<F: Real>(v: &[f64]) -> Vec<F> {
+    v.iter().map(|&x| F::lit(x)).collect()
+}
+
+/// The model's precision as f64.
+pub(super) fn to_f64<F: Real>(v: &[F]) -> Vec<f64> {
+    v.iter().map(|x| x.as_f64()).collect()
 }
 
 /// `aᵀb` in f64.

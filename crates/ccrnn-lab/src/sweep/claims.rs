@@ -1,8 +1,8 @@
 //! Verdicts: which of the paper's claims (SCIENCE.md §1) a sweep's table supports, with the
 //! numbers behind each verdict in plain words. The thresholds are stated in the evidence.
 
-use super::recipe::{BetaTraining, Recipe, TeacherKind};
-use super::table::{Table, column_index};
+use super::recipe::{BetaTraining, Experiment, Recipe};
+use super::table::{Col, Table};
 
 /// The paper's claims, numbered as in SCIENCE.md §1.
 pub const CLAIMS: [(u8, &str); 8] = [
@@ -54,25 +54,21 @@ struct View<'a> {
     rows: Vec<usize>,
 }
 
-fn col(name: &str) -> usize {
-    column_index(name)
-}
-
 impl<'a> View<'a> {
-    fn new(table: &'a Table, keep: impl Fn(&dyn Fn(&str) -> f64) -> bool) -> Self {
+    fn new(table: &'a Table, keep: impl Fn(&dyn Fn(Col) -> f64) -> bool) -> Self {
         let rows = (0..table.rows.len())
-            .filter(|&r| keep(&|c: &str| table.rows[r][col(c)]))
+            .filter(|&r| keep(&|c: Col| table.get(r, c)))
             .collect();
         Self { table, rows }
     }
-    fn values(&self, c: &str) -> Vec<f64> {
-        self.rows.iter().map(|&r| self.table.rows[r][col(c)]).collect()
+    fn values(&self, c: Col) -> Vec<f64> {
+        self.rows.iter().map(|&r| self.table.get(r, c)).collect()
     }
-    fn mean(&self, c: &str) -> f64 {
+    fn mean(&self, c: Col) -> f64 {
         mean(&self.values(c))
     }
     /// Distinct values of `key` (sorted) with the median of `c` over rows sharing each.
-    fn median_by(&self, key: &str, c: &str) -> Vec<(f64, f64)> {
+    fn median_by(&self, key: Col, c: Col) -> Vec<(f64, f64)> {
         self.table.curve_over(&self.rows, key, c)
     }
     fn is_empty(&self) -> bool {
@@ -153,46 +149,37 @@ fn fmt_curve(curve: &[(f64, f64)]) -> String {
 /// The level of unrecorded 1 − |ρ| that defines M* (the paper's 0.2).
 pub const M_STAR_LEVEL: f64 = 0.2;
 
-/// The verdicts a recipe's table supports. Built-in recipes are recognised by their teacher
-/// and student grids, so an edited copy of a built-in is assessed the same way.
+/// The verdicts a recipe's table supports, by the [`Experiment`] it runs.
 pub fn assess(recipe: &Recipe, table: &Table) -> Vec<Finding> {
-    let s = &recipe.student;
-    let mut out = Vec::new();
     if table.rows.is_empty() {
-        return out;
+        return Vec::new();
     }
-    let constrained = View::new(table, |c| c("unconstrained") == 0.0 && c("connectome_noise") == 0.0);
-    if s.ms == [0] {
-        out.push(degeneracy(&constrained));
+    let constrained = View::new(table, |c| {
+        c(Col::Unconstrained) == 0.0 && c(Col::ConnectomeNoise) == 0.0
+    });
+    match recipe.experiment() {
+        Experiment::Degeneracy => vec![degeneracy(&constrained)],
+        Experiment::Unconstrained => vec![recordings(&constrained), unconstrained(table, &constrained)],
+        Experiment::LowRank => vec![low_rank(&constrained)],
+        Experiment::Chaos => vec![chaos(&constrained)],
+        Experiment::Mismatch => vec![mismatch(table)],
+        Experiment::Noise => vec![noise(table)],
+        Experiment::Recordings if recipe.student.ms.len() > 1 => vec![recordings(&constrained)],
+        Experiment::Recordings => Vec::new(),
     }
-    if s.unconstrained.contains(&true) {
-        out.push(recordings(&constrained));
-        out.push(unconstrained(table, &constrained));
-    } else if recipe.teacher.kind == TeacherKind::LowRank {
-        out.push(low_rank(&constrained));
-    } else if recipe.teacher.kind == TeacherKind::Chaotic {
-        out.push(chaos(&constrained));
-    } else if s.beta.len() > 1 {
-        out.push(mismatch(table));
-    } else if s.connectome_noise.len() > 1 {
-        out.push(noise(table));
-    } else if s.ms.len() > 1 {
-        out.push(recordings(&constrained));
-    }
-    out
 }
 
 fn degeneracy(v: &View) -> Finding {
     let rel: Vec<f64> = v
         .rows
         .iter()
-        .map(|&r| v.table.rows[r][col("readout_mse")] / v.table.rows[r][col("teacher_readout_var")])
+        .map(|&r| v.table.get(r, Col::ReadoutMse) / v.table.get(r, Col::TeacherReadoutVar))
         .collect();
     let mut sorted = rel.clone();
     sorted.sort_by(f64::total_cmp);
     let median_rel = sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN);
-    let (mse, corr) = (v.mean("unrecorded_mse"), v.mean("unrecorded_corr_err"));
-    let (smse, scorr) = (v.mean("shuffle_mse"), v.mean("shuffle_corr_err"));
+    let (mse, corr) = (v.mean(Col::UnrecordedMse), v.mean(Col::UnrecordedCorrErr));
+    let (smse, scorr) = (v.mean(Col::ShuffleMse), v.mean(Col::ShuffleCorrErr));
     let solved = median_rel < 0.2;
     let far = corr > 0.5 * scorr && mse > 0.5 * smse;
     Finding {
@@ -207,26 +194,26 @@ fn degeneracy(v: &View) -> Finding {
             100.0 * median_rel,
             if solved { "yes" } else { "no" },
             if far { "yes" } else { "no" },
-            v.mean("gain_rmse"),
-            v.mean("bias_rmse"),
+            v.mean(Col::GainRmse),
+            v.mean(Col::BiasRmse),
         ),
     }
 }
 
 fn recordings(v: &View) -> Finding {
     let recorded = View::new(v.table, |c| {
-        c("unconstrained") == 0.0 && c("connectome_noise") == 0.0 && c("m") > 0.0
+        c(Col::Unconstrained) == 0.0 && c(Col::ConnectomeNoise) == 0.0 && c(Col::M) > 0.0
     });
-    let corr = recorded.median_by("m", "unrecorded_corr_err");
-    let mse = recorded.median_by("m", "unrecorded_mse");
+    let corr = recorded.median_by(Col::M, Col::UnrecordedCorrErr);
+    let mse = recorded.median_by(Col::M, Col::UnrecordedMse);
     let rho = spearman(&corr);
-    let scorr = v.mean("shuffle_corr_err");
+    let scorr = v.mean(Col::ShuffleCorrErr);
     let (first, last) = (corr.first().copied(), corr.last().copied());
     let held = match (first, last) {
         (Some(f), Some(l)) if corr.len() >= 2 => l.1 < f.1 && rho <= -0.5 && l.1 < 0.5 * scorr,
         _ => return undecided(2, "fewer than two values of M"),
     };
-    let gains = recorded.median_by("m", "gain_rmse");
+    let gains = recorded.median_by(Col::M, Col::GainRmse);
     Finding {
         claim: 2,
         held: Some(held),
@@ -250,14 +237,15 @@ fn undecided(claim: u8, why: &str) -> Finding {
 }
 
 fn unconstrained(table: &Table, constrained: &View) -> Finding {
-    let free = View::new(table, |c| c("unconstrained") == 1.0 && c("m") > 0.0);
+    let free = View::new(table, |c| c(Col::Unconstrained) == 1.0 && c(Col::M) > 0.0);
     if free.is_empty() {
         return undecided(3, "no unconstrained student finished");
     }
-    let fu = free.median_by("m", "unrecorded_corr_err");
-    let fr = free.median_by("m", "recorded_corr_err");
-    let cu = View::new(table, |c| c("unconstrained") == 0.0 && c("m") > 0.0).median_by("m", "unrecorded_corr_err");
-    let scorr = constrained.mean("shuffle_corr_err");
+    let fu = free.median_by(Col::M, Col::UnrecordedCorrErr);
+    let fr = free.median_by(Col::M, Col::RecordedCorrErr);
+    let cu =
+        View::new(table, |c| c(Col::Unconstrained) == 0.0 && c(Col::M) > 0.0).median_by(Col::M, Col::UnrecordedCorrErr);
+    let scorr = constrained.mean(Col::ShuffleCorrErr);
     let (mf, ef) = *fu.last().expect("non-empty");
     let ec = cu.iter().find(|p| p.0 == mf).map(|p| p.1).unwrap_or(f64::NAN);
     let held = ef > ec && ef > 0.5 * scorr;
@@ -279,7 +267,7 @@ fn unconstrained(table: &Table, constrained: &View) -> Finding {
 type PerN = Vec<(f64, Vec<(f64, f64)>, f64)>;
 
 fn per_n_curves(v: &View) -> PerN {
-    let mut ns = v.values("n");
+    let mut ns = v.values(Col::N);
     ns.sort_by(f64::total_cmp);
     ns.dedup();
     ns.iter()
@@ -290,10 +278,14 @@ fn per_n_curves(v: &View) -> PerN {
                     .rows
                     .iter()
                     .copied()
-                    .filter(|&r| v.table.rows[r][col("n")] == n)
+                    .filter(|&r| v.table.get(r, Col::N) == n)
                     .collect(),
             };
-            (n, sub.median_by("m", "unrecorded_corr_err"), sub.mean("teacher_pr"))
+            (
+                n,
+                sub.median_by(Col::M, Col::UnrecordedCorrErr),
+                sub.mean(Col::TeacherPr),
+            )
         })
         .collect()
 }
@@ -370,14 +362,14 @@ fn chaos(v: &View) -> Finding {
 fn mismatch(table: &Table) -> Finding {
     let by = |t: BetaTraining| {
         View::new(table, |c| {
-            c("beta_training") == t.code() as f64 && c("unconstrained") == 0.0
+            c(Col::BetaTraining) == t.code() as f64 && c(Col::Unconstrained) == 0.0
         })
     };
     let fixed = by(BetaTraining::Fixed);
     let shared = by(BetaTraining::Shared);
     let per = by(BetaTraining::PerNeuron);
-    let floors = fixed.median_by("beta_student", "unrecorded_mse");
-    let beta_t = fixed.mean("beta_teacher");
+    let floors = fixed.median_by(Col::BetaStudent, Col::UnrecordedMse);
+    let beta_t = fixed.mean(Col::BetaTeacher);
     let at_teacher = floors.iter().find(|p| (p.0 - beta_t).abs() < 1e-9).map(|p| p.1);
     let Some(f1) = at_teacher else {
         return undecided(5, "no fixed-β student with the teacher's β");
@@ -390,17 +382,17 @@ fn mismatch(table: &Table) -> Finding {
             .rows
             .iter()
             .copied()
-            .filter(|&r| (table.rows[r][col("beta_student")] - beta_t).abs() >= 1e-9)
+            .filter(|&r| (table.get(r, Col::BetaStudent) - beta_t).abs() >= 1e-9)
             .collect(),
     };
     // For every mismatched starting β, the median over replicates of where the trained β
     // ends is closer to the teacher's than the start (one fit in three may end elsewhere).
     let closer = |v: &View| {
-        let ends = mism(v).median_by("beta_student", "beta_final");
+        let ends = mism(v).median_by(Col::BetaStudent, Col::BetaFinal);
         !ends.is_empty() && ends.iter().all(|(s, e)| (e - beta_t).abs() < (s - beta_t).abs())
     };
     let trained_closer = closer(&shared);
-    let excess = |v: &View| mean(&mism(v).values("unrecorded_mse")) - f1;
+    let excess = |v: &View| mean(&mism(v).values(Col::UnrecordedMse)) - f1;
     let (ex_fixed, ex_shared, ex_per) = (excess(&fixed), excess(&shared), excess(&per));
     let removed = 1.0 - ex_shared / ex_fixed;
     Finding {
@@ -418,11 +410,7 @@ fn mismatch(table: &Table) -> Finding {
             mism(&shared)
                 .rows
                 .iter()
-                .map(|&r| format!(
-                    "{} → {:.2}",
-                    table.rows[r][col("beta_start")],
-                    table.rows[r][col("beta_final")]
-                ))
+                .map(|&r| format!("{} → {:.2}", table.get(r, Col::BetaStart), table.get(r, Col::BetaFinal)))
                 .collect::<Vec<_>>()
                 .join(", "),
             if trained_closer { "medians" } else { "not all medians" },
@@ -432,9 +420,9 @@ fn mismatch(table: &Table) -> Finding {
 }
 
 fn noise(table: &Table) -> Finding {
-    let v = View::new(table, |c| c("unconstrained") == 0.0);
-    let mse = v.median_by("connectome_noise", "unrecorded_mse");
-    let corr = v.median_by("connectome_noise", "unrecorded_corr_err");
+    let v = View::new(table, |c| c(Col::Unconstrained) == 0.0);
+    let mse = v.median_by(Col::ConnectomeNoise, Col::UnrecordedMse);
+    let corr = v.median_by(Col::ConnectomeNoise, Col::UnrecordedCorrErr);
     let rho = spearman(&mse);
     let held = mse.len() >= 3 && rho >= 0.5 && mse.last().map(|l| l.1) > mse.first().map(|f| f.1);
     Finding {

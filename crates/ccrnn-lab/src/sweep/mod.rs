@@ -18,8 +18,8 @@ pub mod teacher_task;
 
 pub use claims::{Finding, assess};
 pub use executor::{Event, Outcome, Summary, run_local, run_task};
-pub use recipe::{BUILTIN, BetaTraining, Recipe, SCALES, StudentGrid, TeacherGrid, TeacherKind, builtin};
+pub use recipe::{BUILTIN, BetaTraining, Experiment, Recipe, SCALES, StudentGrid, TeacherGrid, TeacherKind, builtin};
 pub use slurm::{SlurmOptions, Stage};
 pub use store::{Lock, SweepDir, TaskState};
-pub use table::{COLUMNS, Table};
+pub use table::{Col, Table};
 pub use tasks::{StudentSpec, Task, TaskSpec, derive_seed, expand};

@@ -164,7 +164,47 @@ impl Default for Recipe {
     }
 }
 
+/// Which of the paper's experiments a recipe runs, recognised from its teacher and student
+/// grids (so an edited copy of a built-in is assessed and plotted as the built-in is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Experiment {
+    /// Readout-only students (M = 0 only): Figure 1, claim 1.
+    Degeneracy,
+    /// Connectome and unconstrained students against M: Figure 2, claims 2–3.
+    Unconstrained,
+    /// Rank-2 teachers of several sizes: Figure 3a–c.
+    LowRank,
+    /// Chaotic teachers of several sizes: Figure 3d–f.
+    Chaos,
+    /// Students of several smoothness β: Figure 4, claim 5.
+    Mismatch,
+    /// Several connectome-noise levels: Figure 4, claim 6.
+    Noise,
+    /// Any other grid over M: the error against recorded neurons.
+    Recordings,
+}
+
 impl Recipe {
+    /// The experiment this recipe runs (the first that matches, in the order of [`Experiment`]).
+    pub fn experiment(&self) -> Experiment {
+        let s = &self.student;
+        if s.ms == [0] {
+            Experiment::Degeneracy
+        } else if s.unconstrained.contains(&true) {
+            Experiment::Unconstrained
+        } else if self.teacher.kind == TeacherKind::LowRank {
+            Experiment::LowRank
+        } else if self.teacher.kind == TeacherKind::Chaotic {
+            Experiment::Chaos
+        } else if s.beta.len() > 1 {
+            Experiment::Mismatch
+        } else if s.connectome_noise.len() > 1 {
+            Experiment::Noise
+        } else {
+            Experiment::Recordings
+        }
+    }
+
     /// Checks every field; errors name it (`recipe.student.ms: empty`).
     pub fn validate(&self) -> Result<()> {
         let bad = |f: &str, r: String| Err(Error::spec(format!("recipe.{f}"), r));

@@ -366,7 +366,7 @@ mod tests {
     fn greedy_matching_undoes_a_relabelling_of_the_unrecorded_neurons() {
         let t = teacher();
         let n = t.n();
-        let recorded = NeuronSet::new(&[0, 1, 2], n, true).unwrap();
+        let recorded = NeuronSet::nonempty(&[0, 1, 2], n).unwrap();
         // Student = teacher with its unrecorded neurons relabelled (reversed).
         let mut perm: Vec<usize> = (0..n).collect();
         perm[3..].reverse();

@@ -10,57 +10,101 @@ use crate::Result;
 use ndarray::Array1;
 use std::path::Path;
 
-/// The numeric columns, in order (after the `id` column).
-pub const COLUMNS: [&str; 26] = [
-    "n",
-    "m",
-    "replicate",
-    "beta_student",
-    "beta_training",
-    "unconstrained",
-    "connectome_noise",
-    "recorded_mse",
-    "unrecorded_mse",
-    "recorded_corr_err",
-    "unrecorded_corr_err",
-    "readout_mse",
-    "gain_rmse",
-    "bias_rmse",
-    "beta_start",
-    "beta_final",
-    "beta_teacher",
-    "shuffle_mse",
-    "shuffle_corr_err",
-    "teacher_pr",
-    "teacher_readout_var",
-    "final_loss",
-    "steps",
-    "m_over_n",
-    "converged",
-    "evaluations",
-];
+/// Declares the columns: the enum, its names and the list in order.
+macro_rules! columns {
+    ($($(#[$doc:meta])* $var:ident = $name:literal,)*) => {
+        /// A numeric column of a sweep's table (the table's CSV has an `id` column first).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Col {
+            $($(#[$doc])* $var,)*
+        }
+
+        impl Col {
+            /// Every column, in the table's order.
+            pub const ALL: &'static [Col] = &[$(Col::$var,)*];
+            /// The column's name in `results.csv` and `results.npz`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Col::$var => $name,)*
+                }
+            }
+        }
+    };
+}
+
+columns! {
+    /// Network size N.
+    N = "n",
+    /// Recorded neurons M (0: the readout only).
+    M = "m",
+    /// Replicate (0-based).
+    Replicate = "replicate",
+    /// The student's starting smoothness β (NaN: the teacher's).
+    BetaStudent = "beta_student",
+    /// How β was trained (`BetaTraining::code`).
+    BetaTraining = "beta_training",
+    /// 1 for an unconstrained student (all weights trained), else 0.
+    Unconstrained = "unconstrained",
+    /// Connectome-noise level σ.
+    ConnectomeNoise = "connectome_noise",
+    /// Activity MSE of the recorded neurons.
+    RecordedMse = "recorded_mse",
+    /// Activity MSE of the unrecorded neurons.
+    UnrecordedMse = "unrecorded_mse",
+    /// 1 − |ρ| of the recorded neurons.
+    RecordedCorrErr = "recorded_corr_err",
+    /// 1 − |ρ| of the unrecorded neurons.
+    UnrecordedCorrErr = "unrecorded_corr_err",
+    /// Readout MSE.
+    ReadoutMse = "readout_mse",
+    /// RMS error of the gains.
+    GainRmse = "gain_rmse",
+    /// RMS error of the biases.
+    BiasRmse = "bias_rmse",
+    /// β before fitting.
+    BetaStart = "beta_start",
+    /// β after fitting.
+    BetaFinal = "beta_final",
+    /// The teacher's β.
+    BetaTeacher = "beta_teacher",
+    /// The shuffled-label baseline's MSE.
+    ShuffleMse = "shuffle_mse",
+    /// The shuffled-label baseline's 1 − |ρ|.
+    ShuffleCorrErr = "shuffle_corr_err",
+    /// The teacher's participation ratio (dimensionality).
+    TeacherPr = "teacher_pr",
+    /// Variance of the teacher's readout.
+    TeacherReadoutVar = "teacher_readout_var",
+    /// The fit's final loss.
+    FinalLoss = "final_loss",
+    /// Fitting steps run.
+    Steps = "steps",
+    /// M / N.
+    MOverN = "m_over_n",
+    /// 1 if the fit passed its convergence test, else 0.
+    Converged = "converged",
+    /// Loss-and-gradient evaluations spent.
+    Evaluations = "evaluations",
+}
+
+/// Number of columns.
+const WIDTH: usize = Col::ALL.len();
 
 /// A sweep's results.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
     /// Task ids, one per row.
     pub ids: Vec<String>,
-    /// Rows of values in the order of [`COLUMNS`] (NaN = not applicable).
-    pub rows: Vec<[f64; COLUMNS.len()]>,
+    /// Rows of values in the order of [`Col::ALL`] (NaN = not applicable; index with
+    /// `row[col as usize]`, or [`Table::get`]).
+    pub rows: Vec<[f64; WIDTH]>,
     /// Students not finished (their rows are absent).
     pub missing: Vec<String>,
 }
 
-/// Position of column `name` in [`COLUMNS`] (panics on an unknown name: names are constants).
-pub fn column_index(name: &str) -> usize {
-    COLUMNS
-        .iter()
-        .position(|c| *c == name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-}
-
-fn row(r: &StudentResult) -> [f64; COLUMNS.len()] {
+fn row(r: &StudentResult) -> [f64; WIDTH] {
     let s = &r.spec;
+    // in the order of the declaration above
     [
         s.n as f64,
         s.m as f64,
@@ -110,23 +154,22 @@ impl Table {
         Ok(t)
     }
 
-    /// The values of column `name`.
-    pub fn column(&self, name: &str) -> Vec<f64> {
-        let k = column_index(name);
-        self.rows.iter().map(|r| r[k]).collect()
+    /// The values of column `c`.
+    pub fn column(&self, c: Col) -> Vec<f64> {
+        self.rows.iter().map(|r| r[c as usize]).collect()
     }
 
-    /// The value of column `name` in row `row`.
-    pub fn get(&self, row: usize, name: &str) -> f64 {
-        self.rows[row][column_index(name)]
+    /// The value of column `c` in row `row`.
+    pub fn get(&self, row: usize, c: Col) -> f64 {
+        self.rows[row][c as usize]
     }
 
-    /// Sorted distinct finite values of column `name` over the rows `keep` accepts (`keep` sees
-    /// a row as a column-name → value function).
-    pub fn distinct(&self, keep: impl Fn(&dyn Fn(&str) -> f64) -> bool, name: &str) -> Vec<f64> {
+    /// Sorted distinct finite values of column `c` over the rows `keep` accepts (`keep` sees a
+    /// row as a column → value function).
+    pub fn distinct(&self, keep: impl Fn(&dyn Fn(Col) -> f64) -> bool, c: Col) -> Vec<f64> {
         let mut v: Vec<f64> = (0..self.rows.len())
-            .filter(|&r| keep(&|c: &str| self.get(r, c)))
-            .map(|r| self.get(r, name))
+            .filter(|&r| keep(&|k: Col| self.get(r, k)))
+            .map(|r| self.get(r, c))
             .filter(|x| x.is_finite())
             .collect();
         v.sort_by(f64::total_cmp);
@@ -136,15 +179,15 @@ impl Table {
 
     /// `(x, mean of y)` over the rows `keep` accepts, one point per distinct x (sorted); the
     /// mean skips NaN.
-    pub fn curve(&self, keep: impl Fn(&dyn Fn(&str) -> f64) -> bool, x: &str, y: &str) -> Vec<(f64, f64)> {
+    pub fn curve(&self, keep: impl Fn(&dyn Fn(Col) -> f64) -> bool, x: Col, y: Col) -> Vec<(f64, f64)> {
         let rows: Vec<usize> = (0..self.rows.len())
-            .filter(|&r| keep(&|c: &str| self.get(r, c)))
+            .filter(|&r| keep(&|c: Col| self.get(r, c)))
             .collect();
         self.curve_over(&rows, x, y)
     }
 
     /// [`Table::curve`] over the given row indices.
-    pub fn curve_over(&self, rows: &[usize], x: &str, y: &str) -> Vec<(f64, f64)> {
+    pub fn curve_over(&self, rows: &[usize], x: Col, y: Col) -> Vec<(f64, f64)> {
         let mut xs: Vec<f64> = rows.iter().map(|&r| self.get(r, x)).filter(|v| v.is_finite()).collect();
         xs.sort_by(f64::total_cmp);
         xs.dedup();
@@ -164,20 +207,19 @@ impl Table {
     /// The table as CSV: a header, then one line per student; NaN is an empty field; numbers
     /// are written in full (shortest representation that reads back to the same f64).
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("id,");
-        out += &COLUMNS.join(",");
-        out.push('\n');
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header = std::iter::once("id").chain(Col::ALL.iter().map(|c| c.name()));
+        let mut records = vec![header.map(String::from).collect::<Vec<_>>()];
         for (id, r) in self.ids.iter().zip(&self.rows) {
-            out += id;
-            for v in r {
-                out.push(',');
-                if v.is_finite() {
-                    out += &format!("{v}");
-                }
-            }
-            out.push('\n');
+            let values = r
+                .iter()
+                .map(|v| if v.is_finite() { format!("{v}") } else { String::new() });
+            records.push(std::iter::once(id.clone()).chain(values).collect());
         }
-        out
+        for rec in records {
+            w.write_record(&rec).expect("writing to memory");
+        }
+        String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 fields")
     }
 
     /// Writes `results.csv` and `results.npz` into `dir` (atomically). The `.npz` holds one
@@ -186,8 +228,8 @@ impl Table {
     pub fn write(&self, dir: &Path) -> Result<()> {
         ccrnn_io::write_atomic(&dir.join("results.csv"), self.to_csv().as_bytes())?;
         ccrnn_io::npz::write_npz(&dir.join("results.npz"), |z| {
-            for name in COLUMNS {
-                z.add(name, &Array1::from(self.column(name)))?;
+            for &c in Col::ALL {
+                z.add(c.name(), &Array1::from(self.column(c)))?;
             }
             z.add_text("id", &self.ids.join("\n"))
         })?;

@@ -50,19 +50,12 @@ pub struct TeacherData {
 }
 
 fn split(stim: Stimulus<f64>, trials: usize) -> (Stimulus<f32>, Stimulus<f32>) {
-    let s = cast_stim(&stim);
+    let s = stim.cast::<f32>();
     let total = s.trials();
     (
         s.select(&(0..trials).collect::<Vec<_>>()),
         s.select(&(trials..total).collect::<Vec<_>>()),
     )
-}
-
-fn cast_stim(s: &Stimulus<f64>) -> Stimulus<f32> {
-    Stimulus {
-        u: s.u.mapv(|x| x as f32),
-        h0: s.h0.as_ref().map(|h| h.mapv(|x| x as f32)),
-    }
 }
 
 /// Builds the teacher of size `n`. `progress(step, total)` follows E/I teacher training.
@@ -137,7 +130,7 @@ pub fn run(
     let data = build(recipe, n, seed, progress)?;
     let reference = simulate(&data.model, &data.heldout, &SimOptions::noiseless())?;
     let samples = pooled(&reference.a);
-    let all = NeuronSet::new(&(0..n).collect::<Vec<_>>(), n, true)?;
+    let all = NeuronSet::nonempty(&(0..n).collect::<Vec<_>>(), n)?;
     let baseline = shuffle_baseline(&data.model, &reference, &all, 20, Seeds(seed).shuffle());
     let task_mse = if recipe.teacher.kind == TeacherKind::Ei {
         let task = SineTask {
