@@ -5,7 +5,7 @@
 use crate::args::{InitKind, Preset, TeacherKind};
 use anyhow::{Result, bail};
 use ccrnn_fit::FitConfig;
-use ccrnn_lab::{ChaoticSpec, EiSpec, LowRankSpec, SineTask, Study};
+use ccrnn_lab::{ChaoticSpec, EiSpec, LowRankSpec, SineTask, Study, TeacherSpec, Trials};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -131,6 +131,42 @@ impl TeacherConfig {
             TeacherKind::Chaotic => {
                 self.chaotic.get_or_insert_with(ChaoticSpec::default);
             }
+        }
+    }
+
+    /// The teacher to build, with the defaults of the sections left out.
+    pub fn spec(&self) -> TeacherSpec {
+        let mut full = self.clone();
+        full.fill_defaults();
+        match full.kind {
+            TeacherKind::EiTask => TeacherSpec::EiTask {
+                ei: full.ei.expect("filled"),
+                task: full.task.expect("filled"),
+                training: full.training.expect("filled"),
+            },
+            TeacherKind::LowRank => TeacherSpec::LowRank {
+                low_rank: full.low_rank.expect("filled"),
+                steps: full.steps,
+            },
+            TeacherKind::Chaotic => TeacherSpec::Chaotic {
+                chaotic: full.chaotic.expect("filled"),
+                steps: full.steps,
+            },
+        }
+    }
+
+    /// The trials `ccrnn teacher` builds the teacher with: the task teacher's held-out trials
+    /// (to score its task), the random teachers' trials (saved as `stimulus.npz`).
+    pub fn trials(&self) -> Trials {
+        match (self.kind, &self.task) {
+            (TeacherKind::EiTask, task) => {
+                let t = task.unwrap_or_default().trials;
+                Trials { train: t, heldout: t }
+            }
+            _ => Trials {
+                train: self.trials,
+                heldout: 0,
+            },
         }
     }
 

@@ -2,11 +2,11 @@
 //! recorded neurons, scored on held-out trials against the teacher and the shuffle baseline.
 
 use crate::Result;
+use crate::pipeline::{fit_student, record, student_data};
 use ccrnn_core::{Model, NeuronSet, Real, Seeds, SimOptions, Stimulus, simulate};
 use ccrnn_fit::metrics::{Baseline, shuffle_baseline};
 use ccrnn_fit::student::{random_recorded, student_init};
-use ccrnn_fit::{Data, FitConfig, History, IterState, Scores, Termination, evaluate, fit};
-use ndarray::Axis;
+use ccrnn_fit::{FitConfig, History, IterState, Scores, Termination, evaluate};
 use serde::Serialize;
 
 /// What to run.
@@ -155,11 +155,7 @@ fn fit_students<F: Real>(
 ) -> Result<StudyResult<F>> {
     let cfg = study.fit.validate()?;
     let n = teacher.n();
-    let recording = simulate(
-        teacher,
-        train,
-        &SimOptions::noisy(study.data_noise, Seeds(study.seed).recording_noise()),
-    )?;
+    let recording = record(teacher, train, study.data_noise, Seeds(study.seed).recording_noise())?;
     let ref_train = simulate(teacher, train, &SimOptions::noiseless())?;
     let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
     let mut rows = Vec::with_capacity(jobs.len());
@@ -170,25 +166,9 @@ fn fit_students<F: Real>(
             init.coupling.set_values(&zeros);
             init.gap = None; // electrical coupling is recurrence too
         }
-        let (recorded, data) = if job.set.is_empty() {
-            (
-                NeuronSet::default(),
-                Data::Readout {
-                    data: recording.y.clone(),
-                },
-            )
-        } else {
-            let rec = NeuronSet::nonempty(&job.set, n)?;
-            let data = recording.a.select(Axis(2), rec.indices());
-            (rec.clone(), Data::Activity { recorded: rec, data })
-        };
+        let (recorded, data) = student_data(&recording, &job.set)?;
         let start = std::time::Instant::now();
-        let mut report = |s: &IterState<F>| -> ccrnn_fit::Result<()> {
-            progress(row, s);
-            Ok(())
-        };
-        let mut every = ccrnn_fit::Every(study.fit.report_every, &mut report);
-        let out = fit(init, train.clone(), data, &cfg, None, Some(&mut every))?;
+        let out = fit_student(init, train, data, &cfg, &mut |s| progress(row, s))?;
         let seconds = start.elapsed().as_secs_f64();
         rows.push(StudentRow {
             heldout: evaluate(teacher, &ref_held, &out.model, heldout, &recorded)?,

@@ -5,7 +5,7 @@ use crate::connectome::Connectome;
 use crate::fitting::Progress;
 use crate::{bad, err};
 use ccrnn_core::{
-    Activation, Backend, Beta, Connectivity, GainPlacement, NeuronParams, Seeds, SimOptions, Stimulus, simulate,
+    Activation, Backend, Beta, Connectivity, GainPlacement, NeuronParams, SimOptions, Stimulus, simulate,
 };
 use ccrnn_lab::{EiSpec, SineTask};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
@@ -362,13 +362,10 @@ pub fn ei_teacher(py: Python<'_>, n: usize, seed: u64, steps: u64, callback: Opt
         steps,
         ..EiSpec::training_config(seed)
     };
-    let task = SineTask::default();
-    let (raw, _) = spec.generate(seed).map_err(err)?;
-    let (stim, y) = task.generate::<f32>(Seeds(seed).teacher_task()).map_err(err)?;
     let mut progress = Progress::new(callback, 10);
-    let out = py
-        .detach(|| EiSpec::train(raw.cast::<f32>(), stim, y, &cfg, Some(&mut progress)))
+    let (model, _, _) = py
+        .detach(|| ccrnn_lab::pipeline::trained_ei(&spec, &SineTask::default(), &cfg, seed, Some(&mut progress)))
         .map_err(err)?;
     progress.finish()?;
-    Ok(Model::wrap(out.model))
+    Ok(Model::wrap(model))
 }

@@ -11,8 +11,8 @@ use crate::table;
 use crate::ui::Ui;
 use crate::ui::{out, outln};
 use anyhow::{Context, Result, anyhow};
-use ccrnn_core::{Seeds, SimOptions, simulate};
-use ccrnn_lab::{EiSpec, SineTask, run_study};
+use ccrnn_core::{SimOptions, simulate};
+use ccrnn_lab::{Teacher, TeacherSpec, Trials, run_study};
 use serde_json::json;
 use std::time::Instant;
 
@@ -37,50 +37,48 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         run.target().display()
     ));
 
-    // 1. The teacher.
+    // 1. The teacher, and the trials its students are fitted on and scored on.
     let seed = cfg.seed;
-    let (raw, lam) = cfg.teacher.generate(seed)?;
     ui.say(format!(
-        "teacher: E/I network, N = {}, seed {seed}; leading eigenvalue of the linearisation {lam:.3}",
+        "teacher: E/I network, N = {}, seed {seed}, trained on the sine task",
         cfg.teacher.n
     ));
-    let (task_stim, task_y) = cfg.task.generate::<f32>(Seeds(seed).teacher_task())?;
+    let spec = TeacherSpec::EiTask {
+        ei: cfg.teacher.clone(),
+        task: cfg.task,
+        training: cfg.teacher_training.clone(),
+    };
+    let trials = Trials {
+        train: cfg.student_trials,
+        heldout: cfg.student_trials,
+    };
     let bar = ui.bar(cfg.teacher_training.steps, "training teacher");
     let mut metric_err = None;
     let mut on_teacher = fit_observer(&bar, &mut run, json!({"phase": "teacher"}), &mut metric_err);
     let mut every = ccrnn_fit::Every(cfg.teacher_training.report_every, &mut on_teacher);
     let t0 = Instant::now();
-    let trained = EiSpec::train(
-        raw.cast::<f32>(),
-        task_stim,
-        task_y,
-        &cfg.teacher_training,
-        Some(&mut every),
-    )
-    .context("training the teacher")?;
+    let built = spec
+        .build(seed, trials, Some(&mut every))
+        .context("training the teacher")?;
     drop(on_teacher); // ends the observer's borrows of the run directory
     bar.finish_and_clear();
     if let Some(e) = metric_err.take() {
         return Err(e.into());
     }
-    let teacher = trained.model;
     let teacher_seconds = t0.elapsed().as_secs_f64();
-    ccrnn_io::save_model(&run.file("teacher.npz"), &teacher, None)?;
-
-    let students_task = SineTask {
-        trials: cfg.student_trials,
-        ..cfg.task
-    };
-    let (train, _) = students_task.generate::<f32>(Seeds(seed).train_stimulus())?;
-    let (heldout, held_y) = students_task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
-    let ref_held = simulate(&teacher, &heldout, &SimOptions::noiseless())?;
-    let task_mse = (&ref_held.y - &held_y)
-        .mapv(|d| (d as f64).powi(2))
-        .mean()
-        .unwrap_or(f64::NAN);
+    let teacher_steps = built.training.as_ref().map_or(0, |t| t.state.step);
+    let Teacher {
+        model: teacher,
+        train,
+        heldout,
+        ..
+    } = &built;
+    ccrnn_io::save_model(&run.file("teacher.npz"), teacher, None)?;
+    let ref_held = simulate(teacher, heldout, &SimOptions::noiseless())?;
+    let task_mse = built.task_mse(&ref_held.y).unwrap_or(f64::NAN);
     ui.say(format!(
-        "  trained {} steps in {teacher_seconds:.0} s; task MSE on held-out trials {task_mse:.4}",
-        trained.state.step
+        "  leading eigenvalue of the linearisation {:.3}; trained {teacher_steps} steps in {teacher_seconds:.0} s; task MSE on held-out trials {task_mse:.4}",
+        built.leading_eigenvalue.unwrap_or(f64::NAN)
     ));
 
     // 2. The students.
@@ -93,7 +91,7 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         "students: M = {ms:?} (0 = readout only), {reps} replicate(s) each (own recorded neurons and initial point); {}",
         cfg.study.fit.describe()
     ));
-    let res = run_study(&teacher, &train, &heldout, &cfg.study, &mut progress)?;
+    let res = run_study(teacher, train, heldout, &cfg.study, &mut progress)?;
     drop(progress);
     bar.finish_and_clear();
     if let Some(e) = metric_err.take() {
@@ -101,14 +99,14 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
     }
 
     // 3. Results.
-    let rows = write_study(&run, &teacher, &ms, &res, &heldout, &ref_held, None)?;
+    let rows = write_study(&run, teacher, &ms, &res, heldout, &ref_held, None)?;
     let n = teacher.n();
     let seconds = t_all.elapsed().as_secs_f64();
     let doc = json!({
         "command": "demo",
         "n": n,
         "seed": seed,
-        "teacher_steps": trained.state.step,
+        "teacher_steps": teacher_steps,
         "teacher_task_mse": task_mse,
         "teacher_seconds": teacher_seconds,
         "student_fit": cfg.study.fit.describe(),

@@ -9,8 +9,7 @@ use crate::plots;
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, anyhow};
-use ccrnn_core::{Seeds, SimOptions, simulate};
-use ccrnn_lab::EiSpec;
+use ccrnn_core::{SimOptions, simulate};
 use serde_json::json;
 
 /// The effective teacher configuration: file or preset, then the command-line overrides.
@@ -56,72 +55,52 @@ pub fn run(a: TeacherArgs, ui: &Ui) -> Result<i32> {
     let mut run = crate::run::start("teacher", &a.out, cfg.seed, &inputs, &file)?;
     let seed = cfg.seed;
     let mut summary = json!({"command": "teacher", "kind": cfg.kind, "seed": seed});
-    let model = match cfg.kind {
-        TeacherKind::EiTask => {
-            let spec = cfg.ei.as_ref().expect("filled");
-            let task = cfg.task.as_ref().expect("filled");
-            let training = cfg.training.as_ref().expect("filled");
-            let (raw, lam) = spec.generate(seed)?;
-            ui.say(format!(
-                "E/I network N = {}: leading eigenvalue of the linearisation {lam:.3}",
-                spec.n
-            ));
-            let (stim, target) = task.generate::<f32>(Seeds(seed).teacher_task())?;
-            let bar = ui.bar(training.steps, "training teacher");
-            let mut err = None;
-            let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
-            let mut every = ccrnn_fit::Every(training.report_every, &mut obs);
-            let out = EiSpec::train(raw.cast::<f32>(), stim, target, training, Some(&mut every))
-                .context("training the teacher")?;
-            drop(obs); // ends the observer's borrows of the run directory
-            bar.finish_and_clear();
-            if let Some(e) = err {
-                return Err(e.into());
-            }
-            let (held, held_y) = task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
-            let y = simulate(&out.model, &held, &SimOptions::noiseless())?.y;
-            let mse = (&y - &held_y).mapv(|d| (d as f64).powi(2)).mean().unwrap_or(f64::NAN);
-            plots::save(
-                &run,
-                "loss",
-                &[loss_panel("teacher training", &[("teacher".into(), &out.history)])],
-                1,
-                (640, 420),
-            )?;
-            summary["leading_eigenvalue"] = json!(lam);
-            summary["steps"] = json!(out.state.step);
-            summary["final_loss"] = json!(out.state.cost);
-            summary["heldout_task_mse"] = json!(mse);
-            ui.say(format!(
-                "trained {} steps; task MSE on held-out trials {mse:.5}",
-                out.state.step
-            ));
-            out.model
-        }
-        TeacherKind::LowRank | TeacherKind::Chaotic => {
-            let (m, stim) = match cfg.kind {
-                TeacherKind::LowRank => cfg
-                    .low_rank
-                    .as_ref()
-                    .expect("filled")
-                    .generate(cfg.trials, cfg.steps, seed)?,
-                _ => cfg
-                    .chaotic
-                    .as_ref()
-                    .expect("filled")
-                    .generate(cfg.trials, cfg.steps, seed)?,
-            };
-            let stim = stim.cast::<f32>();
-            let m = m.cast::<f32>();
-            let traj = simulate(&m, &stim, &SimOptions::noiseless())?;
-            ccrnn_io::save_trajectory(&run.file("stimulus.npz"), &stim, &traj, m.dt)?;
-            ui.say(format!(
-                "{} trials × {} steps from random initial states in stimulus.npz",
-                cfg.trials, cfg.steps
-            ));
-            m
-        }
+    let training = cfg.training.clone().filter(|_| cfg.kind == TeacherKind::EiTask);
+    let bar = match &training {
+        Some(t) => ui.bar(t.steps, "training teacher"),
+        None => indicatif::ProgressBar::hidden(),
     };
+    let mut err = None;
+    let mut obs = fit_observer(&bar, &mut run, json!({}), &mut err);
+    let mut every = ccrnn_fit::Every(training.as_ref().map_or(1, |t| t.report_every), &mut obs);
+    let built = cfg
+        .spec()
+        .build(seed, cfg.trials(), Some(&mut every))
+        .context("building the teacher")?;
+    drop(obs); // ends the observer's borrows of the run directory
+    bar.finish_and_clear();
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    if let Some(out) = &built.training {
+        let y = simulate(&built.model, &built.heldout, &SimOptions::noiseless())?.y;
+        let mse = built.task_mse(&y).unwrap_or(f64::NAN);
+        plots::save(
+            &run,
+            "loss",
+            &[loss_panel("teacher training", &[("teacher".into(), &out.history)])],
+            1,
+            (640, 420),
+        )?;
+        summary["leading_eigenvalue"] = json!(built.leading_eigenvalue);
+        summary["steps"] = json!(out.state.step);
+        summary["final_loss"] = json!(out.state.cost);
+        summary["heldout_task_mse"] = json!(mse);
+        ui.say(format!(
+            "E/I network N = {}: leading eigenvalue of the linearisation {:.3}; trained {} steps; task MSE on held-out trials {mse:.5}",
+            built.model.n(),
+            built.leading_eigenvalue.unwrap_or(f64::NAN),
+            out.state.step
+        ));
+    } else {
+        let traj = simulate(&built.model, &built.train, &SimOptions::noiseless())?;
+        ccrnn_io::save_trajectory(&run.file("stimulus.npz"), &built.train, &traj, built.model.dt)?;
+        ui.say(format!(
+            "{} trials × {} steps from random initial states in stimulus.npz",
+            cfg.trials, cfg.steps
+        ));
+    }
+    let model = built.model;
     summary["n"] = json!(model.n());
     ccrnn_io::save_model(&run.file("teacher.npz"), &model, None)?;
     run.write("summary.json", serde_json::to_string_pretty(&summary)?.as_bytes())?;

@@ -6,9 +6,10 @@ use super::store::{nan_null, write_json};
 use super::tasks::{StudentSpec, Task};
 use super::teacher_task::{TeacherData, TeacherSummary};
 use crate::Result;
+use crate::pipeline::{fit_student, record, student_data};
 use ccrnn_core::{Beta, Connectivity, Model, NeuronSet, Pattern, Seeds, SimOptions, simulate};
+use ccrnn_fit::evaluate;
 use ccrnn_fit::student::{random_recorded, student_init};
-use ccrnn_fit::{Data, evaluate, fit};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -245,23 +246,15 @@ pub fn run(
     let teacher = &data.model;
     let n = teacher.n();
     let (init, train) = initial_student(teacher, recipe, spec, seed)?;
-    let recording = simulate(
-        teacher,
-        &data.train,
-        &SimOptions::noisy(recipe.teacher.data_noise, summary.data_seed),
-    )?;
-    let (recorded, fit_data) = if spec.m == 0 {
-        (
-            NeuronSet::default(),
-            Data::Readout {
-                data: recording.y.clone(),
-            },
-        )
+    let recording = record(teacher, &data.train, recipe.teacher.data_noise, summary.data_seed)?;
+    let set = if spec.m == 0 {
+        Vec::new()
     } else {
-        let rec = random_recorded(n, spec.m, Seeds(seed).recorded_set())?;
-        let d = recording.a.select(Axis(2), rec.indices());
-        (rec.clone(), Data::Activity { recorded: rec, data: d })
+        random_recorded(n, spec.m, Seeds(seed).recorded_set())?
+            .indices()
+            .to_vec()
     };
+    let (recorded, fit_data) = student_data(&recording, &set)?;
     let cfg = ccrnn_fit::FitConfig {
         seed,
         train,
@@ -269,13 +262,10 @@ pub fn run(
     }
     .validate()?;
     let total = cfg.raw.steps;
-    let mut on_step = |s: &ccrnn_fit::IterState<f32>| -> ccrnn_fit::Result<()> {
-        progress(s.step, total, s.cost);
-        Ok(())
-    };
-    let mut every = ccrnn_fit::Every(cfg.raw.report_every, &mut on_step);
     let beta_start = mean_beta(&init);
-    let out = fit(init, data.train.clone(), fit_data, &cfg, None, Some(&mut every))?;
+    let out = fit_student(init, &data.train, fit_data, &cfg, &mut |s| {
+        progress(s.step, total, s.cost)
+    })?;
     let reference = simulate(teacher, &data.heldout, &SimOptions::noiseless())?;
     let student = if spec.unconstrained {
         match_unrecorded(&reference.a, &out.model, data, &recorded)?

@@ -4,6 +4,7 @@
 use super::recipe::{Recipe, TeacherKind};
 use super::store::{nan_null, write_json};
 use super::tasks::derive_seed;
+use crate::pipeline::{Teacher, TeacherSpec, Trials};
 use crate::{ChaoticSpec, EiSpec, Error, LowRankSpec, Result, SineTask};
 use ccrnn_analysis::participation_ratio;
 use ccrnn_core::{Model, NeuronSet, Seeds, SimOptions, Stimulus, simulate};
@@ -49,73 +50,52 @@ pub struct TeacherData {
     pub heldout: Stimulus<f32>,
 }
 
-fn split(stim: Stimulus<f64>, trials: usize) -> (Stimulus<f32>, Stimulus<f32>) {
-    let s = stim.cast::<f32>();
-    let total = s.trials();
-    (
-        s.select(&(0..trials).collect::<Vec<_>>()),
-        s.select(&(trials..total).collect::<Vec<_>>()),
-    )
-}
-
-/// Builds the teacher of size `n`. `progress(step, total)` follows E/I teacher training.
-pub fn build(recipe: &Recipe, n: usize, seed: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<TeacherData> {
+/// The recipe's teacher of size `n`, as a [`TeacherSpec`].
+pub fn spec(recipe: &Recipe, n: usize, seed: u64) -> TeacherSpec {
     let t = &recipe.teacher;
-    let total = t.trials + t.heldout_trials;
     match t.kind {
-        TeacherKind::Ei => {
-            let spec = recipe.ei_spec(n);
-            let (raw, _) = spec.generate(seed)?;
-            let task = SineTask {
+        TeacherKind::Ei => TeacherSpec::EiTask {
+            ei: recipe.ei_spec(n),
+            task: SineTask {
                 steps: t.steps,
                 trials: t.trials,
                 ..SineTask::default()
-            };
-            let (stim, target) = task.generate::<f32>(Seeds(seed).teacher_task())?;
-            let cfg = ccrnn_fit::FitConfig {
+            },
+            training: ccrnn_fit::FitConfig {
                 steps: t.training_steps,
                 ..EiSpec::training_config(seed)
-            };
-            let mut on_step = |s: &ccrnn_fit::IterState<f32>| -> ccrnn_fit::Result<()> {
-                progress(s.step, t.training_steps);
-                Ok(())
-            };
-            let mut every = ccrnn_fit::Every(cfg.report_every, &mut on_step);
-            let model = if t.training_steps == 0 {
-                raw.cast::<f32>()
-            } else {
-                EiSpec::train(raw.cast::<f32>(), stim, target, &cfg, Some(&mut every))?.model
-            };
-            let (train, _) = task.generate::<f32>(Seeds(seed).train_stimulus())?;
-            let held_task = SineTask {
-                trials: t.heldout_trials,
-                ..task
-            };
-            let (heldout, _) = held_task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
-            Ok(TeacherData { model, train, heldout })
-        }
-        TeacherKind::LowRank | TeacherKind::Chaotic => {
-            let (m, stim) = if t.kind == TeacherKind::LowRank {
-                LowRankSpec {
-                    n,
-                    ..LowRankSpec::default()
-                }
-                .generate(total, t.steps, seed)?
-            } else {
-                ChaoticSpec {
-                    n,
-                    ..ChaoticSpec::default()
-                }
-                .generate(total, t.steps, seed)?
-            };
-            let (train, heldout) = split(stim, t.trials);
-            Ok(TeacherData {
-                model: m.cast(),
-                train,
-                heldout,
-            })
-        }
+            },
+        },
+        TeacherKind::LowRank => TeacherSpec::LowRank {
+            low_rank: LowRankSpec {
+                n,
+                ..LowRankSpec::default()
+            },
+            steps: t.steps,
+        },
+        TeacherKind::Chaotic => TeacherSpec::Chaotic {
+            chaotic: ChaoticSpec {
+                n,
+                ..ChaoticSpec::default()
+            },
+            steps: t.steps,
+        },
     }
+}
+
+/// Builds the teacher of size `n`. `progress(step, total)` follows E/I teacher training.
+pub fn build(recipe: &Recipe, n: usize, seed: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<Teacher> {
+    let t = &recipe.teacher;
+    let mut on_step = |s: &ccrnn_fit::IterState<f32>| -> ccrnn_fit::Result<()> {
+        progress(s.step, t.training_steps);
+        Ok(())
+    };
+    let mut every = ccrnn_fit::Every(EiSpec::training_config(seed).report_every, &mut on_step);
+    let trials = Trials {
+        train: t.trials,
+        heldout: t.heldout_trials,
+    };
+    spec(recipe, n, seed).build(seed, trials, Some(&mut every))
 }
 
 /// Runs a teacher task: writes `teacher.npz`, `stimulus.npz`, then `result.json`.
@@ -132,18 +112,7 @@ pub fn run(
     let samples = pooled(&reference.a);
     let all = NeuronSet::nonempty(&(0..n).collect::<Vec<_>>(), n)?;
     let baseline = shuffle_baseline(&data.model, &reference, &all, 20, Seeds(seed).shuffle());
-    let task_mse = if recipe.teacher.kind == TeacherKind::Ei {
-        let task = SineTask {
-            steps: recipe.teacher.steps,
-            trials: recipe.teacher.heldout_trials,
-            ..SineTask::default()
-        };
-        let (_, target) = task.generate::<f32>(Seeds(seed).heldout_stimulus())?;
-        let d = &reference.y - &target;
-        Some(d.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / d.len().max(1) as f64)
-    } else {
-        None
-    };
+    let task_mse = data.task_mse(&reference.y);
     ccrnn_io::save_model(&dir.join("teacher.npz"), &data.model, None)?;
     ccrnn_io::npz::write_npz(&dir.join("stimulus.npz"), |z| {
         for (name, s) in [("train", &data.train), ("heldout", &data.heldout)] {
