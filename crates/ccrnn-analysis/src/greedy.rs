@@ -194,3 +194,52 @@ pub fn greedy_order(
         initial,
     })
 }
+
+/// The comparison that says how much choosing the recordings buys (SCIENCE.md §7): the greedy
+/// order, the order that takes the least informative neuron first, and the mean over random
+/// orders.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordingPlan {
+    /// The greedy order (largest score first).
+    pub best: RecordingOrder,
+    /// The order that takes the smallest non-zero score first.
+    pub worst: RecordingOrder,
+    /// The predicted remaining error after each recording, averaged over the random orders.
+    pub random_mean: Vec<f64>,
+    /// How many random orders were averaged.
+    pub random_orders: usize,
+}
+
+/// The metric `H = Σ_i B_iᵀ B_i` of the candidates' blocks, then the best, worst and
+/// `random_orders` random orders (at least one; order `k` seeded by
+/// `Seeds(seed).random_order(k)`) after the neurons `already` recorded. The command line's
+/// `prioritize` and Python's `ccrnn.prioritize` both call this.
+pub fn recording_plan(
+    blocks: &[Array2<f64>],
+    already: &[usize],
+    random_orders: u64,
+    seed: u64,
+) -> Result<RecordingPlan> {
+    let p = blocks.first().map_or(0, |b| b.ncols());
+    let mut h = Array2::<f64>::zeros((p, p));
+    for b in blocks {
+        ccrnn_core::kernels::matmul(ccrnn_core::kernels::Write::Accumulate, h.view_mut(), b.t(), b.view());
+    }
+    let best = greedy_order(blocks, h.view(), Strategy::Best, already)?;
+    let worst = greedy_order(blocks, h.view(), Strategy::Worst, already)?;
+    let randoms = (0..random_orders.max(1))
+        .map(|k| {
+            let order_seed = ccrnn_core::Seeds(seed).random_order(k);
+            greedy_order(blocks, h.view(), Strategy::Random(order_seed), already)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let random_mean = (0..best.order.len())
+        .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)
+        .collect();
+    Ok(RecordingPlan {
+        best,
+        worst,
+        random_mean,
+        random_orders: randoms.len(),
+    })
+}

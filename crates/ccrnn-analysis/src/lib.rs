@@ -16,5 +16,5 @@ pub mod linear;
 pub use dimension::participation_ratio;
 pub use error::{Error, Result};
 pub use gn_matrix::{GnOptions, Spectrum, gauss_newton, neuron_blocks};
-pub use greedy::{RecordingOrder, Strategy, greedy_order};
+pub use greedy::{RecordingOrder, RecordingPlan, Strategy, greedy_order, recording_plan};
 pub use linear::{linear_response, low_rank_random, numerical_rank};

@@ -3,8 +3,8 @@
 use crate::fitting::to_dict;
 use crate::model::Model;
 use crate::{bad, err};
-use ccrnn_analysis::{GnOptions, Spectrum, Strategy, gauss_newton as gn, greedy_order, neuron_blocks};
-use ccrnn_core::{GroupSet, Seeds, Stimulus};
+use ccrnn_analysis::{GnOptions, Spectrum, gauss_newton as gn, neuron_blocks, recording_plan};
+use ccrnn_core::{GroupSet, Stimulus};
 use numpy::{IntoPyArray, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -88,26 +88,8 @@ pub fn prioritize<'py>(
     let out = py
         .detach(|| {
             let blocks = neuron_blocks(&m, &stim, &opts, k_max)?;
-            let p = blocks.first().map_or(0, |b| b.ncols());
-            let mut h = ndarray::Array2::<f64>::zeros((p, p));
-            for b in &blocks {
-                ccrnn_core::kernels::matmul(ccrnn_core::kernels::Write::Accumulate, h.view_mut(), b.t(), b.view());
-            }
-            let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
-            let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;
-            let randoms = (0..n_random.max(1))
-                .map(|k| {
-                    greedy_order(
-                        &blocks,
-                        h.view(),
-                        Strategy::Random(Seeds(seed).random_order(k)),
-                        &already,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let mean: Vec<f64> = (0..best.order.len())
-                .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)
-                .collect();
+            let plan = recording_plan(&blocks, &already, n_random, seed)?;
+            let (best, worst, mean) = (plan.best, plan.worst, plan.random_mean);
             Ok::<_, ccrnn_analysis::Error>(serde_json::json!({
                 "order": best.order, "scores": best.scores, "remaining": best.remaining,
                 "initial": best.initial, "worst": worst.remaining, "random": mean,

@@ -10,9 +10,7 @@ use crate::plots::{self, Panel, Series, color};
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, bail};
-use ccrnn_analysis::{GnOptions, Strategy, greedy_order, linear_response, neuron_blocks, numerical_rank};
-use ccrnn_core::Seeds;
-use ndarray::Array2;
+use ccrnn_analysis::{GnOptions, linear_response, neuron_blocks, numerical_rank, recording_plan};
 use serde_json::json;
 
 pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
@@ -63,28 +61,9 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
         ));
         neuron_blocks(&model.cast::<f64>(), &stim.cast::<f64>(), &opts, a.k_max)?
     };
-    let p = blocks.first().map_or(0, |b| b.ncols());
-    let mut h = Array2::<f64>::zeros((p, p));
-    for b in &blocks {
-        ccrnn_core::kernels::matmul(ccrnn_core::kernels::Write::Accumulate, h.view_mut(), b.t(), b.view());
-    }
-    let best = greedy_order(&blocks, h.view(), Strategy::Best, &already)?;
-    let worst = greedy_order(&blocks, h.view(), Strategy::Worst, &already)?;
-    let randoms = (0..a.random_orders.max(1))
-        .map(|k| {
-            greedy_order(
-                &blocks,
-                h.view(),
-                Strategy::Random(Seeds(a.seed).random_order(k)),
-                &already,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let plan = recording_plan(&blocks, &already, a.random_orders, a.seed)?;
     let seconds = t0.elapsed().as_secs_f64();
-    let k = best.order.len();
-    let random_mean: Vec<f64> = (0..k)
-        .map(|i| randoms.iter().map(|o| o.remaining[i]).sum::<f64>() / randoms.len() as f64)
-        .collect();
+    let (best, worst, random_mean) = (&plan.best, &plan.worst, &plan.random_mean);
     // With connectome ids (models built on a connectome), the ranking names the neurons.
     let id_of = |i: usize| ids.as_ref().map_or(String::new(), |v| v[i].to_string());
     let mut csv = String::from("rank,neuron,id,score,predicted_remaining\n");
@@ -93,13 +72,7 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     }
     run.write("ranking.csv", csv.as_bytes())?;
     let mut ocsv = String::from("recorded,best,random_mean,worst\n");
-    for (i, ((b, r), w)) in best
-        .remaining
-        .iter()
-        .zip(&random_mean)
-        .zip(&worst.remaining)
-        .enumerate()
-    {
+    for (i, ((b, r), w)) in best.remaining.iter().zip(random_mean).zip(&worst.remaining).enumerate() {
         ocsv += &format!("{},{b},{r},{w}\n", already.len() + i + 1);
     }
     run.write("orders.csv", ocsv.as_bytes())?;
@@ -119,8 +92,8 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
             series: vec![
                 Series::line("best", curve(&best.remaining), color(0)),
                 Series::line(
-                    format!("random (mean of {})", randoms.len()),
-                    curve(&random_mean),
+                    format!("random (mean of {})", plan.random_orders),
+                    curve(random_mean),
                     color(7),
                 ),
                 Series::line("worst", curve(&worst.remaining), color(1)),
@@ -144,7 +117,7 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
     for level in [0.1, 0.01] {
         need.insert(
             format!("{level}"),
-            json!({"best": needed(&best.remaining, level), "random_mean": needed(&random_mean, level), "worst": needed(&worst.remaining, level)}),
+            json!({"best": needed(&best.remaining, level), "random_mean": needed(random_mean, level), "worst": needed(&worst.remaining, level)}),
         );
     }
     let top: Vec<_> = best
@@ -180,7 +153,7 @@ pub fn run(a: PrioritizeArgs, ui: &Ui) -> Result<i32> {
             outln!(
                 "recordings to reach a predicted error of {level}: best {}, random {}, worst {}",
                 show(needed(&best.remaining, level)),
-                show(needed(&random_mean, level)),
+                show(needed(random_mean, level)),
                 show(needed(&worst.remaining, level))
             )?;
         }
