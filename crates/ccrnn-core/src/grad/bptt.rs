@@ -33,16 +33,16 @@ pub(crate) struct Partial<F> {
     w: Vec<F>,
 }
 
-/// Gradient of the loss whose seed is `seed` with respect to the groups in `groups`, given the
+/// Gradient of the loss whose output gradient is `out_grad` with respect to the groups in `groups`, given the
 /// trajectory the forward pass stored. Frozen groups are returned as zeros (W as empty).
 pub fn bptt<'a, F: Real>(
     model: &Model<F>,
     traj: &'a Trajectory<F>,
-    seed: &'a OutputGrad<F>,
+    out_grad: &'a OutputGrad<F>,
     groups: GroupSet,
 ) -> Result<ParamGrad<F>> {
     let (b, t, n) = Keep::for_grad(model, groups, false).check(traj, model.n())?;
-    seed.validate(model, b, t)?;
+    out_grad.validate(model, b, t)?;
     let want_w = groups.contains(ParamGroup::W);
     let k = NeuronConsts::of(model);
     let cs = chunk_size(b);
@@ -53,8 +53,8 @@ pub fn bptt<'a, F: Real>(
         .zip(chunks(&traj.z))
         .zip(chunks(&traj.phi))
         .zip(chunks(&traj.dphi))
-        .zip(output_grad_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs))
-        .zip(output_grad_chunks(seed.y_bar.as_ref(), b, cs))
+        .zip(output_grad_chunks(out_grad.activity.as_ref().map(|s| &s.1), b, cs))
+        .zip(output_grad_chunks(out_grad.y_bar.as_ref(), b, cs))
         .map(|((((((h, a), z), phi), dphi), act_bar), y_bar)| Chunk {
             h,
             a,
@@ -65,7 +65,7 @@ pub fn bptt<'a, F: Real>(
             y_bar,
         })
         .collect();
-    let recorded = seed.activity.as_ref().map(|s| s.0.as_slice()).unwrap_or(&[]);
+    let recorded = out_grad.activity.as_ref().map(|s| s.0.as_slice()).unwrap_or(&[]);
     let w_out_t = model.w_out.t().as_standard_layout().into_owned();
     let partials: Vec<Partial<F>> = jobs
         .into_par_iter()
@@ -73,7 +73,7 @@ pub fn bptt<'a, F: Real>(
         .collect();
     let mut out = combine(model, partials, want_w);
     if groups.contains(ParamGroup::WOut)
-        && let Some(yb) = &seed.y_bar
+        && let Some(yb) = &out_grad.y_bar
     {
         let a2 = traj.a.view().into_shape_with_order((b * t, n)).expect("contiguous");
         let y2 = yb
@@ -145,7 +145,7 @@ pub(crate) fn zero_frozen<F: Real>(out: &mut ParamGrad<F>, groups: GroupSet) {
     }
 }
 
-/// One chunk of the stored trajectory (`Bc × S × N` each, contiguous) and the loss seed
+/// One chunk of the stored trajectory (`Bc × S × N` each, contiguous) and the output gradient
 /// (`Bc × T × ·`, indexed by global step).
 pub(crate) struct Chunk<'a, F> {
     pub h: ArrayView3<'a, F>,
@@ -159,7 +159,7 @@ pub(crate) struct Chunk<'a, F> {
     pub y_bar: Option<ArrayView3<'a, F>>,
 }
 
-/// Trial chunks of an optional seed array (one `None` per chunk when absent).
+/// Trial chunks of an optional output-gradient array (one `None` per chunk when absent).
 pub(crate) fn output_grad_chunks<'a, F>(
     x: Option<&'a Array3<F>>,
     b: usize,
@@ -272,7 +272,7 @@ impl<F: Real> BackState<F> {
 
 crate::kernels::simd::multiversion! {
     /// Runs `st`'s backward sweep over steps `win.end − 1` down to `win.t0`, whose stored rows
-    /// are in `c` (row `t − win.t0`); the seeds in `c` are indexed by global step.
+    /// are in `c` (row `t − win.t0`); the output gradients in `c` are indexed by global step.
     pub(crate) fn back_window<F: Real>(
         st: &mut BackState<F>,
         m: &Model<F>,
@@ -324,7 +324,7 @@ crate::kernels::simd::multiversion! {
                 let row = st.abar.row_mut(j).into_slice().expect("contiguous");
                 if let Some(ab) = &c.act_bar {
                     let abr = ab.slice(s![j, t, ..]);
-                    let abr = abr.as_slice().expect("seed rows are contiguous");
+                    let abr = abr.as_slice().expect("output-gradient rows are contiguous");
                     for (&i, &v) in recorded.iter().zip(abr) {
                         row[i] += v;
                     }

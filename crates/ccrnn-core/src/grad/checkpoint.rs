@@ -157,7 +157,7 @@ impl<F: Real> Ctx<'_, F> {
         &self,
         c: usize,
         kept: &Kept<F>,
-        seeds: OutputGrads<F>,
+        grads: OutputGrads<F>,
         groups: GroupSet,
     ) -> Result<(Partial<F>, Array2<F>)> {
         let (m, t) = (self.m, self.win.t);
@@ -178,8 +178,8 @@ impl<F: Real> Ctx<'_, F> {
                 z: buf.z.view(),
                 phi: buf.phi.view(),
                 dphi: buf.dphi.view(),
-                act_bar: seeds.act,
-                y_bar: seeds.y,
+                act_bar: grads.act,
+                y_bar: grads.y,
             };
             super::bptt::back_window(
                 &mut st,
@@ -190,8 +190,8 @@ impl<F: Real> Ctx<'_, F> {
                 &chunk,
                 Window { t0: s0, end, total: t },
             );
-            if seeds.want_w_out
-                && let Some(yb) = seeds.y
+            if grads.want_w_out
+                && let Some(yb) = grads.y
             {
                 for j in 0..bc {
                     let a = buf.a.slice(s![j, 0..end - s0, ..]);
@@ -203,7 +203,7 @@ impl<F: Real> Ctx<'_, F> {
     }
 }
 
-/// One chunk's loss seeds (indexed by global step).
+/// One chunk's output gradients (indexed by global step).
 #[derive(Clone, Copy)]
 struct OutputGrads<'a, F> {
     act: Option<ArrayView3<'a, F>>,
@@ -242,20 +242,20 @@ pub fn loss_and_grad_checkpointed<F: Real>(
     let kept = earliest_error((0..n_chunks).into_par_iter().map(|c| ctx.forward(c)).collect())?;
     let views: Vec<_> = kept.iter().map(|k| k.pred.view()).collect();
     let pred = ndarray::concatenate(Axis(0), &views).expect("chunks share T and width");
-    let (l, seed) = mse_and_output_grad(pred, target);
+    let (l, out_grad) = mse_and_output_grad(pred, target);
     let want_w = groups.contains(ParamGroup::W);
-    let act = output_grad_chunks(seed.activity.as_ref().map(|s| &s.1), b, cs);
-    let y = output_grad_chunks(seed.y_bar.as_ref(), b, cs);
+    let act = output_grad_chunks(out_grad.activity.as_ref().map(|s| &s.1), b, cs);
+    let y = output_grad_chunks(out_grad.y_bar.as_ref(), b, cs);
     let want_w_out = groups.contains(ParamGroup::WOut);
     let results: Vec<Result<(Partial<F>, Array2<F>)>> = (0..n_chunks)
         .into_par_iter()
         .map(|c| {
-            let seeds = OutputGrads {
+            let grads = OutputGrads {
                 act: act[c],
                 y: y[c],
                 want_w_out,
             };
-            ctx.backward(c, &kept[c], seeds, groups)
+            ctx.backward(c, &kept[c], grads, groups)
         })
         .collect();
     let (partials, w_outs): (Vec<_>, Vec<_>) = earliest_error(results)?.into_iter().unzip();
