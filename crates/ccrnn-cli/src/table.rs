@@ -86,11 +86,21 @@ pub fn csv<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))
 }
 
+/// `v` with `prec` decimals, or in scientific notation from 10⁶ on (a diverged fit's error
+/// would otherwise print twenty digits).
+fn num(v: f64, prec: usize) -> String {
+    if v.is_finite() && v.abs() >= 1e6 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.prec$}")
+    }
+}
+
 fn f(v: f64, width: usize, prec: usize) -> String {
     if v.is_nan() {
         format!("{:>width$}", "—")
     } else {
-        format!("{v:>width$.prec$}")
+        format!("{:>width$}", num(v, prec))
     }
 }
 
@@ -132,7 +142,7 @@ pub fn render_replicates(rows: &[ScoreRow], baseline: Option<&Baseline>) -> Stri
             x.iter().copied().fold(f64::INFINITY, f64::min),
             x.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         );
-        format!("{:.prec$} [{:.prec$}, {:.prec$}]", median(&x), lo, hi)
+        format!("{} [{}, {}]", num(median(&x), prec), num(lo, prec), num(hi, prec))
     };
     let med = |g: &[&ScoreRow], v: fn(&ScoreRow) -> f64| median(&g.iter().map(|r| v(r)).collect::<Vec<_>>());
     for (m, g) in by_m(rows) {
@@ -233,4 +243,15 @@ pub fn render(rows: &[ScoreRow], baseline: Option<&Baseline>) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn huge_values_print_in_scientific_notation() {
+        assert_eq!(super::num(7.804e19, 3), "7.80e19");
+        assert_eq!(super::num(-2.5e6, 3), "-2.50e6");
+        assert_eq!(super::num(0.1234, 3), "0.123");
+        assert_eq!(super::f(f64::NAN, 6, 3), "     —");
+    }
 }
