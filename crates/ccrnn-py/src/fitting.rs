@@ -101,8 +101,10 @@ pub struct FitResult {
 /// `recording`: a dict (e.g. `Model.simulate`'s, or `np.load` of a `.npz` the command line
 /// wrote) with `inputs` `(trials, time, n_in)`, `activity` `(trials, time, M or N)` and
 /// optionally `recorded` (the neurons of the activity's columns), `readout`,
-/// `initial_state` `(trials, N)`. Which neurons to fit: `recorded=[i, j, …]`, or `m=M` random
-/// ones (seeded), or `readout=True` (the task output only). `init`: `permuted` (the paper's
+/// `initial_state` `(trials, N)`. Without `recorded`, N columns are neurons 0..N and fewer need
+/// `recorded=[…]` naming them (the command line's rule, with its messages). Which neurons to
+/// fit: `recorded=[i, j, …]`, or `m=M` random ones (seeded), or `readout=True` (the task output
+/// only). `init`: `permuted` (the paper's
 /// student: gains and biases permuted within E and I, gains × `gain_factor`) or `model` (start
 /// from `student` as it is). Returns a `FitResult`. Ctrl-C stops the fit and keeps the best
 /// parameters so far.
