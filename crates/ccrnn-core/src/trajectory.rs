@@ -7,7 +7,7 @@
 //! the other three. Arrays not kept live in a one- or two-step ring while the loop runs.
 
 use crate::error::check_shape;
-use crate::{Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result};
+use crate::{Error, GainPlacement, GroupSet, Model, ParamGroup, Real, Result, Target};
 use ndarray::{Array3, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis, ShapeBuilder};
 use std::ops::Range;
 
@@ -53,19 +53,26 @@ impl Keep {
         dphi: true,
     };
 
-    /// What backpropagation of `groups` reads from the stored trajectory; `readout`: the loss
-    /// is on the readout `y = a W_out` (which needs every `a`).
-    pub fn for_grad<F: Real>(model: &Model<F>, groups: GroupSet, readout: bool) -> Self {
+    /// What backpropagation of `groups` reads from the stored trajectory.
+    pub fn for_grad<F: Real>(model: &Model<F>, groups: GroupSet) -> Self {
         let has = |g| groups.contains(g);
         let pre = model.gain == GainPlacement::Presynaptic;
         let beta = has(ParamGroup::Beta) && model.activation.uses_beta();
         Keep {
             h: has(ParamGroup::Tau) || beta,
-            a: readout || has(ParamGroup::W) || has(ParamGroup::WOut),
+            a: has(ParamGroup::W) || has(ParamGroup::WOut),
             z: has(ParamGroup::Tau) || (!pre && has(ParamGroup::Gain)),
             phi: beta || (pre && has(ParamGroup::Gain)),
             dphi: true,
         }
+    }
+
+    /// What evaluating the loss on `target` and backpropagating it reads: a loss on the readout
+    /// `y = a W_out` needs every `a` besides.
+    pub fn for_loss_and_grad<F: Real>(model: &Model<F>, groups: GroupSet, target: &Target<F>) -> Self {
+        let mut keep = Self::for_grad(model, groups);
+        keep.a |= matches!(target, Target::Readout { .. });
+        keep
     }
 
     /// How many arrays are kept.

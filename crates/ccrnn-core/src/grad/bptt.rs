@@ -41,7 +41,7 @@ pub fn bptt<'a, F: Real>(
     out_grad: &'a OutputGrad<F>,
     groups: GroupSet,
 ) -> Result<ParamGrad<F>> {
-    let (b, t, n) = Keep::for_grad(model, groups, false).check(traj, model.n())?;
+    let (b, t, n) = Keep::for_grad(model, groups).check(traj, model.n())?;
     out_grad.validate(model, b, t)?;
     let want_w = groups.contains(ParamGroup::W);
     let k = NeuronConsts::of(model);

@@ -74,7 +74,7 @@ impl<F: Real> ParamGrad<F> {
 /// How many `B × T × N` arrays [`loss_and_grad`] stores for the gradient of `groups` on a loss
 /// like `target` (2 for the usual student: `phi` and `dphi`; at most 5).
 pub fn arrays_for_grad<F: Real>(model: &Model<F>, groups: GroupSet, target: &Target<F>) -> usize {
-    Keep::for_grad(model, groups, matches!(target, Target::Readout { .. })).count()
+    Keep::for_loss_and_grad(model, groups, target).count()
 }
 
 /// Simulates `stim` into `traj`, evaluates the loss on `target` and backpropagates it: the loss
@@ -91,9 +91,8 @@ pub fn loss_and_grad<F: Real>(
     groups: GroupSet,
     traj: &mut Trajectory<F>,
 ) -> Result<(F, ParamGrad<F>)> {
-    let readout = matches!(target, Target::Readout { .. });
-    let keep = Keep::for_grad(model, groups, readout);
-    let (l, seed) = match target {
+    let keep = Keep::for_loss_and_grad(model, groups, target);
+    let (l, out_grad) = match target {
         // the recorded neurons' activity is gathered during the simulation
         Target::Activity { recorded, .. } if !keep.a => {
             // (the stimulus itself is validated by the simulation)
@@ -112,5 +111,5 @@ pub fn loss_and_grad<F: Real>(
             crate::loss(model, traj, target)?
         }
     };
-    Ok((l, bptt(model, traj, &seed, groups)?.for_stimulus(stim)))
+    Ok((l, bptt(model, traj, &out_grad, groups)?.for_stimulus(stim)))
 }
