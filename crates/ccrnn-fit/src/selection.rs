@@ -146,9 +146,16 @@ pub fn select(
             ));
         }
     };
+    // column_of[i]: the column of neuron i (a lookup, not a search: recordings can be 10⁵ wide)
+    let mut column_of = vec![None; n];
+    for (k, &c) in cols.iter().enumerate() {
+        if let Some(slot) = column_of.get_mut(c) {
+            *slot = Some(k);
+        }
+    }
     let chosen: Vec<usize> = match (choice.neurons, choice.m) {
         (Some(list), _) if !named_columns => {
-            if let Some(i) = list.iter().find(|i| !cols.contains(i)) {
+            if let Some(i) = list.iter().find(|&&i| column_of.get(i).copied().flatten().is_none()) {
                 return Err(refuse(spelling.neurons, format!("neuron {i} is not in the recording")));
             }
             list.to_vec()
@@ -171,7 +178,7 @@ pub fn select(
     let columns = set
         .indices()
         .iter()
-        .map(|i| cols.iter().position(|c| c == i).expect("chosen from the columns"))
+        .map(|&i| column_of[i].expect("chosen from the columns"))
         .collect();
     Ok(Selection { set, columns })
 }
