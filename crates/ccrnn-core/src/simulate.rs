@@ -9,7 +9,7 @@ use crate::error::{check_finite, check_shape};
 use crate::kernels::{THIN_DRIVE, Write, activate_row, add_drive, copy_transposed, matmul};
 pub(crate) use crate::noise::NoiseStreams;
 pub(crate) use crate::trajectory::ChunkMut;
-use crate::trajectory::{Keep, RowsMut};
+use crate::trajectory::{Keep, RowsMut, Steps};
 use crate::{Error, Model, Real, Result, Trajectory};
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut3, Axis, ShapeBuilder, s};
 use rayon::prelude::*;
@@ -188,16 +188,10 @@ pub(crate) fn simulate_keep<F: Real>(
     check_inputs(model, stim, opts)?;
     let (b, t, _) = stim.u.dim();
     let n = model.n();
-    let shape = |kept: bool| if kept { (b, t, n) } else { (0, 0, 0) };
-    for (arr, kept) in [
-        (&mut traj.h, keep.h),
-        (&mut traj.a, keep.a),
-        (&mut traj.z, keep.z),
-        (&mut traj.phi, keep.phi),
-        (&mut traj.dphi, keep.dphi),
-    ] {
-        if arr.dim() != shape(kept) {
-            *arr = Array3::zeros(shape(kept));
+    for (arr, kept) in traj.steps_mut().zip(keep).into_array() {
+        let shape = if kept { (b, t, n) } else { (0, 0, 0) };
+        if arr.dim() != shape {
+            *arr = Array3::zeros(shape);
         }
     }
     let y_shape = if keep.a { (b, t, model.n_out()) } else { (0, 0, 0) };
@@ -207,7 +201,6 @@ pub(crate) fn simulate_keep<F: Real>(
     let consts = NeuronConsts::of(model);
     let cs = chunk_size(b);
     let chunks = b.div_ceil(cs);
-    let parts = |x| stored_parts(x, cs, chunks);
     let (idx, mut gather_out) = match gather {
         Some(g) => (g.idx, Some(g.out)),
         None => (&[][..], None),
@@ -219,25 +212,27 @@ pub(crate) fn simulate_keep<F: Real>(
             .collect(),
         None => (0..chunks).map(|_| None).collect(),
     };
-    let jobs: Vec<_> = parts(&mut traj.h)
+    let stored = traj.steps_mut().map(|x| stored_parts(x, cs, chunks)).transpose();
+    let jobs: Vec<_> = stored
         .into_iter()
-        .zip(parts(&mut traj.a))
-        .zip(parts(&mut traj.z))
-        .zip(parts(&mut traj.phi))
-        .zip(parts(&mut traj.dphi))
         .zip(stim.u.axis_chunks_iter(Axis(0), cs))
         .zip(gathers)
         .enumerate()
         .collect();
+    // rings for the arrays not stored: two rows of h (now and next), one of the others
+    let ring_rows = Steps {
+        h: 2,
+        a: 1,
+        z: 1,
+        phi: 1,
+        dphi: 1,
+    };
     let results: Vec<Result<()>> = jobs
         .into_par_iter()
-        .map(|(c, ((((((h, a), z), phi), dphi), u), gather))| {
+        .map(|(c, ((parts, u), gather))| {
             let first = c * cs;
             let bc = u.dim().0;
-            // rings for the arrays not stored: two rows of h (now and next), one of the others
-            let ring = |x, r| Ring::new(x, (bc, r, n));
-            let mut parts = [ring(h, 2), ring(a, 1), ring(z, 1), ring(phi, 1), ring(dphi, 1)];
-            let [h, a, z, phi, dphi] = parts.each_mut().map(|p| p.view_mut());
+            let mut rings = parts.zip(ring_rows).map(|(x, r)| Ring::new(x, (bc, r, n)));
             let h0 = stim.h0.as_ref().map(|h0| h0.slice(s![first..first + bc, ..]));
             run_chunk(
                 model,
@@ -246,7 +241,7 @@ pub(crate) fn simulate_keep<F: Real>(
                 h0,
                 first,
                 opts,
-                ChunkMut { h, a, z, phi, dphi },
+                rings.as_mut().map(|r| r.view_mut()),
                 gather,
             )
         })

@@ -32,20 +32,113 @@ pub struct Trajectory<F> {
     pub y: Array3<F>,
 }
 
-/// Which of the five per-step arrays (`h`, `a`, `z`, `phi`, `dphi`) a simulation stores for
-/// every step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Keep {
-    pub h: bool,
-    pub a: bool,
-    pub z: bool,
-    pub phi: bool,
-    pub dphi: bool,
+/// One thing for each of the five per-step arrays of a simulation (`h`, `a`, `z`, `phi`,
+/// `dphi`): whether it is stored ([`Keep`]), the array, its views, its trial chunks. The time
+/// loops handle the five alike through `map` and `zip`, so that adding or dropping one is a
+/// change in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Steps<T> {
+    pub h: T,
+    pub a: T,
+    pub z: T,
+    pub phi: T,
+    pub dphi: T,
 }
+
+impl<T> Steps<T> {
+    /// The arrays' names, in the order of [`Steps::into_array`].
+    pub const NAMES: [&'static str; 5] = ["h", "a", "z", "phi", "dphi"];
+
+    /// The five in the order h, a, z, phi, dphi.
+    pub fn into_array(self) -> [T; 5] {
+        [self.h, self.a, self.z, self.phi, self.dphi]
+    }
+    /// `f` applied to each.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Steps<U> {
+        Steps {
+            h: f(self.h),
+            a: f(self.a),
+            z: f(self.z),
+            phi: f(self.phi),
+            dphi: f(self.dphi),
+        }
+    }
+    /// References to each.
+    pub fn as_ref(&self) -> Steps<&T> {
+        Steps {
+            h: &self.h,
+            a: &self.a,
+            z: &self.z,
+            phi: &self.phi,
+            dphi: &self.dphi,
+        }
+    }
+    /// Mutable references to each.
+    pub fn as_mut(&mut self) -> Steps<&mut T> {
+        Steps {
+            h: &mut self.h,
+            a: &mut self.a,
+            z: &mut self.z,
+            phi: &mut self.phi,
+            dphi: &mut self.dphi,
+        }
+    }
+    /// Each paired with its counterpart in `other`.
+    pub fn zip<U>(self, other: Steps<U>) -> Steps<(T, U)> {
+        Steps {
+            h: (self.h, other.h),
+            a: (self.a, other.a),
+            z: (self.z, other.z),
+            phi: (self.phi, other.phi),
+            dphi: (self.dphi, other.dphi),
+        }
+    }
+}
+
+impl<T> Steps<Vec<T>> {
+    /// Five lists of equal length (each array's chunks) as one list of five (each chunk's
+    /// arrays).
+    pub fn transpose(self) -> Vec<Steps<T>> {
+        let len = self.h.len();
+        let mut it = self.map(|v| {
+            debug_assert_eq!(v.len(), len, "every array has one entry per chunk");
+            v.into_iter()
+        });
+        (0..len)
+            .map(|_| it.as_mut().map(|i| i.next().expect("equal lengths")))
+            .collect()
+    }
+}
+
+impl<F> Trajectory<F> {
+    /// The five per-step arrays.
+    pub(crate) fn steps(&self) -> Steps<&Array3<F>> {
+        Steps {
+            h: &self.h,
+            a: &self.a,
+            z: &self.z,
+            phi: &self.phi,
+            dphi: &self.dphi,
+        }
+    }
+    /// The five per-step arrays, mutable.
+    pub(crate) fn steps_mut(&mut self) -> Steps<&mut Array3<F>> {
+        Steps {
+            h: &mut self.h,
+            a: &mut self.a,
+            z: &mut self.z,
+            phi: &mut self.phi,
+            dphi: &mut self.dphi,
+        }
+    }
+}
+
+/// Which of the five per-step arrays a simulation stores for every step.
+pub(crate) type Keep = Steps<bool>;
 
 impl Keep {
     /// Every array.
-    pub const ALL: Keep = Keep {
+    pub const ALL: Keep = Steps {
         h: true,
         a: true,
         z: true,
@@ -58,7 +151,7 @@ impl Keep {
         let has = |g| groups.contains(g);
         let pre = model.gain == GainPlacement::Presynaptic;
         let beta = has(ParamGroup::Beta) && model.activation.uses_beta();
-        Keep {
+        Steps {
             h: has(ParamGroup::Tau) || beta,
             a: has(ParamGroup::W) || has(ParamGroup::WOut),
             z: has(ParamGroup::Tau) || (!pre && has(ParamGroup::Gain)),
@@ -77,21 +170,7 @@ impl Keep {
 
     /// How many arrays are kept.
     pub fn count(self) -> usize {
-        [self.h, self.a, self.z, self.phi, self.dphi]
-            .into_iter()
-            .filter(|&k| k)
-            .count()
-    }
-
-    /// The arrays in a fixed order, with their names.
-    fn named<F>(self, t: &Trajectory<F>) -> [(bool, &'static str, &Array3<F>); 5] {
-        [
-            (self.h, "h", &t.h),
-            (self.a, "a", &t.a),
-            (self.z, "z", &t.z),
-            (self.phi, "phi", &t.phi),
-            (self.dphi, "dphi", &t.dphi),
-        ]
+        self.into_array().into_iter().filter(|&k| k).count()
     }
 
     /// Checks that `traj` stores these arrays, all `B × T × N` with `(B, T, N)` taken from
@@ -99,7 +178,8 @@ impl Keep {
     pub fn check<F>(self, traj: &Trajectory<F>, n: usize) -> Result<(usize, usize, usize)> {
         let (b, t, nn) = traj.dphi.dim();
         check_shape("trajectory.dphi", &[b, t, n], &[b, t, nn])?;
-        for (kept, name, arr) in self.named(traj) {
+        let arrays = self.zip(traj.steps()).into_array();
+        for ((kept, arr), name) in arrays.into_iter().zip(Steps::<()>::NAMES) {
             if kept && arr.dim() != (b, t, n) {
                 return Err(if arr.is_empty() {
                     Error::invalid(
@@ -128,13 +208,7 @@ pub(crate) fn chunk_views<F>(x: &Array3<F>, b: usize, cs: usize) -> Vec<ArrayVie
 
 /// Mutable views of one chunk's five per-step arrays, each `Bc × R × N` and contiguous: `R`
 /// is the number of steps for a stored array, 1 or 2 for a ring (see [`RowsMut`]).
-pub(crate) struct ChunkMut<'a, F> {
-    pub h: ArrayViewMut3<'a, F>,
-    pub a: ArrayViewMut3<'a, F>,
-    pub z: ArrayViewMut3<'a, F>,
-    pub phi: ArrayViewMut3<'a, F>,
-    pub dphi: ArrayViewMut3<'a, F>,
-}
+pub(crate) type ChunkMut<'a, F> = Steps<ArrayViewMut3<'a, F>>;
 
 /// One per-step array of a chunk of `Bc` trials, flat `Bc × R × N`: the row of trial `j` at
 /// step `t` is row `t mod R` of the trial. With `R` = the number of steps every step is

@@ -10,6 +10,7 @@
 //! Nothing here prints; long loops report progress through a callback.
 #![deny(missing_docs)]
 
+pub mod configs;
 pub mod error;
 pub mod pipeline;
 pub mod study;
@@ -17,6 +18,7 @@ pub mod sweep;
 pub mod task;
 pub mod teacher;
 
+pub use configs::{DemoConfig, TeacherConfig, TeacherKind};
 pub use error::{Error, Result};
 pub use pipeline::{Teacher, TeacherSpec, Trials};
 pub use study::{StudentRow, Study, StudyResult, run_study, run_study_on};

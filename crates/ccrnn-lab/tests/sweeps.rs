@@ -146,7 +146,13 @@ fn a_directory_keeps_its_recipe_and_tasks_wait_for_their_teacher() {
     let e = run_task(&dir, student, &|_| {}).unwrap_err().to_string();
     assert!(e.contains("needs task teacher-n20"), "{e}");
     assert_eq!(dir.state(&student.id), TaskState::Missing);
-    // Same recipe: reopened; another recipe: refused.
+    // Same recipe: reopened, also when an older version spelled the E/I teacher `ei`;
+    // another recipe: refused.
+    SweepDir::create(&tmp.path().join("s"), &r).unwrap();
+    let path = tmp.path().join("s/recipe.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("kind = \"ei-task\""), "{text}");
+    std::fs::write(&path, text.replace("kind = \"ei-task\"", "kind = \"ei\"")).unwrap();
     SweepDir::create(&tmp.path().join("s"), &r).unwrap();
     let mut other = r.clone();
     other.seed = 7;

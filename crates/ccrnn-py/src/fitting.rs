@@ -3,9 +3,9 @@
 
 use crate::model::Model;
 use crate::{bad, err};
-use ccrnn_core::{NeuronSet, Seeds, SimOptions, Stimulus, simulate};
+use ccrnn_core::{NeuronSet, SimOptions, Stimulus, simulate};
 use ccrnn_fit::selection::{Choice, Refusal, Selection, Spelling, select};
-use ccrnn_fit::student::student_init;
+use ccrnn_fit::student::StudentConfig;
 use ccrnn_fit::{Data, FitConfig, Flow, IterState, Observer};
 use ccrnn_lab::{Study, run_study};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray2, PyReadonlyArray3};
@@ -202,11 +202,12 @@ pub fn fit(
         let data = act.select(ndarray::Axis(2), &columns);
         (set.clone(), Data::Activity { recorded: set, data })
     };
-    let start = match init {
-        "permuted" => student_init(model, gain_factor, Seeds(seed).student_init()),
-        "model" => model.clone(),
-        other => return Err(bad(format!("init {other:?}: expected permuted or model"))),
+    let start_cfg = StudentConfig {
+        init: init.parse().map_err(err)?,
+        gain_factor,
     };
+    start_cfg.validate().map_err(err)?;
+    let start = start_cfg.start(model, seed);
     let mut progress = Progress::new(callback, report_every);
     let t0 = std::time::Instant::now();
     let out = py

@@ -219,6 +219,11 @@ def test_bad_arguments_raise_clear_exceptions(tmp_path):
         ccrnn.fit(m, rec, method="newton", steps=2)
     with pytest.raises(ccrnn.CcrnnError, match="lr"):
         ccrnn.fit(m, rec, lr=-1.0, steps=2)
+    # how a student starts: the rule and the words of the command line's [student] section
+    with pytest.raises(ccrnn.CcrnnError, match='init = "random": expected permuted or model'):
+        ccrnn.fit(m, rec, init="random", steps=2)
+    with pytest.raises(ccrnn.CcrnnError, match="student.gain_factor = 0: must be > 0"):
+        ccrnn.fit(m, rec, gain_factor=0.0, steps=2)
     with pytest.raises(ccrnn.CcrnnError, match="columns"):
         ccrnn.fit(m, {"inputs": u, "activity": rec["activity"][:, :, :3]}, steps=2)
 

@@ -1,7 +1,24 @@
 //! Command-line arguments (clap).
 
+use ccrnn_fit::MethodKind;
+use ccrnn_fit::student::InitKind;
+use ccrnn_lab::TeacherKind;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+
+/// A flag's value parser for a library enum, by the names the library gives its values (the
+/// names a configuration file uses): `--help` lists them and clap refuses any other.
+fn by_name<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(all.iter().map(|&v| name(v))).map(move |s| {
+        *all.iter()
+            .find(|&&v| name(v) == s)
+            .expect("clap accepts only the listed names")
+    })
+}
 
 mod connectome;
 pub use connectome::*;
@@ -292,22 +309,12 @@ pub struct DemoArgs {
     pub out: OutArgs,
 }
 
-/// Kinds of teacher.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TeacherKind {
-    /// The E/I Dale's-law network trained on the sine task (Figure 1).
-    EiTask,
-    /// A rank-2 tanh network with a limit cycle (Figure 3).
-    LowRank,
-    /// A chaotic random tanh network (Figure 3).
-    Chaotic,
-}
-
 #[derive(Args, Debug)]
 pub struct TeacherArgs {
-    /// Which teacher (ignored with --config).
-    #[arg(long, value_enum, default_value_t = TeacherKind::EiTask)]
+    /// Which teacher (ignored with --config): ei-task (the E/I Dale's-law network trained on
+    /// the sine task, Figure 1), low-rank (a rank-2 tanh network with a limit cycle, Figure 3)
+    /// or chaotic (a chaotic random tanh network, Figure 3).
+    #[arg(long, default_value_t = TeacherKind::EiTask, value_parser = by_name(&TeacherKind::ALL, TeacherKind::name))]
     pub preset: TeacherKind,
     /// A configuration file with a `[teacher]` section (see `ccrnn config init teacher-ei`).
     #[arg(long, value_name = "FILE")]
@@ -384,17 +391,6 @@ pub struct SimulateArgs {
     pub out: OutArgs,
 }
 
-/// How a student's parameters start.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InitKind {
-    /// The paper's: the model's gains permuted within E and within I and scaled by
-    /// gain_factor, biases permuted.
-    Permuted,
-    /// Start from the model's parameters as they are.
-    Model,
-}
-
 /// The optimiser and its budget, each overriding what a configuration (or the command's
 /// default method) says.
 #[derive(Args, Debug, Clone, Default)]
@@ -402,8 +398,8 @@ pub struct SolverArgs {
     /// Optimiser: adam (minibatches, the paper's recipe), lbfgs (full batch, quasi-Newton;
     /// reaches a given error many times sooner) or gauss-newton (full batch, Hessian-free
     /// Gauss–Newton with Levenberg–Marquardt damping). Full-batch methods stop when converged.
-    #[arg(long, value_parser = ["adam", "lbfgs", "gauss-newton"])]
-    pub method: Option<String>,
+    #[arg(long, value_parser = by_name(&MethodKind::ALL, MethodKind::name))]
+    pub method: Option<MethodKind>,
     /// Optimiser steps: Adam's steps, or the full-batch methods' cap on iterations.
     #[arg(long)]
     pub steps: Option<u64>,
@@ -416,10 +412,7 @@ impl SolverArgs {
     /// The fitting recipe: `base` if given (a configuration's `[fit]`), else the defaults of
     /// `--method` or of `default`; then `--method`, `--steps` and `--lr` override.
     pub fn recipe(&self, base: Option<&ccrnn_fit::FitConfig>, default: ccrnn_fit::MethodKind) -> ccrnn_fit::FitConfig {
-        let method = self
-            .method
-            .as_deref()
-            .map(|m| ccrnn_fit::MethodKind::from_name(m).expect("clap checked the name"));
+        let method = self.method;
         let mut fc = match base {
             Some(f) => f.clone(),
             None => ccrnn_fit::FitConfig::for_method(method.unwrap_or(default)),
@@ -462,8 +455,10 @@ pub struct FitArgs {
     /// A configuration file with `[fit]` and `[student]` sections (see `ccrnn config init fit`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Initial parameters (overrides the configuration's).
-    #[arg(long, value_enum)]
+    /// Initial parameters (overrides the configuration's): permuted (the paper's: the model's
+    /// gains permuted within E and within I and scaled by gain_factor, biases permuted) or model
+    /// (the model's parameters as they are).
+    #[arg(long, value_parser = by_name(&InitKind::ALL, InitKind::name))]
     pub init: Option<InitKind>,
     #[command(flatten)]
     pub solver: SolverArgs,

@@ -6,13 +6,13 @@
 use super::study_report::{student_progress, students_bar, write_study};
 use super::{finish, fit_observer};
 use crate::args::DemoArgs;
-use crate::configs::{ConfigFile, DemoConfig};
+use crate::configs::ConfigFile;
 use crate::table;
 use crate::ui::Ui;
 use crate::ui::{out, outln};
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, simulate};
-use ccrnn_lab::{Teacher, TeacherSpec, Trials, run_study};
+use ccrnn_lab::{DemoConfig, Teacher, run_study};
 use serde_json::json;
 use std::time::Instant;
 
@@ -43,15 +43,7 @@ pub fn run(a: DemoArgs, ui: &Ui) -> Result<i32> {
         "teacher: E/I network, N = {}, seed {seed}, trained on the sine task",
         cfg.teacher.n
     ));
-    let spec = TeacherSpec::EiTask {
-        ei: cfg.teacher.clone(),
-        task: cfg.task,
-        training: cfg.teacher_training.clone(),
-    };
-    let trials = Trials {
-        train: cfg.student_trials,
-        heldout: cfg.student_trials,
-    };
+    let (spec, trials) = cfg.teacher();
     let bar = ui.bar(cfg.teacher_training.steps, "training teacher");
     let mut metric_err = None;
     let mut on_teacher = fit_observer(&bar, &mut run, json!({"phase": "teacher"}), &mut metric_err);

@@ -6,16 +6,15 @@
 //! between the student's noise-free activity and the recording, flagged where it is poor.
 
 use super::{finish, fit_observer, load_model, loss_panel};
-use crate::args::{FitArgs, InitKind};
+use crate::args::FitArgs;
 use crate::configs::ConfigFile;
 use crate::ui::Ui;
 use crate::ui::outln;
 use crate::{plots, table};
 use anyhow::{Result, anyhow, bail};
-use ccrnn_core::{NeuronSet, Seeds, SimOptions, simulate};
+use ccrnn_core::{NeuronSet, SimOptions, simulate};
 use ccrnn_fit::metrics::neuron_fits;
 use ccrnn_fit::selection::{Choice, Refusal, Selection, Spelling, select};
-use ccrnn_fit::student::student_init;
 use ccrnn_fit::{Data, MethodKind, fit};
 use ndarray::Axis;
 use serde_json::json;
@@ -104,10 +103,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         let pairs: Vec<(usize, usize)> = set.indices().iter().copied().zip(columns).collect();
         (set.clone(), Data::Activity { recorded: set, data }, pairs)
     };
-    let init = match student.init {
-        InitKind::Permuted => student_init(&model, student.gain_factor, Seeds(fc.seed).student_init()),
-        InitKind::Model => model.clone(),
-    };
+    let init = student.start(&model, fc.seed);
 
     let cfg_file = ConfigFile {
         student: Some(student),

@@ -3,13 +3,14 @@
 //! per-trial initial states their trials start from).
 
 use super::{finish, fit_observer, loss_panel};
-use crate::args::{TeacherArgs, TeacherKind};
-use crate::configs::{ConfigFile, TeacherConfig};
+use crate::args::TeacherArgs;
+use crate::configs::ConfigFile;
 use crate::plots;
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, anyhow};
 use ccrnn_core::{SimOptions, simulate};
+use ccrnn_lab::{TeacherConfig, TeacherKind};
 use serde_json::json;
 
 /// The effective teacher configuration: file or preset, then the command-line overrides.
@@ -29,11 +30,7 @@ fn effective(a: &TeacherArgs) -> Result<TeacherConfig> {
     cfg.validate()?;
     cfg.fill_defaults();
     if let Some(n) = a.n {
-        match cfg.kind {
-            TeacherKind::EiTask => cfg.ei.as_mut().expect("filled").n = n,
-            TeacherKind::LowRank => cfg.low_rank.as_mut().expect("filled").n = n,
-            TeacherKind::Chaotic => cfg.chaotic.as_mut().expect("filled").n = n,
-        }
+        cfg.set_n(n);
     }
     if let Some(s) = a.steps {
         match &mut cfg.training {

@@ -18,7 +18,7 @@
 
 use crate::kernels::{Write, copy_transposed, matmul, prefetch};
 use crate::simulate::{NeuronConsts, chunk_size};
-use crate::trajectory::{Keep, chunk_views, step_rows};
+use crate::trajectory::{Keep, Steps, chunk_views, step_rows};
 use crate::{Beta, GainPlacement, GroupSet, Model, OutputGrad, ParamGrad, ParamGroup, Real, Result, Trajectory};
 use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, ShapeBuilder, s};
 use rayon::prelude::*;
@@ -46,24 +46,14 @@ pub fn bptt<'a, F: Real>(
     let want_w = groups.contains(ParamGroup::W);
     let k = NeuronConsts::of(model);
     let cs = chunk_size(b);
-    let chunks = |x: &'a Array3<F>| chunk_views(x, b, cs);
-    let jobs: Vec<_> = chunks(&traj.h)
+    let jobs: Vec<_> = traj
+        .steps()
+        .map(|x| chunk_views(x, b, cs))
+        .transpose()
         .into_iter()
-        .zip(chunks(&traj.a))
-        .zip(chunks(&traj.z))
-        .zip(chunks(&traj.phi))
-        .zip(chunks(&traj.dphi))
         .zip(output_grad_chunks(out_grad.activity.as_ref().map(|s| &s.1), b, cs))
         .zip(output_grad_chunks(out_grad.y_bar.as_ref(), b, cs))
-        .map(|((((((h, a), z), phi), dphi), act_bar), y_bar)| Chunk {
-            h,
-            a,
-            z,
-            phi,
-            dphi,
-            act_bar,
-            y_bar,
-        })
+        .map(|((stored, act_bar), y_bar)| Chunk { stored, act_bar, y_bar })
         .collect();
     let recorded = out_grad.activity.as_ref().map(|s| s.0.as_slice()).unwrap_or(&[]);
     let w_out_t = model.w_out.t().as_standard_layout().into_owned();
@@ -148,11 +138,8 @@ pub(crate) fn zero_frozen<F: Real>(out: &mut ParamGrad<F>, groups: GroupSet) {
 /// One chunk of the stored trajectory (`Bc × S × N` each, contiguous) and the output gradient
 /// (`Bc × T × ·`, indexed by global step).
 pub(crate) struct Chunk<'a, F> {
-    pub h: ArrayView3<'a, F>,
-    pub a: ArrayView3<'a, F>,
-    pub z: ArrayView3<'a, F>,
-    pub phi: ArrayView3<'a, F>,
-    pub dphi: ArrayView3<'a, F>,
+    /// The stored arrays (those not stored are empty).
+    pub stored: Steps<ArrayView3<'a, F>>,
     /// ∂L/∂a of the recorded neurons, `Bc × T × M`.
     pub act_bar: Option<ArrayView3<'a, F>>,
     /// ∂L/∂y, `Bc × T × n_out`.
@@ -180,7 +167,7 @@ fn backward_chunk<F: Real>(
     c: Chunk<F>,
     groups: GroupSet,
 ) -> Partial<F> {
-    let (bc, steps, n) = c.dphi.dim();
+    let (bc, steps, n) = c.stored.dphi.dim();
     let mut st = BackState::new(m, bc, n, groups);
     back_window(
         &mut st,
@@ -283,8 +270,8 @@ crate::kernels::simd::multiversion! {
         win: Window,
     ) {
         let (bc, n) = (st.bc, st.n);
-        let rows = c.dphi.dim().1;
-        let (h, a, z, phi, dphi) = (fl(&c.h), fl(&c.a), fl(&c.z), fl(&c.phi), fl(&c.dphi));
+        let rows = c.stored.dphi.dim().1;
+        let Steps { h, a, z, phi, dphi } = c.stored.as_ref().map(fl);
         let pre = m.gain == GainPlacement::Presynaptic;
         let (alpha, gi) = (&k.alpha[..], &k.gi[..]);
         if st.want_w {

@@ -16,36 +16,24 @@ use crate::loss::mse_and_output_grad;
 use crate::simulate::{
     ChunkMut, Gather, NeuronConsts, NoiseStreams, check_inputs, chunk_size, earliest_error, run_window,
 };
+use crate::trajectory::Steps;
 use crate::{GroupSet, Model, ParamGrad, ParamGroup, Real, Result, SimOptions, Stimulus, Target};
 use ndarray::{Array2, Array3, ArrayView3, Axis, s};
 use rayon::prelude::*;
 
 /// The stored rows of one window of one chunk (`Bc × S × N` each).
-#[derive(Default)]
-struct WindowBuf<F> {
-    h: Array3<F>,
-    a: Array3<F>,
-    z: Array3<F>,
-    phi: Array3<F>,
-    dphi: Array3<F>,
-}
+type WindowBuf<F> = Steps<Array3<F>>;
 
 impl<F: Real> WindowBuf<F> {
     fn shape(&mut self, dim: (usize, usize, usize)) {
-        for x in [&mut self.h, &mut self.a, &mut self.z, &mut self.phi, &mut self.dphi] {
+        for x in self.as_mut().into_array() {
             if x.dim() != dim {
                 *x = Array3::zeros(dim);
             }
         }
     }
     fn chunk_mut(&mut self) -> ChunkMut<'_, F> {
-        ChunkMut {
-            h: self.h.view_mut(),
-            a: self.a.view_mut(),
-            z: self.z.view_mut(),
-            phi: self.phi.view_mut(),
-            dphi: self.dphi.view_mut(),
-        }
+        self.as_mut().map(|x| x.view_mut())
     }
 }
 
@@ -173,11 +161,7 @@ impl<F: Real> Ctx<'_, F> {
             let (s0, rows) = (self.win.starts[w], self.win.rows(w));
             let end = if s0 + rows == t { t } else { s0 + rows - 1 };
             let chunk = Chunk {
-                h: buf.h.view(),
-                a: buf.a.view(),
-                z: buf.z.view(),
-                phi: buf.phi.view(),
-                dphi: buf.dphi.view(),
+                stored: buf.as_ref().map(|x| x.view()),
                 act_bar: grads.act,
                 y_bar: grads.y,
             };

@@ -18,7 +18,7 @@ pub mod teacher_task;
 
 pub use claims::{Finding, assess};
 pub use executor::{Event, Outcome, Summary, run_local, run_task};
-pub use recipe::{BUILTIN, BetaTraining, Experiment, Recipe, SCALES, StudentGrid, TeacherGrid, TeacherKind, builtin};
+pub use recipe::{BUILTIN, BetaTraining, Experiment, Recipe, SCALES, StudentGrid, TeacherGrid, builtin};
 pub use slurm::{SlurmOptions, Stage};
 pub use store::{Lock, SweepDir, TaskState};
 pub use table::{Col, Table};

@@ -1,21 +1,9 @@
 //! Experiment recipes: what to vary, as data (TOML). A recipe is a grid of teachers × students ×
 //! replicates; [`super::tasks`] expands it into a task list.
 
-use crate::{EiSpec, Error, Result};
+use crate::{EiSpec, Error, Result, TeacherKind};
 use ccrnn_fit::FitConfig;
 use serde::{Deserialize, Serialize};
-
-/// Which family of teacher networks (SCIENCE.md §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TeacherKind {
-    /// E/I softplus network trained on the sine task (Figures 1, 2, 4).
-    Ei,
-    /// Rank-2 tanh network with a limit cycle (Figure 3a–c).
-    LowRank,
-    /// Random tanh network in the chaotic regime (Figure 3d–f).
-    Chaotic,
-}
 
 /// How the student's softplus smoothness β is handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,7 +61,7 @@ pub struct TeacherGrid {
 impl Default for TeacherGrid {
     fn default() -> Self {
         Self {
-            kind: TeacherKind::Ei,
+            kind: TeacherKind::EiTask,
             n: vec![300],
             trials: 60,
             heldout_trials: 20,
@@ -291,13 +279,13 @@ impl Recipe {
                 format!("= {}: a grid of up to {students:.3e} tasks {r}", self.replicates),
             );
         }
-        if t.kind != TeacherKind::Ei && s.ms.contains(&0) {
+        if t.kind != TeacherKind::EiTask && s.ms.contains(&0) {
             return bad(
                 "student.ms",
                 "0 (readout only) needs a task teacher: the low-rank and chaotic teachers have no task".into(),
             );
         }
-        if t.kind != TeacherKind::Ei
+        if t.kind != TeacherKind::EiTask
             && (!s.beta.is_empty() || s.beta_training.iter().any(|b| *b != BetaTraining::Fixed))
         {
             return bad("student.beta", "β applies to softplus (E/I) teachers only".into());
@@ -351,7 +339,7 @@ pub fn builtin(name: &str, scale: &str) -> Result<Recipe> {
         ..FitConfig::for_method(ccrnn_fit::MethodKind::GaussNewton)
     };
     let ei = |n_small: usize| TeacherGrid {
-        kind: TeacherKind::Ei,
+        kind: TeacherKind::EiTask,
         n: vec![if paper { 300 } else { n_small }],
         trials: if paper { 60 } else { 24 },
         heldout_trials: if paper { 20 } else { 8 },

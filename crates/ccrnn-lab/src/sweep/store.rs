@@ -69,8 +69,10 @@ impl SweepDir {
         let recipe_path = root.join("recipe.toml");
         let text = ccrnn_io::to_toml(recipe);
         if recipe_path.exists() {
-            let old = std::fs::read_to_string(&recipe_path).map_err(|e| io_err(&recipe_path, e))?;
-            if old != text {
+            // compared as data, so that another spelling of the same recipe (an older
+            // version's `kind = "ei"`) resumes it
+            let old: Recipe = ccrnn_io::read_toml(&recipe_path)?;
+            if &old != recipe {
                 return Err(Error::Sweep(format!(
                     "{} holds a different recipe ({}); use another --out directory",
                     root.display(),

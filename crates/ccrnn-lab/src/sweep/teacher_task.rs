@@ -1,9 +1,10 @@
 //! Teacher tasks: build the teacher of a recipe, record what every student of it needs
 //! (`teacher.npz`, `stimulus.npz`) and summarise it (`result.json`).
 
-use super::recipe::{Recipe, TeacherKind};
+use super::recipe::Recipe;
 use super::store::{nan_null, write_json};
 use super::tasks::derive_seed;
+use crate::TeacherKind;
 use crate::pipeline::{Teacher, TeacherSpec, Trials};
 use crate::{ChaoticSpec, EiSpec, Error, LowRankSpec, Result, SineTask};
 use ccrnn_analysis::participation_ratio;
@@ -54,7 +55,7 @@ pub struct TeacherData {
 pub fn spec(recipe: &Recipe, n: usize, seed: u64) -> TeacherSpec {
     let t = &recipe.teacher;
     match t.kind {
-        TeacherKind::Ei => TeacherSpec::EiTask {
+        TeacherKind::EiTask => TeacherSpec::EiTask {
             ei: recipe.ei_spec(n),
             task: SineTask {
                 steps: t.steps,
