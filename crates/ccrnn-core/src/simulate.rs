@@ -222,10 +222,7 @@ pub(crate) fn simulate_keep<F: Real>(
     // rings for the arrays not stored: two rows of h (now and next), one of the others
     let ring_rows = Steps {
         h: 2,
-        a: 1,
-        z: 1,
-        phi: 1,
-        dphi: 1,
+        ..Steps::splat(1)
     };
     let results: Vec<Result<()>> = jobs
         .into_par_iter()

@@ -49,6 +49,19 @@ impl<T> Steps<T> {
     /// The arrays' names, in the order of [`Steps::into_array`].
     pub const NAMES: [&'static str; 5] = ["h", "a", "z", "phi", "dphi"];
 
+    /// The same value for each.
+    pub const fn splat(x: T) -> Self
+    where
+        T: Copy,
+    {
+        Steps {
+            h: x,
+            a: x,
+            z: x,
+            phi: x,
+            dphi: x,
+        }
+    }
     /// The five in the order h, a, z, phi, dphi.
     pub fn into_array(self) -> [T; 5] {
         [self.h, self.a, self.z, self.phi, self.dphi]
@@ -65,23 +78,13 @@ impl<T> Steps<T> {
     }
     /// References to each.
     pub fn as_ref(&self) -> Steps<&T> {
-        Steps {
-            h: &self.h,
-            a: &self.a,
-            z: &self.z,
-            phi: &self.phi,
-            dphi: &self.dphi,
-        }
+        let Steps { h, a, z, phi, dphi } = self;
+        Steps { h, a, z, phi, dphi }
     }
     /// Mutable references to each.
     pub fn as_mut(&mut self) -> Steps<&mut T> {
-        Steps {
-            h: &mut self.h,
-            a: &mut self.a,
-            z: &mut self.z,
-            phi: &mut self.phi,
-            dphi: &mut self.dphi,
-        }
+        let Steps { h, a, z, phi, dphi } = self;
+        Steps { h, a, z, phi, dphi }
     }
     /// Each paired with its counterpart in `other`.
     pub fn zip<U>(self, other: Steps<U>) -> Steps<(T, U)> {
@@ -113,23 +116,13 @@ impl<T> Steps<Vec<T>> {
 impl<F> Trajectory<F> {
     /// The five per-step arrays.
     pub(crate) fn steps(&self) -> Steps<&Array3<F>> {
-        Steps {
-            h: &self.h,
-            a: &self.a,
-            z: &self.z,
-            phi: &self.phi,
-            dphi: &self.dphi,
-        }
+        let Trajectory { h, a, z, phi, dphi, .. } = self;
+        Steps { h, a, z, phi, dphi }
     }
     /// The five per-step arrays, mutable.
     pub(crate) fn steps_mut(&mut self) -> Steps<&mut Array3<F>> {
-        Steps {
-            h: &mut self.h,
-            a: &mut self.a,
-            z: &mut self.z,
-            phi: &mut self.phi,
-            dphi: &mut self.dphi,
-        }
+        let Trajectory { h, a, z, phi, dphi, .. } = self;
+        Steps { h, a, z, phi, dphi }
     }
 }
 
@@ -138,13 +131,7 @@ pub(crate) type Keep = Steps<bool>;
 
 impl Keep {
     /// Every array.
-    pub const ALL: Keep = Steps {
-        h: true,
-        a: true,
-        z: true,
-        phi: true,
-        dphi: true,
-    };
+    pub const ALL: Keep = Steps::splat(true);
 
     /// What backpropagation of `groups` reads from the stored trajectory.
     pub fn for_grad<F: Real>(model: &Model<F>, groups: GroupSet) -> Self {
