@@ -76,6 +76,89 @@ fn sweep_run_collect_status_run_task_and_report() {
     assert!(d.join("sw/report/sw.png").is_file());
     let html = std::fs::read_to_string(d.join("sw/report/report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Claim 3"));
+    report_renders_in_a_browser(&d.join("sw/report/report.html"));
+}
+
+/// What a headless browser measures of a page, run at the end of its body: each inline SVG's
+/// laid-out size, the area its drawing covers and how many elements it holds, and whether each
+/// `<img>` loaded.
+const CHECK_SCRIPT: &str = r#"<script>
+const out = [];
+document.querySelectorAll('figure > svg').forEach((s) => {
+  const r = s.getBoundingClientRect();
+  const b = s.getBBox();
+  out.push({kind: 'svg', width: r.width, height: r.height, drawn: b.width * b.height,
+            marks: s.querySelectorAll('path, polyline, line, circle, rect').length});
+});
+document.querySelectorAll('img').forEach((m) => {
+  out.push({kind: 'img', src: m.getAttribute('src'), loaded: m.complete && m.naturalWidth > 0});
+});
+const pre = document.createElement('pre');
+pre.id = 'ccrnn-check';
+pre.textContent = JSON.stringify(out);
+document.body.appendChild(pre);
+</script>"#;
+
+/// Opens a copy of the report (with [`CHECK_SCRIPT`] added) in headless Chromium and checks
+/// that every plot is laid out and drawn and no image is broken. Chromium is `$CCRNN_CHROMIUM`
+/// or `chromium` on the PATH (Debian's package); without it the check is skipped, saying so,
+/// unless CCRNN_REQUIRE_BROWSER is set (as in CI), where it fails.
+fn report_renders_in_a_browser(report: &std::path::Path) {
+    use std::process::Command;
+    let chromium = std::env::var("CCRNN_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    if Command::new(&chromium).arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CCRNN_REQUIRE_BROWSER").is_none(),
+            "CCRNN_REQUIRE_BROWSER is set but {chromium} cannot be run"
+        );
+        eprintln!("SKIPPED the report in a browser: {chromium} not found (apt-get install chromium)");
+        return;
+    }
+    let html = std::fs::read_to_string(report).unwrap();
+    let figures = html.matches("<figure>").count();
+    assert!(figures > 0, "the report has no plot");
+    let page = report.with_file_name("browser-check.html");
+    std::fs::write(&page, html.replace("</body>", &format!("{CHECK_SCRIPT}</body>"))).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1100,1400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let start = dom
+        .find("<pre id=\"ccrnn-check\">")
+        .unwrap_or_else(|| panic!("the check did not run: {}", String::from_utf8_lossy(&out.stderr)));
+    let rest = &dom[start + "<pre id=\"ccrnn-check\">".len()..];
+    let json = rest[..rest.find("</pre>").unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let items: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let svgs: Vec<_> = items.iter().filter(|v| v["kind"] == "svg").collect();
+    assert_eq!(svgs.len(), figures, "{json}");
+    for s in svgs {
+        let num = |k: &str| s[k].as_f64().unwrap();
+        assert!(
+            num("width") > 200.0 && num("height") > 100.0,
+            "a plot laid out too small: {s}"
+        );
+        assert!(num("drawn") > 0.0 && num("marks") >= 10.0, "a plot drawn empty: {s}");
+    }
+    for i in items.iter().filter(|v| v["kind"] == "img") {
+        assert_eq!(i["loaded"], true, "a broken image: {i}");
+    }
 }
 
 #[test]
