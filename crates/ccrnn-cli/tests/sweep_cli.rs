@@ -69,10 +69,15 @@ fn sweep_run_collect_status_run_task_and_report() {
         .map(|f| f["claim"].as_u64().unwrap())
         .collect();
     assert_eq!(claims, [2, 3]);
+    // each verdict with what the paper reports for it (SCIENCE.md §8)
+    for f in rep["findings"].as_array().unwrap() {
+        assert!(f["paper"].as_str().unwrap().starts_with("Fig. 2"), "{f}");
+    }
     let md = std::fs::read_to_string(d.join("sw/report/report.md")).unwrap();
     for k in 1..=8 {
         assert!(md.contains(&format!("## Claim {k}")), "report lacks claim {k}");
     }
+    assert_eq!(md.matches("*The paper:* Fig. 2").count(), 2, "{md}");
     assert!(d.join("sw/report/sw.png").is_file());
     let html = std::fs::read_to_string(d.join("sw/report/report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("Claim 3"));

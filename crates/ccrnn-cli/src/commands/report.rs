@@ -7,7 +7,7 @@ use crate::plots::{Panel, Series, color, save_at};
 use crate::ui::Ui;
 use crate::ui::outln;
 use anyhow::{Context, Result, bail};
-use ccrnn_lab::sweep::claims::{CLAIMS, Finding, M_STAR_LEVEL, crossing};
+use ccrnn_lab::sweep::claims::{CLAIMS, Finding, M_STAR_LEVEL, crossing, paper_reference};
 use ccrnn_lab::sweep::{BetaTraining, Col, Experiment, Recipe, SweepDir, Table, assess};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -405,7 +405,8 @@ pub fn run(a: ReportArgs, ui: &Ui) -> Result<i32> {
         .flat_map(|s| {
             s.findings.iter().map(move |f| {
                 json!({"claim": f.claim, "recipe": s.recipe.name, "scale": s.recipe.scale,
-                       "verdict": verdict(f.held), "evidence": f.evidence})
+                       "verdict": verdict(f.held), "evidence": f.evidence,
+                       "paper": paper_reference(s.recipe.experiment(), f.claim)})
             })
         })
         .collect();
@@ -499,6 +500,9 @@ fn document(sweeps: &[Assessed]) -> Vec<Block> {
                     capitalise(verdict(f.held)),
                     f.evidence
                 )));
+                if let Some(paper) = paper_reference(s.recipe.experiment(), claim) {
+                    b.push(Block::Para(format!("*The paper:* {paper}")));
+                }
             }
         }
         if !any {
