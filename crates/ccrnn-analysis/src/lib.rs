@@ -1,5 +1,5 @@
 //! The paper's theory (SCIENCE.md §7) as tools: Gauss–Newton matrices of the activity with
-//! respect to the parameters and their spectra ([`gauss_newton`](mod@gauss_newton)), dimensionality
+//! respect to the parameters and their spectra ([`gn_matrix`]), dimensionality
 //! ([`dimension`]), the linear theory of recordings ([`linear`]) and greedy recording orders for
 //! linear and nonlinear networks ([`greedy`]).
 //!

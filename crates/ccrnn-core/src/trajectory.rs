@@ -1,8 +1,8 @@
 //! What a simulation stores: the trajectory arrays, which of them a run keeps for all steps,
 //! and the row layout the time loops address them by.
 //!
-//! [`crate::simulate`] keeps everything. A fit keeps only what backpropagation of its trained
-//! groups reads (see [`Keep::for_grad`]): the usual student (presynaptic gains and biases) keeps
+//! [`simulate`](fn@crate::simulate) keeps everything. A fit keeps only what backpropagation of
+//! its trained groups reads (see [`arrays_for_grad`](crate::grad::arrays_for_grad)): the usual student (presynaptic gains and biases) keeps
 //! two of the five `B × T × N` arrays, which saves memory and the time of writing and reading
 //! the other three. Arrays not kept live in a one- or two-step ring while the loop runs.
 
@@ -13,7 +13,7 @@ use std::ops::Range;
 
 /// Everything a batch of trials did, all `B × T × ·`.
 ///
-/// From [`crate::simulate`] every array is filled. A trajectory left by
+/// From [`simulate`](fn@crate::simulate) every array is filled. A trajectory left by
 /// [`crate::loss_and_grad`] holds only what the gradient needed; the other arrays are empty
 /// (`0 × 0 × 0`).
 #[derive(Debug, Clone, PartialEq, Default)]

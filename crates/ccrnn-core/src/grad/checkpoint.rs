@@ -253,7 +253,7 @@ pub fn loss_and_grad_checkpointed<F: Real>(
 
 /// Whether to checkpoint a batch of `b` trials of `t` steps of an `n`-neuron network whose
 /// plain backpropagation stores `arrays` values per trial, step and neuron (see
-/// [`arrays_for_grad`]), under a memory budget of `budget` bytes: `None` when the stored
+/// [`arrays_for_grad`](super::arrays_for_grad)), under a memory budget of `budget` bytes: `None` when the stored
 /// trajectory (`arrays B T N` values) fits, else the interval `√(5 T)` that needs least memory
 /// (windows store all five arrays: `(5 (every + 1) + T / every) B N` values; recomputation
 /// costs one forward pass whatever the interval).

@@ -1,7 +1,7 @@
 //! Run-time choice of instruction set for the hot elementwise loops.
 //!
 //! ccrnn is built for the baseline x86-64 target (SSE2), so that the binary and the wheel run
-//! on any x86-64 CPU. The time loops are written for the compiler to vectorise; [`multiversion`] runs
+//! on any x86-64 CPU. The time loops are written for the compiler to vectorise; `multiversion!` runs
 //! such a loop's body in a copy compiled for AVX2 and FMA when the CPU has them (Intel Haswell
 //! 2013+, AMD Zen and later), so the wide vectors are used where they exist. The numbers are
 //! the same either way: every loop computes each element by the same operations in the same
