@@ -147,8 +147,10 @@ fn report_renders_in_a_browser(report: &std::path::Path) {
         .find("<pre id=\"ccrnn-check\">")
         .unwrap_or_else(|| panic!("the check did not run: {}", String::from_utf8_lossy(&out.stderr)));
     let rest = &dom[start + "<pre id=\"ccrnn-check\">".len()..];
+    // the text of a <pre> as serialised HTML: only <, > and & are escaped
     let json = rest[..rest.find("</pre>").unwrap()]
-        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
         .replace("&amp;", "&");
     let items: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
     let svgs: Vec<_> = items.iter().filter(|v| v["kind"] == "svg").collect();

@@ -412,12 +412,11 @@ impl SolverArgs {
     /// The fitting recipe: `base` if given (a configuration's `[fit]`), else the defaults of
     /// `--method` or of `default`; then `--method`, `--steps` and `--lr` override.
     pub fn recipe(&self, base: Option<&ccrnn_fit::FitConfig>, default: ccrnn_fit::MethodKind) -> ccrnn_fit::FitConfig {
-        let method = self.method;
         let mut fc = match base {
             Some(f) => f.clone(),
-            None => ccrnn_fit::FitConfig::for_method(method.unwrap_or(default)),
+            None => ccrnn_fit::FitConfig::for_method(self.method.unwrap_or(default)),
         };
-        if let Some(m) = method {
+        if let Some(m) = self.method {
             fc.method = m;
         }
         if let Some(s) = self.steps {
