@@ -923,3 +923,93 @@ fn the_best_parameters_are_those_its_loss_was_measured_at_and_observers_see_the_
         assert_eq!(every.1.0, vec![(s.step, how)], "{:?}", solver.kind());
     }
 }
+
+/// `f(x) = Σ_k (A x − y)_k²` with `A` lower bidiagonal (coupled; curvatures over two decades) on the box
+/// `x ≥ 0`, built so that the constrained minimiser `x*` has four coordinates on the bound, held
+/// there by gradients that push out of the box (as gains at g = 0 are in a fit).
+struct BoundLeastSquares {
+    diag: Vec<f64>,
+    sub: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl BoundLeastSquares {
+    /// `A x`.
+    fn apply(&self, x: &[f64]) -> Vec<f64> {
+        (0..x.len())
+            .map(|k| self.diag[k] * x[k] + if k > 0 { self.sub[k] * x[k - 1] } else { 0.0 })
+            .collect()
+    }
+    /// `Aᵀ r`.
+    fn apply_t(&self, r: &[f64]) -> Vec<f64> {
+        let n = r.len();
+        (0..n)
+            .map(|i| self.diag[i] * r[i] + if i + 1 < n { self.sub[i + 1] * r[i + 1] } else { 0.0 })
+            .collect()
+    }
+    /// The problem whose minimiser on `x ≥ 0` is `x_star`, with gradient `2 e` there (`e ≥ 0`,
+    /// positive only where `x_star` is 0): `y = A x* − r` with `Aᵀ r = e`.
+    fn with_minimiser(x_star: &[f64], e: &[f64]) -> Self {
+        let n = x_star.len();
+        let diag: Vec<f64> = (0..n).map(|i| 10f64.powf(-(i as f64) / (n - 1) as f64)).collect();
+        let sub: Vec<f64> = (0..n).map(|i| if i == 0 { 0.0 } else { 0.8 * diag[i] }).collect();
+        // Aᵀ is upper bidiagonal: solve Aᵀ r = e from the last row up
+        let mut r = vec![0.0; n];
+        for i in (0..n).rev() {
+            let above = if i + 1 < n { sub[i + 1] * r[i + 1] } else { 0.0 };
+            r[i] = (e[i] - above) / diag[i];
+        }
+        let mut p = Self {
+            diag,
+            sub,
+            y: Vec::new(),
+        };
+        p.y = p.apply(x_star).iter().zip(&r).map(|(a, r)| a - r).collect();
+        p
+    }
+}
+
+impl Problem<f64> for BoundLeastSquares {
+    fn n_params(&self) -> usize {
+        self.diag.len()
+    }
+    fn cost_grad(&mut self, x: &[f64], _: u64) -> ccrnn_fit::Result<(f64, Vec<f64>)> {
+        let r: Vec<f64> = self.apply(x).iter().zip(&self.y).map(|(a, y)| a - y).collect();
+        let g = self.apply_t(&r).iter().map(|v| 2.0 * v).collect();
+        Ok((r.iter().map(|v| v * v).sum(), g))
+    }
+    fn project(&self, x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = v.max(0.0));
+    }
+    fn gn_product(&mut self, _: &[f64], _: u64, v: &[f64]) -> ccrnn_fit::Result<Vec<f64>> {
+        Ok(self.apply_t(&self.apply(v)).iter().map(|v| 2.0 * v).collect())
+    }
+}
+
+/// Coordinates on a bound, pushed outward by the gradient, are left out of the Gauss–Newton
+/// step (a projected-Newton active set): a step that still moved them would be clipped by the
+/// projection, its quadratic model would mispredict the decrease, and the damping would grow
+/// until the fit crawled along the bound (as gains at 0 did at paper scale).
+#[test]
+fn gauss_newton_reaches_a_minimiser_on_the_bound_in_few_iterations() {
+    let x_star = [0.0, 1.5, 0.0, 2.0, 0.7, 0.0, 1.2, 0.0];
+    let e = [3.0, 0.0, 0.5, 0.0, 0.0, 2.0, 0.0, 0.01];
+    let mut p = BoundLeastSquares::with_minimiser(&x_star, &e);
+    let g_star = p.cost_grad(&x_star, 0).unwrap().1;
+    for ((g, e), x) in g_star.iter().zip(&e).zip(&x_star) {
+        assert!(
+            (g - 2.0 * e).abs() < 1e-9,
+            "the construction: ∇f(x*) = 2e, got {g_star:?}"
+        );
+        assert!(*x == 0.0 || e.abs() == 0.0);
+    }
+    let solver = Method::GaussNewton(GaussNewton::default());
+    let (s, term) = Executor::new(&mut p, &solver, 200)
+        .run(IterState::new(vec![1.0; 8]))
+        .unwrap();
+    assert_eq!(term, Termination::Converged, "after {} steps at {:?}", s.step, s.theta);
+    assert!(s.step <= 25, "{} iterations", s.step);
+    for (x, e) in s.theta.iter().zip(&x_star) {
+        assert!((x - e).abs() < 1e-6, "θ {:?} vs minimiser {x_star:?}", s.theta);
+    }
+}

@@ -41,16 +41,47 @@ impl Default for GaussNewton {
 struct Products<'a, F: Real> {
     problem: &'a mut dyn Problem<F>,
     theta: &'a [F],
+    /// The coordinates held at a bound this iteration (their rows and columns of `G` are
+    /// left out).
+    held: &'a [bool],
     count: u64,
 }
 
 impl<F: Real> Products<'_, F> {
-    /// `G v`.
+    /// `G v` restricted to the free coordinates.
     fn gv(&mut self, v: &[f64]) -> Result<Vec<f64>> {
         self.count += 1;
-        let out = self.problem.gn_product(self.theta, EVAL_KEY, &to_f(v))?;
-        Ok(to_f64(&out))
+        let vf: Vec<F> = v
+            .iter()
+            .zip(self.held)
+            .map(|(&x, &h)| if h { F::zero() } else { F::lit(x) })
+            .collect();
+        let out = self.problem.gn_product(self.theta, EVAL_KEY, &vf)?;
+        Ok(out
+            .iter()
+            .zip(self.held)
+            .map(|(&x, &h)| if h { 0.0 } else { x.as_f64() })
+            .collect())
     }
+}
+
+/// The coordinates of `theta` that sit at a bound of the feasible set with the gradient `g`
+/// pushing them out of it: a small step down the gradient, projected, leaves them where they
+/// are. The step leaves them out (a projected-Newton active set), so that the quadratic model
+/// it is judged by describes the step actually taken.
+fn held_at_bounds<F: Real>(problem: &dyn Problem<F>, theta: &[f64], g: &[f64]) -> Vec<bool> {
+    let mut probe: Vec<F> = theta
+        .iter()
+        .zip(g)
+        .map(|(&t, &gi)| F::lit(t - gi.signum() * 1e-3 * t.abs().max(1.0)))
+        .collect();
+    problem.project(&mut probe);
+    probe
+        .iter()
+        .zip(theta)
+        .zip(g)
+        .map(|((p, &t), &gi)| gi != 0.0 && p.as_f64() == t)
+        .collect()
 }
 
 /// Conjugate gradients on `(G + λ I) x = −g` from `x0`; returns `x` and `G x`.
@@ -103,7 +134,7 @@ fn solve<F: Real>(
 
 impl<F: Real> Solver<F> for GaussNewton {
     fn next_iter(&self, problem: &mut dyn Problem<F>, mut s: IterState<F>) -> Result<Step<F>> {
-        let (g0, kept_lambda, warm) = match std::mem::take(&mut s.solver) {
+        let (g_full, kept_lambda, warm) = match std::mem::take(&mut s.solver) {
             SolverState::GaussNewton {
                 gradient,
                 lambda,
@@ -114,10 +145,16 @@ impl<F: Real> Solver<F> for GaussNewton {
         let f0 = s.cost;
         let theta0 = s.theta.clone();
         let theta0_64 = to_f64(&theta0);
+        let held = held_at_bounds(&*problem, &theta0_64, &g_full);
+        let g0: Vec<f64> = g_full
+            .iter()
+            .zip(&held)
+            .map(|(&x, &h)| if h { 0.0 } else { x })
+            .collect();
         let gg = dot(&g0, &g0);
         if gg == 0.0 {
             s.solver = SolverState::GaussNewton {
-                gradient: to_f(&g0),
+                gradient: to_f(&g_full),
                 lambda: kept_lambda,
                 last_step: warm,
             };
@@ -131,6 +168,7 @@ impl<F: Real> Solver<F> for GaussNewton {
                 let mut prod = Products {
                     problem: &mut *problem,
                     theta: &theta0,
+                    held: &held,
                     count: 0,
                 };
                 let gg_g = dot(&g0, &prod.gv(&g0)?);
@@ -138,7 +176,12 @@ impl<F: Real> Solver<F> for GaussNewton {
                 (gg_g / gg).max(f64::MIN_POSITIVE)
             }
         };
-        let warm: Option<Vec<f64>> = warm.map(|p| p.iter().map(|x| 0.95 * x.as_f64()).collect());
+        let warm: Option<Vec<f64>> = warm.map(|p| {
+            p.iter()
+                .zip(&held)
+                .map(|(x, &h)| if h { 0.0 } else { 0.95 * x.as_f64() })
+                .collect()
+        });
         let mut accepted = None;
         let mut last_step = f64::INFINITY;
         for attempt in 0..self.max_solves.max(1) {
@@ -146,6 +189,7 @@ impl<F: Real> Solver<F> for GaussNewton {
             let mut prod = Products {
                 problem: &mut *problem,
                 theta: &theta0,
+                held: &held,
                 count: 0,
             };
             let (p, gp) = solve(&mut prod, &g0, lambda, x0, self.max_cg, self.cg_tol)?;
@@ -185,7 +229,7 @@ impl<F: Real> Solver<F> for GaussNewton {
             let scale = theta0_64.iter().fold(1.0f64, |m, x| m.max(x.abs()));
             let converged = last_step <= 1e-12 * scale;
             s.solver = SolverState::GaussNewton {
-                gradient: to_f(&g0),
+                gradient: to_f(&g_full),
                 lambda: if converged { kept_lambda } else { Some(F::lit(lambda)) },
                 last_step: None,
             };
