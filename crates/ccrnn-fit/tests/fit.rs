@@ -491,6 +491,29 @@ fn a_failed_gauss_newton_iteration_raises_damping_instead_of_stopping() {
     assert_eq!(term, Termination::Converged);
 }
 
+/// A damping that has fallen to 0 (as after hundreds of steps whose model predicted well)
+/// must still rise when a step fails: resumed with λ = 0, Gauss–Newton reaches the minimiser.
+#[test]
+fn gauss_newton_recovers_from_a_damping_of_zero() {
+    let mut p = Rosenbrock::new(10, f64::INFINITY);
+    let solver = Method::GaussNewton(GaussNewton::default());
+    let (mut s, _) = Executor::new(&mut p, &solver, 2)
+        .run(IterState::new(vec![-1.2; 10]))
+        .unwrap();
+    let SolverState::GaussNewton { lambda, .. } = &mut s.solver else {
+        panic!("not a Gauss-Newton state")
+    };
+    *lambda = Some(0.0);
+    let (s, term) = Executor::new(&mut p, &solver, 200).run(s).unwrap();
+    assert!(
+        s.cost < 1e-10,
+        "stopped ({term:?}) at f = {} after {} steps",
+        s.cost,
+        s.step
+    );
+    assert_eq!(term, Termination::Converged);
+}
+
 #[test]
 fn lbfgs_minimises_rosenbrock_and_stops_when_converged() {
     let mut p = Rosenbrock::new(10, f64::INFINITY);

@@ -37,6 +37,9 @@ impl Default for GaussNewton {
     }
 }
 
+/// The smallest damping, relative to the curvature `pᵀGp / pᵀp` along the step.
+const LAMBDA_FLOOR: f64 = 1e-12;
+
 /// Counts the products made.
 struct Products<'a, F: Real> {
     problem: &'a mut dyn Problem<F>,
@@ -207,18 +210,21 @@ impl<F: Real> Solver<F> for GaussNewton {
             } else {
                 None // the projection turned the step uphill
             };
+            // λ stays above a tiny fraction of the curvature along the step: a λ that fell to 0
+            // (after hundreds of good steps) could not be raised again by a failed one
+            let floor = LAMBDA_FLOOR * dot(&p, &gp) / dot(&p, &p).max(f64::MIN_POSITIVE);
             match got {
                 Some((f, g)) if f < f0 && predicted > 0.0 => {
                     let rho = (f0 - f) / predicted;
                     if rho > 0.75 {
-                        lambda /= 3.0;
+                        lambda = (lambda / 3.0).max(floor);
                     } else if rho < 0.25 {
-                        lambda *= 2.0;
+                        lambda = (lambda * 2.0).max(floor);
                     }
                     accepted = Some((trial, p, f, g));
                     break;
                 }
-                _ => lambda *= 4.0,
+                _ => lambda = (lambda * 4.0).max(floor),
             }
         }
         let Some((theta, p, f, g)) = accepted else {
