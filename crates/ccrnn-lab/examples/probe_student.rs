@@ -9,10 +9,8 @@
 //! `w_scale`: multiplies the initial weights of an unconstrained student; `adam_lr`: fit by
 //! Adam (the recipe's batch size and clip) at this learning rate instead.
 
-use ccrnn_core::{Seeds, SimOptions, simulate};
-use ccrnn_fit::student::random_recorded;
-use ccrnn_fit::{GaussNewton, IterState, Method, SolverState, evaluate, fit};
-use ccrnn_lab::pipeline::{record, student_data};
+use ccrnn_core::{SimOptions, simulate};
+use ccrnn_fit::{GaussNewton, IterState, Method, MethodKind, SolverState, evaluate, fit};
 use ccrnn_lab::sweep::{SweepDir, TaskSpec, student_task, teacher_task};
 use std::time::Instant;
 
@@ -26,10 +24,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let TaskSpec::Student(spec) = &task.spec else {
         return Err("not a student task".into());
     };
-    let mut fit_cfg = dir.recipe.fit.clone();
+    let teacher_id = &task.needs[0];
+    let data = teacher_task::load(&dir.task_dir(teacher_id))?;
+    let summary: teacher_task::TeacherSummary = dir.result(teacher_id)?;
+    let student_task::Prepared {
+        mut init,
+        recorded,
+        data: fit_data,
+        fit: mut fit_cfg,
+    } = student_task::prepare(&dir.recipe, task.seed, spec, &data, &summary)?;
     let mut gn = GaussNewton::default();
     let mut w_scale = 1.0f32;
-    let mut adam = false;
     for kv in &args[2..] {
         let (k, v) = kv.split_once('=').ok_or("key=value")?;
         match k {
@@ -38,37 +43,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "cg_tol" => gn.cg_tol = v.parse()?,
             "w_scale" => w_scale = v.parse()?,
             "adam_lr" => {
-                adam = true;
                 fit_cfg.lr = v.parse()?;
-                fit_cfg.method = ccrnn_fit::MethodKind::Adam;
+                fit_cfg.method = MethodKind::Adam;
             }
             _ => return Err(format!("unknown {k}").into()),
         }
     }
-    let teacher_id = &task.needs[0];
-    let data = teacher_task::load(&dir.task_dir(teacher_id))?;
-    let summary: teacher_task::TeacherSummary = dir.result(teacher_id)?;
-    let (mut init, train) = student_task::initial_student(&data.model, &dir.recipe, spec, task.seed)?;
     if w_scale != 1.0 {
         let w = ccrnn_core::GroupSet::parse(&["w"])?;
         let th: Vec<f32> = init.theta(w).iter().map(|x| x * w_scale).collect();
         init.set_theta(w, &th)?;
     }
-    let recording = record(
-        &data.model,
-        &data.train,
-        dir.recipe.teacher.data_noise,
-        summary.data_seed,
-    )?;
-    let set = random_recorded(data.model.n(), spec.m, Seeds(task.seed).recorded_set())?;
-    let (recorded, fit_data) = student_data(&recording, set.indices())?;
-    let mut cfg = ccrnn_fit::FitConfig {
-        seed: task.seed,
-        train,
-        ..fit_cfg
-    }
-    .validate()?;
-    if !adam {
+    let mut cfg = fit_cfg.validate()?;
+    if cfg.method.kind() == MethodKind::GaussNewton {
         cfg.method = Method::GaussNewton(gn);
     }
     let start = Instant::now();

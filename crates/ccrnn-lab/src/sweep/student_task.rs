@@ -8,8 +8,8 @@ use super::teacher_task::{TeacherData, TeacherSummary};
 use crate::Result;
 use crate::pipeline::{fit_student, record, student_data};
 use ccrnn_core::{Beta, Connectivity, Model, NeuronSet, Pattern, Seeds, SimOptions, simulate};
-use ccrnn_fit::evaluate;
 use ccrnn_fit::student::{random_recorded, student_init};
+use ccrnn_fit::{Data, FitConfig, evaluate};
 use ndarray::{Array1, Array2, Array3, Axis};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -230,6 +230,53 @@ pub fn match_unrecorded(
     Ok(student.permuted(&perm)?)
 }
 
+/// What a student task fits, before fitting: its initial model, its recorded neurons and their
+/// data (the teacher's noisy recording on the training trials), and the recipe's fit
+/// configuration with the task's seed and trainable groups.
+pub struct Prepared {
+    /// The student before fitting.
+    pub init: Model<f32>,
+    /// The recorded neurons (empty: the readout only).
+    pub recorded: NeuronSet,
+    /// What the student is fitted to.
+    pub data: Data<f32>,
+    /// How (not yet validated, so that a caller can change it first).
+    pub fit: FitConfig,
+}
+
+/// Builds a student task's [`Prepared`] from its teacher: the one place that decides a task's
+/// initial student, recorded set and fitting configuration from its seed.
+pub fn prepare(
+    recipe: &Recipe,
+    seed: u64,
+    spec: &StudentSpec,
+    data: &TeacherData,
+    summary: &TeacherSummary,
+) -> Result<Prepared> {
+    let teacher = &data.model;
+    let (init, train) = initial_student(teacher, recipe, spec, seed)?;
+    let recording = record(teacher, &data.train, recipe.teacher.data_noise, summary.data_seed)?;
+    let set = if spec.m == 0 {
+        Vec::new()
+    } else {
+        random_recorded(teacher.n(), spec.m, Seeds(seed).recorded_set())?
+            .indices()
+            .to_vec()
+    };
+    let (recorded, data) = student_data(&recording, &set)?;
+    let fit = FitConfig {
+        seed,
+        train,
+        ..recipe.fit.clone()
+    };
+    Ok(Prepared {
+        init,
+        recorded,
+        data,
+        fit,
+    })
+}
+
 /// Runs a student task and writes its `result.json`. `progress(step, total, loss)` follows
 /// the fit.
 pub fn run(
@@ -241,26 +288,16 @@ pub fn run(
     dir: &Path,
     progress: &mut dyn FnMut(u64, u64, f64),
 ) -> Result<StudentResult> {
-    let (id, seed) = (task.id.as_str(), task.seed);
+    let id = task.id.as_str();
     let start = Instant::now();
     let teacher = &data.model;
-    let n = teacher.n();
-    let (init, train) = initial_student(teacher, recipe, spec, seed)?;
-    let recording = record(teacher, &data.train, recipe.teacher.data_noise, summary.data_seed)?;
-    let set = if spec.m == 0 {
-        Vec::new()
-    } else {
-        random_recorded(n, spec.m, Seeds(seed).recorded_set())?
-            .indices()
-            .to_vec()
-    };
-    let (recorded, fit_data) = student_data(&recording, &set)?;
-    let cfg = ccrnn_fit::FitConfig {
-        seed,
-        train,
-        ..recipe.fit.clone()
-    }
-    .validate()?;
+    let Prepared {
+        init,
+        recorded,
+        data: fit_data,
+        fit,
+    } = prepare(recipe, task.seed, spec, data, summary)?;
+    let cfg = fit.validate()?;
     let total = cfg.raw.steps;
     let beta_start = mean_beta(&init);
     let out = fit_student(init, &data.train, fit_data, &cfg, &mut |s| {
