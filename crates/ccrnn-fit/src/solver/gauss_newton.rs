@@ -60,12 +60,13 @@ impl<F: Real> Products<'_, F> {
             .map(|(&x, &h)| if h { F::zero() } else { F::lit(x) })
             .collect();
         let out = self.problem.gn_product(self.theta, EVAL_KEY, &vf)?;
-        Ok(out
-            .iter()
-            .zip(self.held)
-            .map(|(&x, &h)| if h { 0.0 } else { x.as_f64() })
-            .collect())
+        Ok(free(out.iter().map(|x| x.as_f64()), self.held))
     }
+}
+
+/// `v` with the held coordinates set to 0.
+fn free(v: impl Iterator<Item = f64>, held: &[bool]) -> Vec<f64> {
+    v.zip(held).map(|(x, &h)| if h { 0.0 } else { x }).collect()
 }
 
 /// The coordinates of `theta` that sit at a bound of the feasible set with the gradient `g`
@@ -149,11 +150,7 @@ impl<F: Real> Solver<F> for GaussNewton {
         let theta0 = s.theta.clone();
         let theta0_64 = to_f64(&theta0);
         let held = held_at_bounds(&*problem, &theta0_64, &g_full);
-        let g0: Vec<f64> = g_full
-            .iter()
-            .zip(&held)
-            .map(|(&x, &h)| if h { 0.0 } else { x })
-            .collect();
+        let g0 = free(g_full.iter().copied(), &held);
         let gg = dot(&g0, &g0);
         if gg == 0.0 {
             s.solver = SolverState::GaussNewton {
@@ -179,12 +176,7 @@ impl<F: Real> Solver<F> for GaussNewton {
                 (gg_g / gg).max(f64::MIN_POSITIVE)
             }
         };
-        let warm: Option<Vec<f64>> = warm.map(|p| {
-            p.iter()
-                .zip(&held)
-                .map(|(x, &h)| if h { 0.0 } else { 0.95 * x.as_f64() })
-                .collect()
-        });
+        let warm: Option<Vec<f64>> = warm.map(|p| free(p.iter().map(|x| 0.95 * x.as_f64()), &held));
         let mut accepted = None;
         let mut last_step = f64::INFINITY;
         for attempt in 0..self.max_solves.max(1) {
