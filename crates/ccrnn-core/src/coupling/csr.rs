@@ -2,7 +2,8 @@
 
 use super::{Backend, Coupling, Pattern};
 use crate::Real;
-use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use rayon::prelude::*;
 
 /// `W[post, pre]` in CSR form plus its transpose (CSR of `Wᵀ`, i.e. CSC of `W`).
 #[derive(Debug, Clone)]
@@ -55,53 +56,176 @@ impl<F: Real> CsrCoupling<F> {
     }
 }
 
-/// Rows of activity multiplied together: 8 `f32` fill one AVX2 register.
-const LANES: usize = 8;
+/// Non-zeros per parallel task of a product: above twice this, a product's output neurons are
+/// split into groups of about this many synapses (boundaries that depend on the pattern alone),
+/// computed in parallel. Each task then does a few tens of microseconds of work.
+const TASK_NNZ: usize = 1 << 15;
 
-crate::kernels::simd::multiversion! {
-    /// `out[r, i] (=|+=) Σ_k vals[k] x[r, idx[k]]` over `k ∈ ptr[i]..ptr[i+1]`, for every row `r`
-    /// of `x` and every output column `i`.
-    ///
-    /// Rows are taken `LANES` at a time and packed neuron-major (`xt[j]` holds the block's values of
-    /// neuron `j`), so that each synapse costs one index load and one vector multiply-add for all
-    /// rows of the block, instead of one gather per row. Each output element is summed over `k` in
-    /// the same order whatever the number of rows, so results do not depend on how trials are
-    /// split between threads.
-    fn spmm<F: Real>(
-        ptr: &[usize],
-        idx: &[u32],
-        vals: &[F],
-        x: ArrayView2<F>,
-        out: ArrayViewMut2<F>,
-        accumulate: bool,
-    ) {
-        let mut out = out;
-        let (rows, n_in) = x.dim();
-        let n_out = out.ncols();
-        debug_assert_eq!(ptr.len(), n_out + 1);
-        let mut xt = vec![[F::zero(); LANES]; n_in];
-        for r0 in (0..rows).step_by(LANES) {
-            let l = LANES.min(rows - r0);
-            for t in 0..l {
-                for (xj, &v) in xt.iter_mut().zip(x.row(r0 + t)) {
-                    xj[t] = v;
+/// Independent partial sums per output element: four chains of additions, so that a row's
+/// sum is bound by the loads, not by the latency of one chain of dependent additions (which
+/// made the one-accumulator kernel three times slower).
+const CHAINS: usize = 4;
+
+/// A CSR matrix as the products read it: the entries of row `i` are `ptr[i]..ptr[i + 1]`.
+#[derive(Clone, Copy)]
+struct MatrixRef<'a, F> {
+    ptr: &'a [usize],
+    idx: &'a [u32],
+    vals: &'a [F],
+}
+
+/// `out[r, i] (=|+=) Σ_j M[i, j] x[r, j]` for every row `r` of `x` and every output column `i`.
+///
+/// Rows are taken `L` at a time (`L` = 4, 8 or 16, the fewest lanes that hold the rows left, at
+/// most 16) and packed neuron-major (`xt[j]` holds the block's values of neuron `j`), so that
+/// each synapse costs one index load and one vector multiply-add for all rows of the block,
+/// instead of one gather per row. Each output element is summed in the same order whatever the
+/// number of rows and threads and the instruction set (synapse `k` of the row goes to partial
+/// sum `k mod 4`, the partial sums are added as `(s0 + s1) + (s2 + s3)`), so results do not
+/// depend on how trials are split between threads. Output neurons are split into groups of
+/// about [`TASK_NNZ`] synapses computed in parallel.
+fn spmm<F: Real>(m: MatrixRef<'_, F>, x: ArrayView2<F>, out: ArrayViewMut2<F>, accumulate: bool) {
+    let (rows, n_in) = x.dim();
+    assert_eq!(m.ptr.len(), out.ncols() + 1, "spmm: row pointers");
+    assert!(
+        m.idx.len() >= m.ptr[out.ncols()] && m.vals.len() >= m.ptr[out.ncols()],
+        "spmm: entries"
+    );
+    // SAFETY of the unchecked loads in `rows_body`: every index is below `n_in`. Checked here
+    // in debug builds; in release builds it is an invariant of `CsrCoupling` (its pattern was
+    // validated against `n`, and the transposed indices are row numbers below `n`).
+    debug_assert!(m.idx.iter().all(|&j| (j as usize) < n_in), "spmm: index out of range");
+    let groups = groups(m.ptr);
+    let mut out = out;
+    let mut r0 = 0;
+    while r0 < rows {
+        let left = rows - r0;
+        let x = x.slice(s![r0..r0 + left.min(16), ..]);
+        let out = out.slice_mut(s![r0..r0 + left.min(16), ..]);
+        let p = Product { m, accumulate };
+        match left {
+            1..=4 => p.block::<4>(x, out, &groups, n_in),
+            5..=8 => p.block::<8>(x, out, &groups, n_in),
+            _ => p.block::<16>(x, out, &groups, n_in),
+        }
+        r0 += left.min(16);
+    }
+}
+
+/// Group boundaries over output neurons: `[0, …, n_out]`, each group holding about
+/// [`TASK_NNZ`] synapses (one group for a small product).
+fn groups(ptr: &[usize]) -> Vec<usize> {
+    let n_out = ptr.len() - 1;
+    let mut b = vec![0];
+    if ptr[n_out] >= 2 * TASK_NNZ {
+        for i in 1..n_out {
+            if ptr[i] - ptr[*b.last().expect("non-empty")] >= TASK_NNZ {
+                b.push(i);
+            }
+        }
+    }
+    b.push(n_out);
+    b
+}
+
+/// One sparse product: its matrix and whether it accumulates into the output.
+#[derive(Clone, Copy)]
+struct Product<'a, F> {
+    m: MatrixRef<'a, F>,
+    accumulate: bool,
+}
+
+impl<F: Real> Product<'_, F> {
+    /// The product for one block of at most `L` rows: packs the rows neuron-major, then
+    /// computes the groups of output neurons, in parallel when there are several.
+    fn block<const L: usize>(self, x: ArrayView2<F>, out: ArrayViewMut2<F>, groups: &[usize], n_in: usize)
+    where
+        [F; L]: RowsKernel<F>,
+    {
+        // lanes ≥ l are zero: computed, never written
+        let mut xt = vec![[F::zero(); L]; n_in];
+        for (t, row) in x.rows().into_iter().enumerate() {
+            for (xj, &v) in xt.iter_mut().zip(row) {
+                xj[t] = v;
+            }
+        }
+        if groups.len() == 2 {
+            <[F; L]>::run(self, &xt, out, 0);
+            return;
+        }
+        let mut parts = Vec::with_capacity(groups.len() - 1);
+        let mut rest = out;
+        for w in groups.windows(2) {
+            let (part, tail) = rest.split_at(ndarray::Axis(1), w[1] - w[0]);
+            parts.push((w[0], part));
+            rest = tail;
+        }
+        parts
+            .into_par_iter()
+            .for_each(|(i0, part)| <[F; L]>::run(self, &xt, part, i0));
+    }
+}
+
+/// The lane kernel for blocks of `L` rows (`Self = [F; L]`): one multiversioned function per
+/// lane count (the macro takes type parameters, not const ones).
+trait RowsKernel<F: Real>: Sized {
+    /// Output neurons `i0 .. i0 + out.ncols()` of one block.
+    fn run(p: Product<'_, F>, xt: &[Self], out: ArrayViewMut2<F>, i0: usize);
+}
+
+macro_rules! rows_kernel_for {
+    ($name:ident, $l:literal) => {
+        crate::kernels::simd::multiversion! {
+            avx512 fn $name<F: Real>(p: Product<'_, F>, xt: &[[F; $l]], out: ArrayViewMut2<F>, i0: usize) {
+                rows_body::<F, $l>(p, xt, out, i0)
+            }
+        }
+        impl<F: Real> RowsKernel<F> for [F; $l] {
+            fn run(p: Product<'_, F>, xt: &[Self], out: ArrayViewMut2<F>, i0: usize) {
+                $name(p, xt, out, i0)
+            }
+        }
+    };
+}
+rows_kernel_for!(rows4, 4);
+rows_kernel_for!(rows8, 8);
+rows_kernel_for!(rows16, 16);
+
+/// The body of the lane kernels: for each output neuron `i0 + c`, the `L` lanes' sums over its
+/// synapses in [`CHAINS`] partial sums.
+#[inline(always)]
+fn rows_body<F: Real, const L: usize>(p: Product<'_, F>, xt: &[[F; L]], out: ArrayViewMut2<F>, i0: usize) {
+    let mut out = out;
+    let l = out.nrows();
+    let m = p.m;
+    for c in 0..out.ncols() {
+        let r = m.ptr[i0 + c]..m.ptr[i0 + c + 1];
+        let (vals, idx) = (&m.vals[r.clone()], &m.idx[r]);
+        let mut part = [[F::zero(); L]; CHAINS];
+        let whole = vals.len() / CHAINS * CHAINS;
+        for (v, j) in vals[..whole]
+            .chunks_exact(CHAINS)
+            .zip(idx[..whole].chunks_exact(CHAINS))
+        {
+            for u in 0..CHAINS {
+                // SAFETY: every index is below `xt.len()` (see `spmm`).
+                let xj = unsafe { xt.get_unchecked(j[u] as usize) };
+                for t in 0..L {
+                    part[u][t] += v[u] * xj[t];
                 }
             }
-            for i in 0..n_out {
-                let mut acc = [F::zero(); LANES];
-                let r = ptr[i]..ptr[i + 1];
-                for (v, &j) in vals[r.clone()].iter().zip(&idx[r]) {
-                    let xj = &xt[j as usize];
-                    for t in 0..LANES {
-                        acc[t] += *v * xj[t];
-                    }
-                }
-                // lanes ≥ l hold the previous block's values: computed, never written
-                for (t, &a) in acc.iter().enumerate().take(l) {
-                    let o = &mut out[(r0 + t, i)];
-                    *o = if accumulate { *o + a } else { a };
-                }
+        }
+        for (&v, &j) in vals[whole..].iter().zip(&idx[whole..]) {
+            // SAFETY: as above.
+            let xj = unsafe { xt.get_unchecked(j as usize) };
+            for t in 0..L {
+                part[0][t] += v * xj[t];
             }
+        }
+        for t in 0..l {
+            let s = (part[0][t] + part[1][t]) + (part[2][t] + part[3][t]);
+            let o = &mut out[(t, c)];
+            *o = if p.accumulate { *o + s } else { s };
         }
     }
 }
@@ -125,10 +249,20 @@ impl<F: Real> Coupling<F> for CsrCoupling<F> {
     }
     fn forward(&self, a: ArrayView2<F>, out: ArrayViewMut2<F>) {
         let p = &self.pattern;
-        spmm(p.row_ptr(), p.col(), &self.values, a, out, false);
+        let m = MatrixRef {
+            ptr: p.row_ptr(),
+            idx: p.col(),
+            vals: &self.values,
+        };
+        spmm(m, a, out, false);
     }
     fn backward_acc(&self, d: ArrayView2<F>, out: ArrayViewMut2<F>) {
-        spmm(&self.t_ptr, &self.t_idx, &self.t_values, d, out, true);
+        let m = MatrixRef {
+            ptr: &self.t_ptr,
+            idx: &self.t_idx,
+            vals: &self.t_values,
+        };
+        spmm(m, d, out, true);
     }
     fn weight_grad_acc(&self, d: ArrayView2<F>, a: ArrayView2<F>, grad: &mut [F]) {
         let rp = self.pattern.row_ptr();
@@ -171,10 +305,10 @@ mod tests {
     use super::*;
     use ndarray::ShapeBuilder;
 
-    /// A 13-neuron pattern with about a third of the entries, and values from a fixed sequence.
-    fn coupling() -> (CsrCoupling<f64>, Array2<f64>) {
-        let n = 13;
-        let mask = Array2::from_shape_fn((n, n), |(i, j)| (i * 7 + j * 3) % 3 == 0);
+    /// An `n`-neuron pattern whose rows hold from none to most of the entries (so that row
+    /// lengths cover every remainder of the four partial sums), and values from a fixed sequence.
+    fn coupling(n: usize) -> (CsrCoupling<f64>, Array2<f64>) {
+        let mask = Array2::from_shape_fn((n, n), |(i, j)| (i * 7 + j * 3) % (1 + i % 5) == 0 && i % 11 != 3);
         let pattern = Pattern::from_mask(mask.view()).unwrap();
         let values: Vec<f64> = (0..pattern.nnz()).map(|k| ((k * 37 % 11) as f64 - 5.0) / 7.0).collect();
         let c = CsrCoupling::new(pattern, &values);
@@ -182,12 +316,17 @@ mod tests {
         (c, w)
     }
 
+    fn activity(rows: usize, n: usize) -> Array2<f64> {
+        Array2::from_shape_fn((rows, n), |(r, j)| ((r * 5 + j * 3) % 13) as f64 - 6.0)
+    }
+
     #[test]
     fn products_match_the_dense_matrix_for_any_row_count_and_layout() {
-        let (c, w) = coupling();
+        let (c, w) = coupling(23);
         let n = w.nrows();
-        for rows in [1, 7, 8, 9, 17, 24] {
-            let x = Array2::from_shape_fn((rows, n), |(r, j)| ((r * 5 + j * 3) % 13) as f64 - 6.0);
+        // every lane count (4, 8, 16) with and without unused lanes, and several blocks
+        for rows in [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 33] {
+            let x = activity(rows, n);
             let xt = x.t().to_owned(); // the same values in a non-contiguous row layout below
             for col_major in [false, true] {
                 let shape = (rows, n);
@@ -204,6 +343,36 @@ mod tests {
                 let want = x.dot(&w) + 1.0;
                 assert!((&out - &want).iter().all(|d| d.abs() < 1e-12), "backward, {rows} rows");
             }
+        }
+    }
+
+    /// Products big enough to be split into parallel groups give the same bits with one thread
+    /// or two, and each row's result does not depend on the rows computed with it.
+    #[test]
+    fn products_do_not_depend_on_threads_or_rows_computed_together() {
+        let (c, w) = coupling(600);
+        assert!(groups(c.pattern.row_ptr()).len() > 3, "the test needs parallel groups");
+        let x = activity(21, w.nrows());
+        let run = |threads: usize, x: ArrayView2<f64>| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut f = Array2::zeros(x.dim());
+                c.forward(x, f.view_mut());
+                let mut b = Array2::zeros(x.dim());
+                c.backward_acc(x, b.view_mut());
+                (f, b)
+            })
+        };
+        let (f1, b1) = run(1, x.view());
+        let (f2, b2) = run(2, x.view());
+        assert!(f1 == f2 && b1 == b2, "results differ between 1 and 2 threads");
+        let tol = 1e-12 * w.iter().fold(0.0f64, |m, v| m.max(v.abs())) * w.nrows() as f64 * 6.0;
+        assert!((&f1 - &x.dot(&w.t())).iter().all(|d| d.abs() < tol), "forward vs dense");
+        assert!((&b1 - &x.dot(&w)).iter().all(|d| d.abs() < tol), "backward vs dense");
+        for (r0, r1) in [(0, 1), (3, 8), (5, 21), (16, 21)] {
+            let (f, b) = run(2, x.slice(s![r0..r1, ..]));
+            assert!(f == f1.slice(s![r0..r1, ..]), "forward of rows {r0}..{r1}");
+            assert!(b == b1.slice(s![r0..r1, ..]), "backward of rows {r0}..{r1}");
         }
     }
 }
