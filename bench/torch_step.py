@@ -11,10 +11,10 @@ Prints one JSON line with the median and the fastest seconds per step.
 """
 import argparse
 import json
-import time
 
 import numpy as np
 import torch
+from torch_common import time_training_steps
 
 
 def main():
@@ -68,18 +68,7 @@ def main():
         target = simulate(f(g_t), f(b_t), 0.002)[:, :, rec]
     g = torch.nn.Parameter(f(0.5 * rng.permutation(g_t)))
     bias = torch.nn.Parameter(f(rng.permutation(b_t)))
-    opt = torch.optim.Adam([g, bias], lr=1e-3)
-
-    times = []
-    for r in range(a.reps + 3):
-        t0 = time.perf_counter()
-        opt.zero_grad()
-        loss = ((simulate(g, bias, 0.002)[:, :, rec] - target) ** 2).mean()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([g, bias], 2.0)
-        opt.step()
-        if r >= 3:  # warm-up
-            times.append(time.perf_counter() - t0)
+    times = time_training_steps(simulate, g, bias, rec, target, a.reps, warmup=3)
     print(json.dumps({"impl": "pytorch", "version": torch.__version__, "n": n, "trials": b, "steps": t_len,
                       "threads": torch.get_num_threads(), "step_s": float(np.median(times)),
                       "step_min_s": float(np.min(times))}))

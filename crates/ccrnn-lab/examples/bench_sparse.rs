@@ -7,7 +7,9 @@
 //!
 //! `--out DIR` writes `DIR/sparse.npz` (W as CSR arrays, W_in, inputs, recorded neurons and
 //! their activity) for `bench/torch_sparse.py`, which times PyTorch on the same network.
-//! Prints one JSON line: median seconds per step and per phase.
+//! Prints one JSON line: median and fastest seconds per step, median per phase, and the step's
+//! arithmetic in sparse products (`product_gflop`: 2 × nnz × trials × (steps − 1) for `W · a` in
+//! the forward pass and as much for `Wᵀ · δ` in backpropagation).
 
 use ccrnn_core::{
     Backend, Connectivity, GroupSet, Model, NeuronParams, ParamGroup, Pattern, SimOptions, Stimulus, Trajectory, bptt,
@@ -142,8 +144,10 @@ fn main() {
         state = adam.next_iter(&mut problem, state).expect("step").into_state();
         ts.push(t0.elapsed().as_secs_f64());
     }
+    let fastest = ts.iter().copied().fold(f64::INFINITY, f64::min);
+    let gflop = 4.0 * conn.pattern.nnz() as f64 * trials as f64 * (steps - 1) as f64 / 1e9;
     println!(
-        "{{\"impl\": \"ccrnn\", \"backend\": \"{backend:?}\", \"n\": {n}, \"nnz\": {}, \"trials\": {trials}, \"steps\": {steps}, \"threads\": {}, \"step_s\": {:.5}, \"forward_s\": {:.5}, \"loss_backward_s\": {:.5}}}",
+        "{{\"impl\": \"ccrnn\", \"backend\": \"{backend:?}\", \"n\": {n}, \"nnz\": {}, \"trials\": {trials}, \"steps\": {steps}, \"threads\": {}, \"product_gflop\": {gflop:.2}, \"step_s\": {:.5}, \"step_min_s\": {fastest:.5}, \"forward_s\": {:.5}, \"loss_backward_s\": {:.5}}}",
         conn.pattern.nnz(),
         rayon::current_num_threads(),
         median(ts),

@@ -18,6 +18,9 @@ pub struct CsrCoupling<F> {
     t_src: Vec<usize>,
     /// Values of `Wᵀ`.
     t_values: Vec<F>,
+    /// Parallel groups of the products with `W` and `Wᵀ` (see [`groups`]).
+    groups: Vec<usize>,
+    t_groups: Vec<usize>,
 }
 
 impl<F: Real> CsrCoupling<F> {
@@ -44,6 +47,8 @@ impl<F: Real> CsrCoupling<F> {
             }
         }
         let mut c = Self {
+            groups: groups(pattern.row_ptr()),
+            t_groups: groups(&t_ptr),
             pattern,
             values: vec![F::zero(); nnz],
             t_ptr,
@@ -61,17 +66,22 @@ impl<F: Real> CsrCoupling<F> {
 /// computed in parallel. Each task then does a few tens of microseconds of work.
 const TASK_NNZ: usize = 1 << 15;
 
+/// Presynaptic neurons per parallel task of packing a large product's activity.
+const PACK: usize = 1 << 12;
+
 /// Independent partial sums per output element: four chains of additions, so that a row's
 /// sum is bound by the loads, not by the latency of one chain of dependent additions (which
 /// made the one-accumulator kernel three times slower).
 const CHAINS: usize = 4;
 
-/// A CSR matrix as the products read it: the entries of row `i` are `ptr[i]..ptr[i + 1]`.
+/// A CSR matrix as the products read it: the entries of row `i` are `ptr[i]..ptr[i + 1]`;
+/// its rows are computed in the parallel groups `groups` (see [`groups`]).
 #[derive(Clone, Copy)]
 struct MatrixRef<'a, F> {
     ptr: &'a [usize],
     idx: &'a [u32],
     vals: &'a [F],
+    groups: &'a [usize],
 }
 
 /// `out[r, i] (=|+=) Σ_j M[i, j] x[r, j]` for every row `r` of `x` and every output column `i`.
@@ -95,7 +105,7 @@ fn spmm<F: Real>(m: MatrixRef<'_, F>, x: ArrayView2<F>, out: ArrayViewMut2<F>, a
     // in debug builds; in release builds it is an invariant of `CsrCoupling` (its pattern was
     // validated against `n`, and the transposed indices are row numbers below `n`).
     debug_assert!(m.idx.iter().all(|&j| (j as usize) < n_in), "spmm: index out of range");
-    let groups = groups(m.ptr);
+    assert_eq!(m.groups.last(), Some(&out.ncols()), "spmm: groups");
     let mut out = out;
     let mut r0 = 0;
     while r0 < rows {
@@ -104,9 +114,9 @@ fn spmm<F: Real>(m: MatrixRef<'_, F>, x: ArrayView2<F>, out: ArrayViewMut2<F>, a
         let out = out.slice_mut(s![r0..r0 + left.min(16), ..]);
         let p = Product { m, accumulate };
         match left {
-            1..=4 => p.block::<4>(x, out, &groups, n_in),
-            5..=8 => p.block::<8>(x, out, &groups, n_in),
-            _ => p.block::<16>(x, out, &groups, n_in),
+            1..=4 => p.block::<4>(x, out, n_in),
+            5..=8 => p.block::<8>(x, out, n_in),
+            _ => p.block::<16>(x, out, n_in),
         }
         r0 += left.min(16);
     }
@@ -138,16 +148,27 @@ struct Product<'a, F> {
 impl<F: Real> Product<'_, F> {
     /// The product for one block of at most `L` rows: packs the rows neuron-major, then
     /// computes the groups of output neurons, in parallel when there are several.
-    fn block<const L: usize>(self, x: ArrayView2<F>, out: ArrayViewMut2<F>, groups: &[usize], n_in: usize)
+    fn block<const L: usize>(self, x: ArrayView2<F>, out: ArrayViewMut2<F>, n_in: usize)
     where
         [F; L]: RowsKernel<F>,
     {
+        let groups = self.m.groups;
         // lanes ≥ l are zero: computed, never written
         let mut xt = vec![[F::zero(); L]; n_in];
-        for (t, row) in x.rows().into_iter().enumerate() {
-            for (xj, &v) in xt.iter_mut().zip(row) {
-                xj[t] = v;
+        let pack = |j0: usize, xt: &mut [[F; L]]| {
+            for (t, row) in x.rows().into_iter().enumerate() {
+                for (xj, &v) in xt.iter_mut().zip(row.slice(s![j0..])) {
+                    xj[t] = v;
+                }
             }
+        };
+        if groups.len() == 2 {
+            pack(0, &mut xt);
+        } else {
+            // a large product packs in parallel too (a copy: the same whatever the threads)
+            xt.par_chunks_mut(PACK)
+                .enumerate()
+                .for_each(|(b, xt)| pack(b * PACK, xt));
         }
         if groups.len() == 2 {
             <[F; L]>::run(self, &xt, out, 0);
@@ -253,6 +274,7 @@ impl<F: Real> Coupling<F> for CsrCoupling<F> {
             ptr: p.row_ptr(),
             idx: p.col(),
             vals: &self.values,
+            groups: &self.groups,
         };
         spmm(m, a, out, false);
     }
@@ -261,6 +283,7 @@ impl<F: Real> Coupling<F> for CsrCoupling<F> {
             ptr: &self.t_ptr,
             idx: &self.t_idx,
             vals: &self.t_values,
+            groups: &self.t_groups,
         };
         spmm(m, d, out, true);
     }
@@ -351,7 +374,10 @@ mod tests {
     #[test]
     fn products_do_not_depend_on_threads_or_rows_computed_together() {
         let (c, w) = coupling(600);
-        assert!(groups(c.pattern.row_ptr()).len() > 3, "the test needs parallel groups");
+        assert!(
+            c.groups.len() > 3 && c.t_groups.len() > 3,
+            "the test needs parallel groups"
+        );
         let x = activity(21, w.nrows());
         let run = |threads: usize, x: ArrayView2<f64>| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -374,5 +400,40 @@ mod tests {
             assert!(f == f1.slice(s![r0..r1, ..]), "forward of rows {r0}..{r1}");
             assert!(b == b1.slice(s![r0..r1, ..]), "backward of rows {r0}..{r1}");
         }
+    }
+
+    /// A network wider than one packing task (several parallel packing chunks): products equal
+    /// a plain loop over the synapses to rounding, on 1 and 2 threads alike.
+    #[test]
+    fn wide_products_match_a_plain_loop() {
+        let n = 2 * PACK + 123;
+        let (mut row_ptr, mut col) = (vec![0], vec![]);
+        for i in 0..n {
+            let mut js: Vec<u32> = (0..17).map(|k| ((i * 31 + k * 977 + k * k * 13) % n) as u32).collect();
+            js.sort_unstable();
+            js.dedup();
+            col.extend(js);
+            row_ptr.push(col.len());
+        }
+        let pattern = Pattern::new(n, row_ptr, col).unwrap();
+        let values: Vec<f64> = (0..pattern.nnz()).map(|k| ((k * 37 % 11) as f64 - 5.0) / 7.0).collect();
+        let c = CsrCoupling::new(pattern.clone(), &values);
+        assert!(c.groups.len() > 3, "the test needs parallel groups");
+        let x = activity(6, n);
+        let mut want = Array2::<f64>::zeros((6, n));
+        for (k, (&i, &j)) in pattern.rows().iter().zip(pattern.col()).enumerate() {
+            for r in 0..6 {
+                want[(r, i as usize)] += values[k] * x[(r, j as usize)];
+            }
+        }
+        let mut outs = vec![];
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut out = Array2::zeros((6, n));
+            pool.install(|| c.forward(x.view(), out.view_mut()));
+            assert!((&out - &want).iter().all(|d| d.abs() < 1e-12), "{threads} thread(s)");
+            outs.push(out);
+        }
+        assert!(outs[0] == outs[1]);
     }
 }
