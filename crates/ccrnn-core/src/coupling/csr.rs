@@ -1,4 +1,7 @@
 //! Sparse backend: compressed sparse rows, with the transpose precomputed for `Wᵀ` products.
+//! How a product is computed (trials as vector lanes, four partial sums per output neuron,
+//! parallel groups of output neurons fixed by the pattern) is in the documentation of `spmm`;
+//! docs/sparse.md has its measurements.
 
 use super::{Backend, Coupling, Pattern};
 use crate::Real;
@@ -153,7 +156,7 @@ impl<F: Real> Product<'_, F> {
         [F; L]: RowsKernel<F>,
     {
         let groups = self.m.groups;
-        // lanes ≥ l are zero: computed, never written
+        // lanes beyond the block's rows stay zero: computed, never written
         let mut xt = vec![[F::zero(); L]; n_in];
         let pack = |j0: usize, xt: &mut [[F; L]]| {
             for (t, row) in x.rows().into_iter().enumerate() {
@@ -164,16 +167,11 @@ impl<F: Real> Product<'_, F> {
         };
         if groups.len() == 2 {
             pack(0, &mut xt);
-        } else {
-            // a large product packs in parallel too (a copy: the same whatever the threads)
-            xt.par_chunks_mut(PACK)
-                .enumerate()
-                .for_each(|(b, xt)| pack(b * PACK, xt));
-        }
-        if groups.len() == 2 {
             <[F; L]>::run(self, &xt, out, 0);
             return;
         }
+        // a large product packs in parallel too (a copy: the same whatever the threads)
+        xt.par_chunks_mut(PACK).enumerate().for_each(|(b, xt)| pack(b * PACK, xt));
         let mut parts = Vec::with_capacity(groups.len() - 1);
         let mut rest = out;
         for w in groups.windows(2) {
