@@ -171,7 +171,9 @@ impl<F: Real> Product<'_, F> {
             return;
         }
         // a large product packs in parallel too (a copy: the same whatever the threads)
-        xt.par_chunks_mut(PACK).enumerate().for_each(|(b, xt)| pack(b * PACK, xt));
+        xt.par_chunks_mut(PACK)
+            .enumerate()
+            .for_each(|(b, xt)| pack(b * PACK, xt));
         let mut parts = Vec::with_capacity(groups.len() - 1);
         let mut rest = out;
         for w in groups.windows(2) {
