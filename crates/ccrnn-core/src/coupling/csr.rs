@@ -110,18 +110,16 @@ fn spmm<F: Real>(m: MatrixRef<'_, F>, x: ArrayView2<F>, out: ArrayViewMut2<F>, a
     debug_assert!(m.idx.iter().all(|&j| (j as usize) < n_in), "spmm: index out of range");
     assert_eq!(m.groups.last(), Some(&out.ncols()), "spmm: groups");
     let mut out = out;
-    let mut r0 = 0;
-    while r0 < rows {
-        let left = rows - r0;
-        let x = x.slice(s![r0..r0 + left.min(16), ..]);
-        let out = out.slice_mut(s![r0..r0 + left.min(16), ..]);
-        let p = Product { m, accumulate };
-        match left {
+    let p = Product { m, accumulate };
+    for r0 in (0..rows).step_by(16) {
+        let l = (rows - r0).min(16);
+        let x = x.slice(s![r0..r0 + l, ..]);
+        let out = out.slice_mut(s![r0..r0 + l, ..]);
+        match l {
             1..=4 => p.block::<4>(x, out, n_in),
             5..=8 => p.block::<8>(x, out, n_in),
             _ => p.block::<16>(x, out, n_in),
         }
-        r0 += left.min(16);
     }
 }
 
