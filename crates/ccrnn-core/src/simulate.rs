@@ -400,13 +400,12 @@ crate::kernels::simd::multiversion! {
         };
         let sigma = F::lit(opts.noise_std);
         let noisy = opts.noise_std > 0.0;
-        let (alpha, gi, bi) = (&k.alpha[..], &k.gi[..], &k.bi[..]);
-        let mut noise = vec![F::zero(); n];
+        let mut noise = vec![F::zero(); if noisy { bc * n } else { 0 }];
         let mut zc = Array2::<F>::zeros((bc, n).f());
         // Gap-junction currents L h_t of the chunk's trials (unused without gap junctions).
         let mut lh = Array2::<F>::zeros((if m.gap.is_some() { bc } else { 0 }, n));
-        for j in 0..bc {
-            rates.fill(m, k, h.row(j, 0), j, 0);
+        for (j, out) in rates.rows(0).into_iter().enumerate() {
+            fill_rates(m, k, h.row(j, 0), out);
         }
         // A stimulus of one or two channels is added to each trial's row once it is out of the
         // product; more channels go through GEMM.
@@ -439,37 +438,42 @@ crate::kernels::simd::multiversion! {
             if noisy {
                 rngs.draw(n);
             }
-            for j in 0..bc {
-                let (now, next) = h.now_next(j, t);
-                // equal-length slices, so that the loop runs without bounds checks and vectorises
-                let (now, next, zr) = (&now[..n], &mut next[..n], &z.row(j, t)[..n]);
-                let (alpha, gi, bi) = (&alpha[..n], &gi[..n], &bi[..n]);
-                for i in 0..n {
-                    next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
-                }
-                if m.gap.is_some() {
-                    // the gap-junction term −α ⊙ L h_t, only where there is one
-                    for (i, (x, &l)) in next.iter_mut().zip(lh.row(j)).enumerate() {
-                        *x -= alpha[i] * l;
-                    }
-                }
-                if noisy {
-                    rngs.normals(j, &mut noise);
-                    for (x, &e) in next.iter_mut().zip(&noise) {
-                        *x += sigma * e;
-                    }
-                }
-                // vectorisable all-finite test; locate the culprit only on failure
-                if !next.iter().fold(true, |ok, v| ok & v.is_finite()) {
-                    let i = next.iter().position(|v| !v.is_finite()).unwrap_or(0);
-                    return Err(Error::Diverged {
-                        step: first_step + t + 1,
-                        trial: first_trial + j,
-                        neuron: i,
-                        value: next[i].as_f64(),
-                    });
-                }
-                rates.fill(m, k, next, j, t + 1);
+            let rngs: &NoiseStreams = rngs;
+            let lh_rows: Vec<&[F]> = match m.gap {
+                Some(_) => lh.as_slice().expect("contiguous").chunks(n).collect(),
+                None => vec![&[]; bc],
+            };
+            let noise_rows = per_trial(&mut noise, bc, n);
+            let trials: Vec<TrialStep<F>> = h
+                .now_next_rows(t)
+                .zip(z.rows(t))
+                .zip(lh_rows)
+                .zip(noise_rows)
+                .zip(rates.rows(t + 1))
+                .map(|(((((now, next), z), lh), noise), out)| TrialStep {
+                    now,
+                    next,
+                    z,
+                    lh,
+                    noise,
+                    out,
+                })
+                .collect();
+            let step = |(j, s): (usize, TrialStep<F>)| update_trial(m, k, rngs, j, sigma, s);
+            // each trial's update is its own, so running them in parallel (for networks large
+            // enough to gain from it) gives the same numbers as running them in turn
+            let bad: Vec<Option<usize>> = if n >= PAR_TRIAL_MIN && bc > 1 {
+                trials.into_par_iter().enumerate().map(step).collect()
+            } else {
+                trials.into_iter().enumerate().map(step).collect()
+            };
+            if let Some((j, i)) = bad.iter().enumerate().find_map(|(j, b)| b.map(|i| (j, i))) {
+                return Err(Error::Diverged {
+                    step: first_step + t + 1,
+                    trial: first_trial + j,
+                    neuron: i,
+                    value: h.row(j, t + 1)[i].as_f64(),
+                });
             }
         }
         Ok(())
@@ -488,20 +492,126 @@ struct Rates<'a, 'g, F> {
 }
 
 impl<F: Real> Rates<'_, '_, F> {
-    /// Rates, slopes and activity of trial `j`'s row `t` from its state `h`, computed right
-    /// after the state while the row is in cache, and the recorded neurons' activity.
-    #[inline(always)]
-    fn fill(&mut self, m: &Model<F>, k: &NeuronConsts<F>, h: &[F], j: usize, t: usize) {
-        let (phi, dphi, a) = (self.phi.row_mut(j, t), self.dphi.row_mut(j, t), self.a.row_mut(j, t));
-        activate_row(m.activation, h, &k.bx, &k.beta, k.unit_beta, phi, dphi);
-        for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(&k.ga) {
-            *ai = g * p;
+    /// Every trial's rows at step `t` (window row), in trial order.
+    fn rows(&mut self, t: usize) -> Vec<RateRows<'_, F>> {
+        let bc = self.a.trials();
+        let idx = self.gather.as_ref().map(|g| g.0).unwrap_or(&[]);
+        let gathered = match &mut self.gather {
+            Some((idx, out, steps)) if !idx.is_empty() => {
+                let (m, o) = (idx.len(), self.first_step + t);
+                out.chunks_mut(*steps * m).map(|x| &mut x[o * m..(o + 1) * m]).collect()
+            }
+            _ => per_trial(&mut [], bc, 0),
+        };
+        self.phi
+            .rows_mut(t)
+            .zip(self.dphi.rows_mut(t))
+            .zip(self.a.rows_mut(t))
+            .zip(gathered)
+            .map(|(((phi, dphi), a), gathered)| RateRows {
+                phi,
+                dphi,
+                a,
+                idx,
+                gathered,
+            })
+            .collect()
+    }
+}
+
+/// Trials whose elementwise updates run in parallel when a chunk's network has at least this
+/// many neurons (below it the per-step cost of splitting outweighs the gain; the numbers are
+/// the same either way).
+const PAR_TRIAL_MIN: usize = 8192;
+
+/// A flat `Bc × N` buffer's rows, or `bc` empty slices for an empty buffer.
+fn per_trial<F>(buf: &mut [F], bc: usize, n: usize) -> Vec<&mut [F]> {
+    if buf.is_empty() {
+        (0..bc).map(|_| <&mut [F]>::default()).collect()
+    } else {
+        buf.chunks_mut(n).collect()
+    }
+}
+
+/// One trial's rates, slopes and activity at one step, and where its recorded neurons'
+/// activity goes (`gathered`, empty without gathering).
+struct RateRows<'a, F> {
+    phi: &'a mut [F],
+    dphi: &'a mut [F],
+    a: &'a mut [F],
+    idx: &'a [usize],
+    gathered: &'a mut [F],
+}
+
+/// Rates, slopes and activity of one trial's row from its state `h`, computed right after the
+/// state while the row is in cache, and the recorded neurons' activity.
+#[inline(always)]
+fn fill_rates<F: Real>(m: &Model<F>, k: &NeuronConsts<F>, h: &[F], out: RateRows<F>) {
+    let RateRows {
+        phi,
+        dphi,
+        a,
+        idx,
+        gathered,
+    } = out;
+    activate_row(m.activation, h, &k.bx, &k.beta, k.unit_beta, phi, dphi);
+    for ((ai, &p), &g) in a.iter_mut().zip(phi.iter()).zip(&k.ga) {
+        *ai = g * p;
+    }
+    for (o, &i) in gathered.iter_mut().zip(idx) {
+        *o = a[i];
+    }
+}
+
+/// One trial's rows for the step `t → t + 1`: the state now and next, the synaptic input `z_t`
+/// (drive included), the gap-junction current `L h_t` and a buffer for the noise (both empty
+/// when absent), and the rates of step `t + 1`.
+struct TrialStep<'a, F> {
+    now: &'a [F],
+    next: &'a mut [F],
+    z: &'a [F],
+    lh: &'a [F],
+    noise: &'a mut [F],
+    out: RateRows<'a, F>,
+}
+
+crate::kernels::simd::multiversion! {
+    /// Trial `j`'s step: `h_{t+1} = h_t + α ⊙ (g_i ⊙ z_t + b_i − h_t) − α ⊙ L h_t + σ ε`, then its
+    /// rates. Returns the first neuron whose new state is not finite (its rates are then not
+    /// computed).
+    fn update_trial<F: Real>(
+        m: &Model<F>,
+        k: &NeuronConsts<F>,
+        rngs: &NoiseStreams,
+        j: usize,
+        sigma: F,
+        s: TrialStep<'_, F>,
+    ) -> Option<usize> {
+        let TrialStep { now, next, z, lh, noise, out } = s;
+        let n = next.len();
+        // equal-length slices, so that the loop runs without bounds checks and vectorises
+        let (now, next, zr) = (&now[..n], &mut next[..n], &z[..n]);
+        let (alpha, gi, bi) = (&k.alpha[..n], &k.gi[..n], &k.bi[..n]);
+        for i in 0..n {
+            next[i] = now[i] + alpha[i] * (gi[i] * zr[i] + bi[i] - now[i]);
         }
-        if let Some((idx, out, steps)) = &mut self.gather {
-            let o = (j * *steps + self.first_step + t) * idx.len();
-            for (o, &i) in out[o..o + idx.len()].iter_mut().zip(idx.iter()) {
-                *o = a[i];
+        if !lh.is_empty() {
+            // the gap-junction term −α ⊙ L h_t, only where there is one
+            for (i, (x, &l)) in next.iter_mut().zip(lh).enumerate() {
+                *x -= alpha[i] * l;
             }
         }
+        if !noise.is_empty() {
+            rngs.normals(j, noise);
+            for (x, &e) in next.iter_mut().zip(noise.iter()) {
+                *x += sigma * e;
+            }
+        }
+        // vectorisable all-finite test; locate the culprit only on failure
+        if !next.iter().fold(true, |ok, v| ok & v.is_finite()) {
+            return Some(next.iter().position(|v| !v.is_finite()).unwrap_or(0));
+        }
+        fill_rates(m, k, next, out);
+        None
     }
 }

@@ -232,18 +232,36 @@ impl<'a, F> RowsMut<'a, F> {
         let r = self.at(j, t);
         &mut self.data[r]
     }
-    /// Rows `(j, t)` (read) and `(j, t + 1)` (written), which must be distinct (`R ≥ 2`).
-    #[inline]
-    pub fn now_next(&mut self, j: usize, t: usize) -> (&[F], &mut [F]) {
-        let (now, next) = (self.at(j, t), self.at(j, t + 1));
-        debug_assert!(self.r >= 2, "a ring of one row cannot hold two steps");
-        if now.start < next.start {
-            let (lo, hi) = self.data.split_at_mut(next.start);
-            (&lo[now], &mut hi[..self.n])
-        } else {
-            let (lo, hi) = self.data.split_at_mut(now.start);
-            (&hi[..self.n], &mut lo[next])
-        }
+    /// Number of trials `Bc`.
+    pub fn trials(&self) -> usize {
+        self.data.len() / (self.r * self.n).max(1)
+    }
+    /// Row `t` of every trial, in trial order (read).
+    pub fn rows(&self, t: usize) -> impl Iterator<Item = &[F]> {
+        let (r, n) = (self.r, self.n);
+        self.data.chunks(r * n).map(move |x| &x[(t % r) * n..(t % r + 1) * n])
+    }
+    /// Row `t` of every trial, in trial order, mutable.
+    pub fn rows_mut(&mut self, t: usize) -> impl Iterator<Item = &mut [F]> {
+        let (r, n) = (self.r, self.n);
+        self.data
+            .chunks_mut(r * n)
+            .map(move |x| &mut x[(t % r) * n..(t % r + 1) * n])
+    }
+    /// Rows `t` (read) and `t + 1` (written) of every trial, in trial order (`R ≥ 2`).
+    pub fn now_next_rows(&mut self, t: usize) -> impl Iterator<Item = (&[F], &mut [F])> {
+        let (r, n) = (self.r, self.n);
+        debug_assert!(r >= 2, "a ring of one row cannot hold two steps");
+        let (now, next) = ((t % r) * n, ((t + 1) % r) * n);
+        self.data.chunks_mut(r * n).map(move |x| {
+            if now < next {
+                let (lo, hi) = x.split_at_mut(next);
+                (&lo[now..now + n], &mut hi[..n])
+            } else {
+                let (lo, hi) = x.split_at_mut(now);
+                (&hi[..n], &mut lo[next..next + n])
+            }
+        })
     }
     /// Rows `(j, t)` for all `j`, as a `Bc × N` matrix view.
     pub fn block(&self, bc: usize, t: usize) -> ArrayView2<'_, F> {

@@ -322,6 +322,68 @@ fn same_seed_same_trajectory_whatever_the_thread_count() {
     assert_ne!(other.h, t1.h);
 }
 
+/// A network wide enough that a chunk's trials are updated in parallel (at least 8,192
+/// neurons), sparse, with gap junctions: the same numbers whatever the thread count, each
+/// trial the same as simulated alone (through the one-trial path), and a divergence named the
+/// same way on one thread and on two.
+#[test]
+fn wide_network_updates_trials_in_parallel_to_the_same_numbers() {
+    let n = 9000;
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let signs: Vec<i8> = (0..n).map(|j| if j % 5 == 0 { -1 } else { 1 }).collect();
+    let edges: Vec<(u32, u32, f64)> = (0..10 * n)
+        .map(|_| {
+            let (post, pre) = (rng.random_range(0..n), rng.random_range(0..n));
+            (post as u32, pre as u32, rng.random_range(1.0..3.0))
+        })
+        .collect();
+    let con = Connectome::from_triplets((0..n as u64).collect(), vec![String::new(); n], signs, edges).unwrap();
+    let mut p = NeuronParams::default_for(n);
+    p.h0 = Array1::from_shape_fn(n, |_| 0.5 * randn(&mut rng));
+    let w_in = Array2::from_shape_fn((2, n), |_| randn(&mut rng));
+    let w_out = Array2::zeros((n, 1));
+    let conn = con.connectivity::<f64>(0.2).unwrap();
+    let model = Model::new(
+        &conn,
+        Backend::Csr,
+        p,
+        Activation::Softplus,
+        GainPlacement::Postsynaptic,
+        w_in,
+        w_out,
+        0.1,
+    )
+    .unwrap();
+    let pairs: Vec<_> = (0..n / 3).map(|i| (3 * i, 3 * i + 1, 0.2)).collect();
+    let model = Model {
+        gap: Some(GapJunctions::from_pairs(n, &pairs).unwrap()),
+        ..model
+    };
+    let stim = random_stimulus(3, 20, 5);
+    let on = |threads: usize, model: &Model<f64>, opts: SimOptions| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| simulate(model, &stim, &opts))
+    };
+    let noisy = SimOptions::noisy(0.02, 7);
+    assert_eq!(on(1, &model, noisy).unwrap(), on(2, &model, noisy).unwrap());
+    let batch = on(2, &model, SimOptions::noiseless()).unwrap();
+    for j in 0..3 {
+        let alone = simulate(&model, &stim.select(&[j]), &SimOptions::noiseless()).unwrap();
+        for (x, y) in [(&alone.h, &batch.h), (&alone.a, &batch.a), (&alone.z, &batch.z)] {
+            assert_eq!(x.index_axis(Axis(0), 0), y.index_axis(Axis(0), j), "trial {j}");
+        }
+    }
+    let mut wild = model.clone();
+    wild.activation = Activation::Linear;
+    wild.params.g.fill(1e20);
+    let (e1, e2) = (
+        on(1, &wild, noisy).unwrap_err().to_string(),
+        on(2, &wild, noisy).unwrap_err().to_string(),
+    );
+    assert_eq!(e1, e2);
+    assert!(e1.contains("trial 0"), "{e1}");
+}
+
 #[test]
 fn divergence_names_step_trial_and_neuron() {
     let mut model = random_model(
