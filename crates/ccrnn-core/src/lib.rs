@@ -30,6 +30,7 @@ pub mod loss;
 pub mod model;
 pub mod neurons;
 mod noise;
+pub mod observe;
 pub mod params;
 pub mod real;
 pub mod seeds;
@@ -48,6 +49,7 @@ pub use grad::{
 pub use loss::{OutputGrad, Target, loss};
 pub use model::{GainPlacement, Model, ModelBuilder};
 pub use neurons::NeuronSet;
+pub use observe::{FrameMap, Indicator, Observation, Sampling};
 pub use params::{Beta, GroupSet, NeuronParams, ParamGroup, UnknownGroup};
 pub use real::Real;
 pub use seeds::Seeds;

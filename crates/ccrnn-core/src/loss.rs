@@ -2,7 +2,7 @@
 //! gradient `∂L/∂a` (and `∂L/∂y`) they hand to backpropagation.
 
 use crate::error::{check_finite, check_shape};
-use crate::{Error, Model, NeuronSet, Real, Result, Trajectory};
+use crate::{Error, Model, NeuronSet, Observation, Real, Result, Trajectory};
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -22,6 +22,18 @@ pub enum Target<'a, F> {
         /// Target readout, `B × T × n_out`.
         data: ArrayView3<'a, F>,
     },
+    /// A recording of the recorded neurons seen through an observation model (frames of its
+    /// own, missing values, an indicator filter, a scale and offset: [`crate::observe`]);
+    /// column `m` of the observation is neuron `recorded.indices()[m]`. The loss is the mean
+    /// squared error over the observed entries; gradients and Gauss–Newton products also cover
+    /// the observation's trainable parameters, after the model's (see
+    /// [`crate::ParamGrad::observation`]).
+    Observed {
+        /// The recorded neurons.
+        recorded: &'a NeuronSet,
+        /// Their observation: frames, data and the observation model.
+        obs: &'a Observation<F>,
+    },
 }
 
 /// The gradient of the loss with respect to the simulation's outputs, kept in the compact form
@@ -32,6 +44,9 @@ pub struct OutputGrad<F> {
     pub activity: Option<(Vec<usize>, Array3<F>)>,
     /// `∂L/∂y`, `B × T × n_out`, for readout losses.
     pub y_bar: Option<Array3<F>>,
+    /// `∂L/∂φ` of an observation model's trainable parameters ([`Target::Observed`]; empty
+    /// otherwise), passed through to [`crate::ParamGrad::observation`].
+    pub observation: Vec<F>,
 }
 
 impl<F: Real> OutputGrad<F> {
@@ -54,21 +69,46 @@ impl<F: Real> OutputGrad<F> {
 }
 
 impl<F: Real> Target<'_, F> {
+    /// The recorded neurons of an activity or observed target.
+    pub fn recorded(&self) -> Option<&NeuronSet> {
+        match self {
+            Target::Activity { recorded, .. } | Target::Observed { recorded, .. } => Some(recorded),
+            Target::Readout { .. } => None,
+        }
+    }
+
+    /// Trainable parameters the target adds to the model's (an observation model's).
+    pub fn n_params(&self) -> usize {
+        match self {
+            Target::Observed { obs, .. } => obs.n_params(),
+            _ => 0,
+        }
+    }
+
+    /// Checks the recorded neurons against the model.
+    fn validate_recorded(&self, model: &Model<F>) -> Result<()> {
+        let Some(recorded) = self.recorded() else {
+            return Ok(());
+        };
+        if recorded.is_empty() {
+            return Err(Error::invalid("recorded", "empty set: record at least one neuron"));
+        }
+        if let Some(&i) = recorded.indices().last()
+            && i >= model.n()
+        {
+            return Err(Error::invalid(
+                "recorded",
+                format!("neuron index {i} out of range (network has {} neurons)", model.n()),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the target's shape and values against a trajectory's `B × T` and the model.
     pub fn validate(&self, model: &Model<F>, b: usize, t: usize) -> Result<()> {
         match self {
             Target::Activity { recorded, data } => {
-                if recorded.is_empty() {
-                    return Err(Error::invalid("recorded", "empty set: record at least one neuron"));
-                }
-                if let Some(&i) = recorded.indices().last()
-                    && i >= model.n()
-                {
-                    return Err(Error::invalid(
-                        "recorded",
-                        format!("neuron index {i} out of range (network has {} neurons)", model.n()),
-                    ));
-                }
+                self.validate_recorded(model)?;
                 check_shape("target.activity", &[b, t, recorded.len()], data.shape())?;
                 check_finite(
                     "target.activity",
@@ -81,6 +121,22 @@ impl<F: Real> Target<'_, F> {
                     "target.readout",
                     data.as_standard_layout().as_slice().expect("standard layout"),
                 )
+            }
+            Target::Observed { recorded, obs } => {
+                self.validate_recorded(model)?;
+                obs.validate()?;
+                let (ob, of, om) = obs.data.dim();
+                check_shape("observation.data (trials, columns)", &[b, recorded.len()], &[ob, om])?;
+                if obs.frames.steps() != t {
+                    return Err(Error::invalid(
+                        "observation.frames",
+                        format!(
+                            "read frames off {} steps, the simulation has {t} ({of} frames)",
+                            obs.frames.steps()
+                        ),
+                    ));
+                }
+                Ok(())
             }
         }
     }
@@ -96,18 +152,29 @@ pub fn loss<F: Real>(model: &Model<F>, traj: &Trajectory<F>, target: &Target<F>)
     }
     let (b, t, _) = traj.a.dim();
     target.validate(model, b, t)?;
-    let pred = match target {
-        Target::Activity { recorded, .. } => gather_columns(&traj.a, recorded.indices()),
-        Target::Readout { .. } => traj.y.clone(),
+    let pred = match target.recorded() {
+        Some(recorded) => gather_columns(&traj.a, recorded.indices()),
+        None => traj.y.clone(),
     };
-    Ok(mse_and_output_grad(pred, target))
+    output_loss(pred, target)
 }
 
 /// The loss and seed of predictions `pred` already in the target's form (the recorded neurons'
 /// activity `B × T × M`, or the readout), shapes checked by the caller.
-pub(crate) fn mse_and_output_grad<F: Real>(pred: Array3<F>, target: &Target<F>) -> (F, OutputGrad<F>) {
+pub(crate) fn output_loss<F: Real>(pred: Array3<F>, target: &Target<F>) -> Result<(F, OutputGrad<F>)> {
     let data = match target {
         Target::Activity { data, .. } | Target::Readout { data } => data,
+        Target::Observed { recorded, obs } => {
+            let (l, a_bar, observation) = obs.loss_and_grad(pred.view())?;
+            return Ok((
+                l,
+                OutputGrad {
+                    activity: Some((recorded.indices().to_vec(), a_bar)),
+                    y_bar: None,
+                    observation,
+                },
+            ));
+        }
     };
     let scale = 1.0 / pred.len().max(1) as f64;
     let two_s = F::lit(2.0 * scale);
@@ -142,17 +209,17 @@ pub(crate) fn mse_and_output_grad<F: Real>(pred: Array3<F>, target: &Target<F>) 
         })
         .collect();
     let sum: f64 = sums.iter().sum();
-    let seed = match target {
-        Target::Activity { recorded, .. } => OutputGrad {
+    let seed = match target.recorded() {
+        Some(recorded) => OutputGrad {
             activity: Some((recorded.indices().to_vec(), bar)),
-            y_bar: None,
+            ..Default::default()
         },
-        Target::Readout { .. } => OutputGrad {
-            activity: None,
+        None => OutputGrad {
             y_bar: Some(bar),
+            ..Default::default()
         },
     };
-    (F::lit(sum * scale), seed)
+    Ok((F::lit(sum * scale), seed))
 }
 
 /// `x[.., .., idx]` gathered row by row (ndarray's `select` on the last axis is strided and slow).

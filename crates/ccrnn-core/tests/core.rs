@@ -141,8 +141,8 @@ fn gradients_match_finite_differences() {
                         let analytic = grad.flatten(GroupSet::of(&[group]));
                         let err = check_group(&model, &stim, target, &opts, group, &analytic, &mut rng);
                         let kind = match target {
-                            Target::Activity { .. } => "activity",
                             Target::Readout { .. } => "readout",
+                            _ => "activity",
                         };
                         worst = worst.max(err);
                         assert!(
@@ -1056,4 +1056,158 @@ fn gauss_newton_products_match_finite_differences() {
     assert!(g.h0.iter().all(|&x| x == 0.0) && g.b.iter().any(|&x| x != 0.0));
     let (_, g) = loss_and_grad_checkpointed(&model, &stim, &target, &opts, all_groups(), 7).unwrap();
     assert!(g.h0.iter().all(|&x| x == 0.0) && g.b.iter().any(|&x| x != 0.0));
+}
+
+/// A recording seen through an observation model: 3 trials in two sessions, frames of their
+/// own (averaged over each frame, one trial shorter), missing values, an indicator filter and
+/// an affine map, all trained, on a network with gap junctions.
+fn observed_case(t: usize, dt: f64, recorded: &NeuronSet) -> Observation<f64> {
+    let m = recorded.len();
+    let times = Array2::from_shape_fn((3, 6), |(b, f)| {
+        if b == 2 && f == 5 {
+            f64::NAN
+        } else {
+            0.03 * b as f64 + 0.45 * f as f64
+        }
+    });
+    let frames = FrameMap::new(times.view(), dt, t, Sampling::FrameAverage).unwrap();
+    let data = Array3::from_shape_fn((3, 6, m), |(b, f, i)| {
+        if (b + 2 * f + 3 * i) % 7 == 0 {
+            f64::NAN
+        } else {
+            0.4 + 0.2 * ((b * 5 + f * 3 + i) as f64).sin()
+        }
+    });
+    Observation {
+        frames,
+        data,
+        session: vec![0, 1, 1],
+        tau: Some(Array1::from_shape_fn(m, |i| 0.2 + 0.15 * i as f64)),
+        scale: Some(Array2::from_shape_fn((2, m), |(s, i)| 0.8 + 0.1 * (s + i) as f64)),
+        offset: Some(Array2::from_shape_fn((2, m), |(s, i)| 0.05 * (s as f64 - i as f64))),
+        dt,
+        fit_tau: true,
+        fit_affine: true,
+    }
+}
+
+/// The gradient of the model's groups and of the observation's parameters, plain and
+/// checkpointed, against central differences of the loss; and the Gauss–Newton product
+/// against `(2/K) (J u)·(J v)` with `J` the Jacobian of the observed prediction, by central
+/// differences.
+#[test]
+fn observed_target_gradients_and_gauss_newton_products_match_finite_differences() {
+    let (n, t, dt) = (16, 60, 0.05);
+    let model = with_gaps(
+        random_model(
+            n,
+            Activation::Softplus,
+            GainPlacement::Presynaptic,
+            Backend::Dense,
+            true,
+            41,
+        ),
+        42,
+    );
+    let stim = random_stimulus(3, t, 43);
+    let opts = SimOptions::noisy(0.01, 44);
+    let recorded = NeuronSet::nonempty(&[0, 5, 9, 13], n).unwrap();
+    let obs = observed_case(t, dt, &recorded);
+    let groups = GroupSet::of(&[ParamGroup::Gain, ParamGroup::Bias, ParamGroup::Tau, ParamGroup::W]);
+    let target = Target::Observed {
+        recorded: &recorded,
+        obs: &obs,
+    };
+    let mut traj = Trajectory::default();
+    let (l, grad) = loss_and_grad(&model, &stim, &target, &opts, groups, &mut traj).unwrap();
+    let (lc, gc) = loss_and_grad_checkpointed(&model, &stim, &target, &opts, groups, 7).unwrap();
+    let (g, gcf) = (grad.flatten_all(groups), gc.flatten_all(groups));
+    let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let diff = g.iter().zip(&gcf).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+    assert!(
+        (l - lc).abs() <= 1e-14 * l && diff <= 1e-12 * norm,
+        "checkpointed: {diff} of {norm}"
+    );
+    let n_model = model.theta_len(groups);
+    assert_eq!(g.len(), n_model + obs.n_params());
+    let theta: Vec<f64> = model.theta(groups).into_iter().chain(obs.params()).collect();
+    let with = |th: &[f64]| {
+        let (mut m, mut o) = (model.clone(), obs.clone());
+        m.set_theta(groups, &th[..n_model]).unwrap();
+        o.set_params(&th[n_model..]).unwrap();
+        (m, o)
+    };
+    let eval = |th: &[f64]| {
+        let (m, o) = with(th);
+        let tr = simulate(&m, &stim, &opts).unwrap();
+        let tg = Target::Observed {
+            recorded: &recorded,
+            obs: &o,
+        };
+        loss(&m, &tr, &tg).unwrap().0
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(45);
+    let (mut num, mut den) = (0.0, 0.0);
+    let picks: Vec<usize> = (0..24)
+        .map(|k| {
+            if k < 12 {
+                rng.random_range(0..n_model)
+            } else {
+                n_model + rng.random_range(0..obs.n_params())
+            }
+        })
+        .filter(|&k| k >= n_model || k < n_model - model.group_len(ParamGroup::W) || theta[k].abs() > 1e-3)
+        .collect();
+    for &k in &picks {
+        let eps = 1e-5 * theta[k].abs().max(1.0);
+        let (mut tp, mut tm) = (theta.clone(), theta.clone());
+        tp[k] += eps;
+        tm[k] -= eps;
+        let fd = (eval(&tp) - eval(&tm)) / (2.0 * eps);
+        num += (g[k] - fd).powi(2);
+        den += fd * fd;
+    }
+    assert!(den > 0.0);
+    assert!((num / den).sqrt() < 1e-6, "gradient rel err {:e}", (num / den).sqrt());
+
+    // Gauss–Newton: uᵀ G v = (2/K) (J u)·(J v) over the observed entries
+    let full = simulate(&model, &stim, &opts).unwrap();
+    let predict = |th: &[f64]| {
+        let (m, o) = with(th);
+        let tr = simulate(&m, &stim, &opts).unwrap();
+        o.predict(tr.a.select(Axis(2), recorded.indices()).view()).unwrap()
+    };
+    let jvp = |d: &[f64]| {
+        let eps = 1e-6;
+        let at = |sgn: f64| {
+            predict(
+                &theta
+                    .iter()
+                    .zip(d)
+                    .map(|(&x, &di)| x + sgn * eps * di)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        (at(1.0) - at(-1.0)) / (2.0 * eps)
+    };
+    let mask = Array3::from_shape_fn(obs.data.dim(), |(b, f, i)| {
+        if obs.data[(b, f, i)].is_nan() || !obs.frames.has(b, f) {
+            0.0
+        } else {
+            1.0
+        }
+    });
+    let dir = |rng: &mut ChaCha8Rng| -> Vec<f64> {
+        let mut v = random_direction(&model, groups, rng);
+        v.extend((0..obs.n_params()).map(|_| randn(rng)));
+        v
+    };
+    let (u, v) = (dir(&mut rng), dir(&mut rng));
+    let gv = gauss_newton_product(&model, &stim, &full, &target, groups, &v).unwrap();
+    let fd = 2.0 / obs.observed() as f64 * (&jvp(&u) * &jvp(&v) * &mask).sum();
+    let an: f64 = u.iter().zip(&gv).map(|(a, b)| a * b).sum();
+    assert!(
+        (an - fd).abs() <= 1e-6 * fd.abs(),
+        "uᵀGv = {an:e}, finite differences {fd:e}"
+    );
 }

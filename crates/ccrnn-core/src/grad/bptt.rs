@@ -73,6 +73,7 @@ pub fn bptt<'a, F: Real>(
         matmul(Write::Overwrite, out.w_out.view_mut(), a2.t(), y2);
     }
     zero_frozen(&mut out, groups);
+    out.observation = out_grad.observation.clone();
     Ok(out)
 }
 
@@ -93,6 +94,7 @@ pub(crate) fn combine<F: Real>(model: &Model<F>, partials: Vec<Partial<F>>, want
         } else {
             Vec::new()
         },
+        observation: Vec::new(),
     };
     for p in partials {
         out.g += &p.g;

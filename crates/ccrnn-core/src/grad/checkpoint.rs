@@ -12,7 +12,7 @@
 
 use super::bptt::{BackState, Chunk, Partial, Window, combine, output_grad_chunks, zero_frozen};
 use crate::kernels::{Write, matmul};
-use crate::loss::mse_and_output_grad;
+use crate::loss::output_loss;
 use crate::simulate::{
     ChunkMut, Gather, NeuronConsts, NoiseStreams, check_inputs, chunk_size, earliest_error, run_window,
 };
@@ -216,17 +216,14 @@ pub fn loss_and_grad_checkpointed<F: Real>(
         stim,
         opts,
         win: Windows::new(t, every),
-        recorded: match target {
-            Target::Activity { recorded, .. } => Some(recorded.indices()),
-            Target::Readout { .. } => None,
-        },
+        recorded: target.recorded().map(|r| r.indices()),
         cs,
     };
     let n_chunks = b.div_ceil(cs);
     let kept = earliest_error((0..n_chunks).into_par_iter().map(|c| ctx.forward(c)).collect())?;
     let views: Vec<_> = kept.iter().map(|k| k.pred.view()).collect();
     let pred = ndarray::concatenate(Axis(0), &views).expect("chunks share T and width");
-    let (l, out_grad) = mse_and_output_grad(pred, target);
+    let (l, out_grad) = output_loss(pred, target)?;
     let want_w = groups.contains(ParamGroup::W);
     let act = output_grad_chunks(out_grad.activity.as_ref().map(|s| &s.1), b, cs);
     let y = output_grad_chunks(out_grad.y_bar.as_ref(), b, cs);
@@ -248,6 +245,7 @@ pub fn loss_and_grad_checkpointed<F: Real>(
         out.w_out += &w;
     }
     zero_frozen(&mut out, groups);
+    out.observation = out_grad.observation;
     Ok((l, out.for_stimulus(stim)))
 }
 

@@ -69,7 +69,8 @@ impl<F: Real> Direction<F> {
 }
 
 /// The Gauss–Newton matrix of the MSE loss against `target`, applied to `v` (θ laid out as
-/// [`Model::theta`] for `groups`): `G v = (2/K) Jᵀ J v`, linearised along `traj`, the stored
+/// [`Model::theta`] for `groups`, followed for [`Target::Observed`] by the observation's
+/// trainable parameters): `G v = (2/K) Jᵀ J v`, linearised along `traj`, the stored
 /// trajectory of `stim` (the forward pass of the loss; noisy or not).
 ///
 /// `G` is positive semi-definite and equals the loss's Hessian up to the terms weighted by the
@@ -83,7 +84,7 @@ pub fn gauss_newton_product<F: Real>(
     groups: GroupSet,
     v: &[F],
 ) -> Result<Vec<F>> {
-    let len = model.theta_len(groups);
+    let len = model.theta_len(groups) + target.n_params();
     if v.len() != len {
         return Err(Error::shape("Gauss-Newton direction", &[len], &[v.len()]));
     }
@@ -134,7 +135,20 @@ pub fn gauss_newton_product<F: Real>(
             let scale = F::lit(2.0 / jv.len().max(1) as f64);
             OutputGrad {
                 activity: Some((recorded.indices().to_vec(), jv.mapv(|x| x * scale))),
+                ..Default::default()
+            }
+        }
+        Target::Observed { recorded, obs } => {
+            let idx = recorded.indices();
+            let (jv, a) = (
+                crate::loss::gather_columns(&da, idx),
+                crate::loss::gather_columns(&traj.a, idx),
+            );
+            let (seed, observation) = obs.gauss_newton(a.view(), jv.view(), &v[model.theta_len(groups)..])?;
+            OutputGrad {
+                activity: Some((idx.to_vec(), seed)),
                 y_bar: None,
+                observation,
             }
         }
         Target::Readout { .. } => {
@@ -156,13 +170,13 @@ pub fn gauss_newton_product<F: Real>(
             let scale = F::lit(2.0 / jv.len().max(1) as f64);
             let jv = jv.mapv(|x| x * scale);
             OutputGrad {
-                activity: None,
                 y_bar: Some(jv.into_shape_with_order((b, t, model.n_out())).expect("contiguous")),
+                ..Default::default()
             }
         }
     };
     // with per-trial initial states the model's h0 does not act: its column of J is zero
-    Ok(bptt(model, traj, &seed, groups)?.for_stimulus(stim).flatten(groups))
+    Ok(bptt(model, traj, &seed, groups)?.for_stimulus(stim).flatten_all(groups))
 }
 
 crate::kernels::simd::multiversion! {

@@ -16,7 +16,7 @@ pub use checkpoint::{checkpoint_interval, loss_and_grad_checkpointed};
 pub use gn_product::gauss_newton_product;
 pub use tangent::tangents;
 
-use crate::loss::mse_and_output_grad;
+use crate::loss::output_loss;
 use crate::simulate::{Gather, simulate_keep};
 use crate::trajectory::Keep;
 use crate::{GroupSet, Model, ParamGroup, Real, Result, SimOptions, Stimulus, Target, Trajectory};
@@ -41,6 +41,9 @@ pub struct ParamGrad<F> {
     pub w_out: Array2<F>,
     /// ∂L/∂W for the pattern's entries, canonical order (empty if W is frozen).
     pub w: Vec<F>,
+    /// ∂L/∂φ of an observation model's trainable parameters ([`crate::Target::Observed`]),
+    /// laid out as [`crate::Observation::params`]; empty for other targets.
+    pub observation: Vec<F>,
 }
 
 impl<F: Real> ParamGrad<F> {
@@ -53,7 +56,7 @@ impl<F: Real> ParamGrad<F> {
         self
     }
 
-    /// The gradient laid out like [`Model::theta`] for the same groups.
+    /// The model's gradient laid out like [`Model::theta`] for the same groups.
     pub fn flatten(&self, groups: GroupSet) -> Vec<F> {
         let mut v = Vec::new();
         for g in groups.groups() {
@@ -67,6 +70,14 @@ impl<F: Real> ParamGrad<F> {
                 ParamGroup::W => v.extend(self.w.iter()),
             }
         }
+        v
+    }
+
+    /// [`Self::flatten`] followed by the observation model's part (if any): the layout of the
+    /// parameters a fit to a [`crate::Target::Observed`] trains.
+    pub fn flatten_all(&self, groups: GroupSet) -> Vec<F> {
+        let mut v = self.flatten(groups);
+        v.extend(self.observation.iter());
         v
     }
 }
@@ -94,7 +105,7 @@ pub fn loss_and_grad<F: Real>(
     let keep = Keep::for_loss_and_grad(model, groups, target);
     let (l, out_grad) = match target {
         // the recorded neurons' activity is gathered during the simulation
-        Target::Activity { recorded, .. } if !keep.a => {
+        Target::Activity { recorded, .. } | Target::Observed { recorded, .. } if !keep.a => {
             // (the stimulus itself is validated by the simulation)
             target.validate(model, stim.trials(), stim.steps())?;
             let idx = recorded.indices();
@@ -104,7 +115,7 @@ pub fn loss_and_grad<F: Real>(
                 out: pred.view_mut(),
             };
             simulate_keep(model, stim, opts, keep, Some(gather), traj)?;
-            mse_and_output_grad(pred, target)
+            output_loss(pred, target)?
         }
         _ => {
             simulate_keep(model, stim, opts, keep, None, traj)?;

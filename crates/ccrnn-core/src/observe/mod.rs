@@ -1,0 +1,559 @@
+//! The observation model: from the recorded neurons' activity at the model's steps to the
+//! signal a lab measures at its frame times (SCIENCE.md §10), and the loss against it.
+//!
+//! For recorded neuron (column) `m` of trial `b`, with `a` its activity at steps of `dt`:
+//!
+//! ```text
+//! c_0 = a_0,   c_{t+1} = γ_m c_t + (1 − γ_m) a_t,   γ_m = exp(−dt / τ_m)   (indicator; c = a without)
+//! ŷ_f = s_{σ(b), m} · (frames of c)_f + o_{σ(b), m}                          (affine per session σ(b); s = 1, o = 0 without)
+//! L   = (1/K) Σ over observed entries (ŷ_f − y_f)²                             (K observed entries; NaN = missing)
+//! ```
+//!
+//! `τ_m` is in model time units (seconds over the recording's `time_unit_s`), the frames are
+//! read as in [`FrameMap`]. The indicator starts at steady state (`c_0 = a_0`). The filter is
+//! normalised to unit gain, so its output stays in activity units and `s` alone carries the
+//! signal's units: the unnormalised filter `c_t = γ c_{t−1} + a_t` of the literature is
+//! `1/(1 − γ)` times this one. Every step is linear in `a` and in `s, o`; only `γ` enters
+//! non-linearly. [`Observation::loss_and_grad`] gives `∂L/∂a` and the gradient of the
+//! observation's own trainable parameters; [`Observation::gauss_newton`] the Gauss–Newton
+//! products of both, exact (checked against finite differences in the tests).
+
+mod frames;
+
+pub use frames::{FrameMap, Sampling};
+
+use crate::{Error, Real, Result};
+use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+
+/// A calcium indicator, as the decay time constant of a first-order filter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Indicator {
+    /// Name (a preset's, or "custom").
+    pub name: &'static str,
+    /// Decay time constant in seconds.
+    pub tau_s: f64,
+}
+
+impl Indicator {
+    /// Presets: the decay constants suite2p's documentation recommends for its deconvolution
+    /// (`tau`: 0.7 s for GCaMP6f, 1.0 s for GCaMP6m, 1.25–1.5 s for GCaMP6s; the lower end is
+    /// used), and for jGCaMP8, whose decays are several times faster (Zhang et al., Nature 615,
+    /// 2023), the values a spike-inference guide built on suite2p lists (8f 0.25 s, 8m 0.3 s,
+    /// 8s 0.5 s). They are informed defaults: fit τ (`fit_tau`) or set it for a preparation.
+    pub const PRESETS: [Indicator; 6] = [
+        Indicator {
+            name: "gcamp6f",
+            tau_s: 0.7,
+        },
+        Indicator {
+            name: "gcamp6m",
+            tau_s: 1.0,
+        },
+        Indicator {
+            name: "gcamp6s",
+            tau_s: 1.25,
+        },
+        Indicator {
+            name: "jgcamp8f",
+            tau_s: 0.25,
+        },
+        Indicator {
+            name: "jgcamp8m",
+            tau_s: 0.3,
+        },
+        Indicator {
+            name: "jgcamp8s",
+            tau_s: 0.5,
+        },
+    ];
+
+    /// A preset by name (case-insensitive), or `None`.
+    pub fn preset(name: &str) -> Option<Self> {
+        Self::PRESETS.into_iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Bounds of a fitted indicator time constant, in model steps: at least one step (a faster
+/// indicator is no filter at this dt), at most 10⁶ steps.
+const TAU_STEPS: (f64, f64) = (1.0, 1e6);
+
+/// The observation of a recording: its frames, data, sessions and the observation model's
+/// parameters. See the [module documentation](self) for the equations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation<F> {
+    /// Where each trial's frames fall on the model's steps.
+    pub frames: FrameMap,
+    /// Measured signal, `B × F × M` (NaN where missing, and past a trial's last frame).
+    pub data: Array3<F>,
+    /// Session of each trial (length B); the affine parameters are per session and column.
+    pub session: Vec<usize>,
+    /// Indicator time constant per column (model time units), or `None` for no filter.
+    pub tau: Option<Array1<F>>,
+    /// Scale per session and column (`S × M`), or `None` for the identity.
+    pub scale: Option<Array2<F>>,
+    /// Offset per session and column (`S × M`), present with `scale`.
+    pub offset: Option<Array2<F>>,
+    /// Model step, in model time units.
+    pub dt: F,
+    /// Whether the indicator's τ are trained (with a filter only).
+    pub fit_tau: bool,
+    /// Whether scale and offset are trained (with an affine map only).
+    pub fit_affine: bool,
+}
+
+/// Intermediate values of one evaluation, reused by its gradient.
+struct Forward<F> {
+    /// Indicator output `c`, `B × T × M` (the activity itself without a filter: not stored).
+    c: Option<Array3<F>>,
+    /// Frames of `c`, `B × F × M`.
+    framed: Array3<F>,
+    /// Prediction `ŷ`, `B × F × M`.
+    pred: Array3<F>,
+}
+
+impl<F: Real> Observation<F> {
+    /// Checks shapes and values: data `B × F × M` against the frames, sessions in range, τ > 0
+    /// and finite, finite scale and offset, and at least one observed entry.
+    pub fn validate(&self) -> Result<()> {
+        let (b, f, m) = self.data.dim();
+        crate::error::check_shape(
+            "observation.data",
+            &[self.frames.trials(), self.frames.frames(), m],
+            &[b, f, m],
+        )?;
+        if self.session.len() != b {
+            return Err(Error::shape("observation.session", &[b], &[self.session.len()]));
+        }
+        let sessions = self.sessions();
+        if let Some(tau) = &self.tau {
+            crate::error::check_shape("observation.tau", &[m], tau.shape())?;
+            if let Some((i, t)) = tau
+                .iter()
+                .enumerate()
+                .find(|(_, t)| !(t.as_f64() > 0.0 && t.is_finite()))
+            {
+                return Err(Error::invalid(
+                    "observation.tau",
+                    format!("column {i}: {t} (must be > 0)"),
+                ));
+            }
+        }
+        match (&self.scale, &self.offset) {
+            (Some(sc), Some(of)) => {
+                crate::error::check_shape("observation.scale", &[sessions, m], sc.shape())?;
+                crate::error::check_shape("observation.offset", &[sessions, m], of.shape())?;
+                crate::error::check_finite("observation.scale", sc.iter())?;
+                crate::error::check_finite("observation.offset", of.iter())?;
+            }
+            (None, None) => {}
+            _ => return Err(Error::invalid("observation", "scale and offset come together")),
+        }
+        for (bi, fi, mi) in ndarray::indices((b, f, m)) {
+            let v = self.data[(bi, fi, mi)];
+            if v.is_infinite() {
+                return Err(Error::invalid(
+                    "observation.data",
+                    format!("trial {bi}, frame {fi}, column {mi}: {v} (missing values are NaN)"),
+                ));
+            }
+        }
+        if self.observed() == 0 {
+            return Err(Error::invalid(
+                "observation.data",
+                "no observed value (every entry is NaN)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Number of sessions (one more than the largest session index).
+    pub fn sessions(&self) -> usize {
+        self.session.iter().max().map_or(0, |&s| s + 1)
+    }
+
+    /// Number of observed entries K (not NaN, on an existing frame).
+    pub fn observed(&self) -> usize {
+        self.mask_iter().filter(|&(_, o)| o).count()
+    }
+
+    /// Every entry's index and whether it is observed.
+    fn mask_iter(&self) -> impl Iterator<Item = ((usize, usize, usize), bool)> + '_ {
+        self.data
+            .indexed_iter()
+            .map(|((b, f, m), v)| ((b, f, m), !v.is_nan() && self.frames.has(b, f)))
+    }
+
+    /// Number of trainable parameters φ: scale and offset (`2 S M`, if trained), then τ (`M`,
+    /// if trained), in that order.
+    pub fn n_params(&self) -> usize {
+        let m = self.data.dim().2;
+        let affine = if self.fit_affine && self.scale.is_some() {
+            2 * self.sessions() * m
+        } else {
+            0
+        };
+        let tau = if self.fit_tau && self.tau.is_some() { m } else { 0 };
+        affine + tau
+    }
+
+    /// The trainable parameters φ, laid out as [`Self::n_params`] says.
+    pub fn params(&self) -> Vec<F> {
+        let mut v = Vec::with_capacity(self.n_params());
+        if self.fit_affine
+            && let (Some(sc), Some(of)) = (&self.scale, &self.offset)
+        {
+            v.extend(sc.iter());
+            v.extend(of.iter());
+        }
+        if self.fit_tau
+            && let Some(t) = &self.tau
+        {
+            v.extend(t.iter());
+        }
+        v
+    }
+
+    /// Sets the trainable parameters from φ.
+    pub fn set_params(&mut self, phi: &[F]) -> Result<()> {
+        if phi.len() != self.n_params() {
+            return Err(Error::shape("observation parameters", &[self.n_params()], &[phi.len()]));
+        }
+        let mut off = 0;
+        if self.fit_affine
+            && let (Some(sc), Some(of)) = (&mut self.scale, &mut self.offset)
+        {
+            let k = sc.len();
+            sc.iter_mut().zip(&phi[..k]).for_each(|(x, &v)| *x = v);
+            of.iter_mut().zip(&phi[k..2 * k]).for_each(|(x, &v)| *x = v);
+            off = 2 * k;
+        }
+        if self.fit_tau
+            && let Some(t) = &mut self.tau
+        {
+            t.iter_mut().zip(&phi[off..]).for_each(|(x, &v)| *x = v);
+        }
+        Ok(())
+    }
+
+    /// Projects φ onto the feasible set: scales ≥ 0 and τ within one to 10⁶ model steps.
+    pub fn project(&self, phi: &mut [F]) {
+        let mut off = 0;
+        if self.fit_affine
+            && let Some(sc) = &self.scale
+        {
+            phi[..sc.len()].iter_mut().for_each(|x| *x = x.max(F::zero()));
+            off = 2 * sc.len();
+        }
+        if self.fit_tau && self.tau.is_some() {
+            let (lo, hi) = (self.dt * F::lit(TAU_STEPS.0), self.dt * F::lit(TAU_STEPS.1));
+            phi[off..].iter_mut().for_each(|x| *x = x.max(lo).min(hi));
+        }
+    }
+
+    /// The same observation for a subset of trials (in the given order).
+    pub fn select(&self, trials: &[usize]) -> Self {
+        Self {
+            frames: self.frames.select(trials),
+            data: self.data.select(Axis(0), trials),
+            session: trials.iter().map(|&b| self.session[b]).collect(),
+            ..self.clone()
+        }
+    }
+
+    /// The predicted signal `ŷ` (`B × F × M`) of the recorded activity `a` (`B × T × M`).
+    pub fn predict(&self, a: ArrayView3<F>) -> Result<Array3<F>> {
+        self.check_activity(a)?;
+        Ok(self.forward(a).pred)
+    }
+
+    fn check_activity(&self, a: ArrayView3<F>) -> Result<()> {
+        let (b, _, m) = self.data.dim();
+        crate::error::check_shape("recorded activity", &[b, self.frames.steps(), m], a.shape())
+    }
+
+    /// The filter's decay factor γ per column.
+    fn gamma(&self) -> Option<Vec<F>> {
+        self.tau
+            .as_ref()
+            .map(|t| t.iter().map(|&tau| (-self.dt / tau).exp()).collect())
+    }
+
+    fn forward(&self, a: ArrayView3<F>) -> Forward<F> {
+        let c = self.gamma().map(|g| filter(a, &g));
+        let framed = self.frames.read(c.as_ref().map_or(a, |c| c.view()));
+        let mut pred = framed.clone();
+        if let (Some(sc), Some(of)) = (&self.scale, &self.offset) {
+            for (b, mut trial) in pred.axis_iter_mut(Axis(0)).enumerate() {
+                let (sr, or) = (sc.row(self.session[b]), of.row(self.session[b]));
+                for mut row in trial.rows_mut() {
+                    for ((x, &s), &o) in row.iter_mut().zip(sr).zip(or) {
+                        *x = s * *x + o;
+                    }
+                }
+            }
+        }
+        Forward { c, framed, pred }
+    }
+
+    /// The residual's weight `2/K` on observed entries and 0 elsewhere, times `x`, in place.
+    fn weigh(&self, x: &mut Array3<F>) {
+        let w = F::lit(2.0 / self.observed().max(1) as f64);
+        for ((_, obs), v) in self.mask_iter().zip(x.iter_mut()) {
+            *v = if obs { *v * w } else { F::zero() };
+        }
+    }
+
+    /// The loss `L` of the recorded activity `a` (`B × T × M`), `∂L/∂a` and the gradient of
+    /// the trainable parameters (laid out as [`Self::params`]).
+    pub fn loss_and_grad(&self, a: ArrayView3<F>) -> Result<(F, Array3<F>, Vec<F>)> {
+        self.check_activity(a)?;
+        let fw = self.forward(a);
+        let k = self.observed().max(1) as f64;
+        let mut sum = 0.0;
+        let mut bar = fw.pred.clone();
+        for (((_, obs), r), &y) in self.mask_iter().zip(bar.iter_mut()).zip(self.data.iter()) {
+            if obs {
+                let e = *r - y;
+                sum += e.as_f64() * e.as_f64();
+                *r = e;
+            }
+        }
+        self.weigh(&mut bar);
+        let (a_bar, phi_bar) = self.vjp(a, &fw, bar);
+        Ok((F::lit(sum / k), a_bar, phi_bar))
+    }
+
+    /// The Gauss–Newton product of the loss at `a`: with `J` the Jacobian of the prediction `ŷ`
+    /// in `(a, φ)`, returns `Jᵀ (2/K) M J (δa, δφ)` (`M` the mask of observed entries) as
+    /// `(∂/∂a part, ∂/∂φ part)`.
+    pub fn gauss_newton(&self, a: ArrayView3<F>, da: ArrayView3<F>, dphi: &[F]) -> Result<(Array3<F>, Vec<F>)> {
+        self.check_activity(a)?;
+        self.check_activity(da)?;
+        if dphi.len() != self.n_params() {
+            return Err(Error::shape("observation direction", &[self.n_params()], &[dphi.len()]));
+        }
+        let fw = self.forward(a);
+        let mut jv = self.jvp(a, &fw, da, dphi);
+        self.weigh(&mut jv);
+        Ok(self.vjp(a, &fw, jv))
+    }
+
+    /// A direction in φ split into its parts: δscale and δoffset (`S × M`, if trained) and δτ.
+    #[allow(clippy::type_complexity)]
+    fn split<'d>(&self, dphi: &'d [F]) -> (Option<ArrayView2<'d, F>>, Option<ArrayView2<'d, F>>, Option<&'d [F]>) {
+        let (sessions, m) = (self.sessions(), self.data.dim().2);
+        let mut off = 0;
+        let (mut ds, mut dof, mut dt) = (None, None, None);
+        if self.fit_affine && self.scale.is_some() {
+            let k = sessions * m;
+            ds = Some(ArrayView2::from_shape((sessions, m), &dphi[..k]).expect("length checked"));
+            dof = Some(ArrayView2::from_shape((sessions, m), &dphi[k..2 * k]).expect("length checked"));
+            off = 2 * k;
+        }
+        if self.fit_tau && self.tau.is_some() {
+            dt = Some(&dphi[off..off + m]);
+        }
+        (ds, dof, dt)
+    }
+
+    /// `J (δa, δφ)`: the prediction's tangent, `B × F × M`.
+    fn jvp(&self, a: ArrayView3<F>, fw: &Forward<F>, da: ArrayView3<F>, dphi: &[F]) -> Array3<F> {
+        let m = self.data.dim().2;
+        let (dscale, doffset, dtau) = self.split(dphi);
+        let dc = match (self.gamma(), &fw.c) {
+            (Some(g), Some(c)) => {
+                let mut dc = filter(da, &g);
+                if let (Some(dtau), Some(tau)) = (dtau, &self.tau) {
+                    // δγ = γ dt/τ² δτ drives the filter with (c_t − a_t) δγ
+                    let dg: Vec<F> = (0..m).map(|i| g[i] * self.dt / (tau[i] * tau[i]) * dtau[i]).collect();
+                    let drive = gamma_drive(a, c.view(), &dg);
+                    dc += &filter_from_zero(drive.view(), &g);
+                }
+                dc
+            }
+            _ => da.to_owned(),
+        };
+        let mut out = self.frames.read(dc.view());
+        if let Some(sc) = &self.scale {
+            for (b, mut trial) in out.axis_iter_mut(Axis(0)).enumerate() {
+                let sb = self.session[b];
+                for (f, mut row) in trial.rows_mut().into_iter().enumerate() {
+                    for i in 0..m {
+                        let mut v = sc[(sb, i)] * row[i];
+                        if let (Some(ds), Some(dof)) = (dscale, doffset) {
+                            v += ds[(sb, i)] * fw.framed[(b, f, i)] + dof[(sb, i)];
+                        }
+                        row[i] = v;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `Jᵀ ȳ`: the parts on `a` and on φ of a prediction's cotangent `ȳ` (`B × F × M`).
+    fn vjp(&self, a: ArrayView3<F>, fw: &Forward<F>, ybar: Array3<F>) -> (Array3<F>, Vec<F>) {
+        let (sessions, m) = (self.sessions(), self.data.dim().2);
+        let mut phi_bar = vec![F::zero(); self.n_params()];
+        let mut framed_bar = ybar;
+        if let Some(sc) = &self.scale {
+            let (mut sbar, mut obar) = (Array2::<F>::zeros((sessions, m)), Array2::<F>::zeros((sessions, m)));
+            for (b, mut trial) in framed_bar.axis_iter_mut(Axis(0)).enumerate() {
+                let sb = self.session[b];
+                for (f, mut row) in trial.rows_mut().into_iter().enumerate() {
+                    for i in 0..m {
+                        sbar[(sb, i)] += row[i] * fw.framed[(b, f, i)];
+                        obar[(sb, i)] += row[i];
+                        row[i] *= sc[(sb, i)];
+                    }
+                }
+            }
+            if self.fit_affine {
+                let k = sessions * m;
+                phi_bar[..k].iter_mut().zip(sbar.iter()).for_each(|(x, &v)| *x = v);
+                phi_bar[k..2 * k].iter_mut().zip(obar.iter()).for_each(|(x, &v)| *x = v);
+            }
+        }
+        let c_bar = self.frames.read_t(framed_bar.view());
+        let a_bar = match (self.gamma(), &fw.c) {
+            (Some(g), Some(c)) => {
+                let (a_bar, lambda) = filter_t(c_bar.view(), &g);
+                if self.fit_tau
+                    && let Some(tau) = &self.tau
+                {
+                    // ∂L/∂γ = Σ_t λ_{t+1} (c_t − a_t); ∂γ/∂τ = γ dt/τ²
+                    let (b, t, _) = a.dim();
+                    let off = phi_bar.len() - m;
+                    for i in 0..m {
+                        let mut gbar = F::zero();
+                        for bi in 0..b {
+                            for ti in 0..t - 1 {
+                                gbar += lambda[(bi, ti + 1, i)] * (c[(bi, ti, i)] - a[(bi, ti, i)]);
+                            }
+                        }
+                        phi_bar[off + i] = gbar * g[i] * self.dt / (tau[i] * tau[i]);
+                    }
+                }
+                a_bar
+            }
+            _ => c_bar,
+        };
+        (a_bar, phi_bar)
+    }
+
+    /// The affine parameters' least-squares fit to the data given the recorded activity `a`
+    /// (per session and column: the regression of the observed values on the filtered,
+    /// framed activity), a starting point for fitting them. A column whose regression slope is
+    /// not positive, or whose framed activity does not vary, gets the ratio of standard
+    /// deviations as its scale.
+    pub fn init_affine(&mut self, a: ArrayView3<F>) -> Result<()> {
+        self.check_activity(a)?;
+        let (sessions, m) = (self.sessions(), self.data.dim().2);
+        let framed = {
+            let c = self.gamma().map(|g| filter(a, &g));
+            self.frames.read(c.as_ref().map_or(a, |c| c.view()))
+        };
+        let mut stats = vec![[0.0f64; 5]; sessions * m]; // n, Σx, Σy, Σxx, Σxy
+        for ((b, f, i), obs) in self.mask_iter() {
+            if obs {
+                let (x, y) = (framed[(b, f, i)].as_f64(), self.data[(b, f, i)].as_f64());
+                let st = &mut stats[self.session[b] * m + i];
+                st[0] += 1.0;
+                st[1] += x;
+                st[2] += y;
+                st[3] += x * x;
+                st[4] += x * y;
+            }
+        }
+        let (mut sc, mut of) = (Array2::<F>::ones((sessions, m)), Array2::<F>::zeros((sessions, m)));
+        for (k, st) in stats.iter().enumerate() {
+            let [n, sx, sy, sxx, sxy] = *st;
+            if n == 0.0 {
+                continue;
+            }
+            let (mx, my) = (sx / n, sy / n);
+            let (vx, cxy) = (sxx / n - mx * mx, sxy / n - mx * my);
+            let slope = if vx > 1e-12 * (1.0 + mx * mx) && cxy > 0.0 {
+                cxy / vx
+            } else {
+                // no positive relation: match the spread, if there is any
+                let vy: f64 = self
+                    .mask_iter()
+                    .filter(|&((b, _, i), o)| o && self.session[b] * m + i == k)
+                    .map(|((b, f, i), _)| (self.data[(b, f, i)].as_f64() - my).powi(2))
+                    .sum::<f64>()
+                    / n;
+                if vx > 1e-12 { (vy / vx).sqrt() } else { 1.0 }
+            };
+            sc[(k / m, k % m)] = F::lit(slope);
+            of[(k / m, k % m)] = F::lit(my - slope * mx);
+        }
+        self.scale = Some(sc);
+        self.offset = Some(of);
+        Ok(())
+    }
+}
+
+/// The indicator filter along time of every trial and column: `c_0 = a_0`,
+/// `c_{t+1} = γ c_t + (1 − γ) a_t`.
+fn filter<F: Real>(a: ArrayView3<F>, g: &[F]) -> Array3<F> {
+    let (b, t, m) = a.dim();
+    let mut c = Array3::zeros((b, t, m));
+    for bi in 0..b {
+        c.slice_mut(s![bi, 0, ..]).assign(&a.slice(s![bi, 0, ..]));
+        for ti in 1..t {
+            for i in 0..m {
+                c[(bi, ti, i)] = g[i] * c[(bi, ti - 1, i)] + (F::one() - g[i]) * a[(bi, ti - 1, i)];
+            }
+        }
+    }
+    c
+}
+
+/// The filter's response to a drive `d` from rest: `x_0 = 0`, `x_{t+1} = γ x_t + d_t`.
+fn filter_from_zero<F: Real>(d: ArrayView3<F>, g: &[F]) -> Array3<F> {
+    let (b, t, m) = d.dim();
+    let mut x = Array3::zeros((b, t, m));
+    for bi in 0..b {
+        for ti in 1..t {
+            for i in 0..m {
+                x[(bi, ti, i)] = g[i] * x[(bi, ti - 1, i)] + d[(bi, ti - 1, i)];
+            }
+        }
+    }
+    x
+}
+
+/// `(c_t − a_t) δγ` per column: how a change of γ drives the filter.
+fn gamma_drive<F: Real>(a: ArrayView3<F>, c: ArrayView3<F>, dg: &[F]) -> Array3<F> {
+    let mut d = &c - &a;
+    for mut row in d.rows_mut() {
+        row.iter_mut().zip(dg).for_each(|(x, &v)| *x *= v);
+    }
+    d
+}
+
+/// The filter's transpose: from `c̄` the adjoint `λ` (`λ_{T−1} = c̄_{T−1}`,
+/// `λ_t = c̄_t + γ λ_{t+1}`) and `ā` (`ā_t = (1 − γ) λ_{t+1}` for `t < T − 1`, plus `λ_0` at
+/// `t = 0`, from `c_0 = a_0`).
+fn filter_t<F: Real>(c_bar: ArrayView3<F>, g: &[F]) -> (Array3<F>, Array3<F>) {
+    let (b, t, m) = c_bar.dim();
+    let mut lambda = c_bar.to_owned();
+    let mut a_bar = Array3::zeros((b, t, m));
+    for bi in 0..b {
+        for ti in (0..t - 1).rev() {
+            for i in 0..m {
+                let next = lambda[(bi, ti + 1, i)];
+                lambda[(bi, ti, i)] += g[i] * next;
+                a_bar[(bi, ti, i)] = (F::one() - g[i]) * next;
+            }
+        }
+        for i in 0..m {
+            a_bar[(bi, 0, i)] += lambda[(bi, 0, i)];
+        }
+    }
+    (a_bar, lambda)
+}
+
+#[cfg(test)]
+mod tests;
