@@ -1059,8 +1059,8 @@ fn gauss_newton_products_match_finite_differences() {
 }
 
 /// A recording seen through an observation model: 3 trials in two sessions, frames of their
-/// own (averaged over each frame, one trial shorter), missing values, an indicator filter and
-/// an affine map, all trained, on a network with gap junctions.
+/// own (averaged over each frame, one trial shorter), missing values, an indicator filter
+/// (its τ trained) and a given affine map, on a network with gap junctions.
 fn observed_case(t: usize, dt: f64, recorded: &NeuronSet) -> Observation<f64> {
     let m = recorded.len();
     let times = Array2::from_shape_fn((3, 6), |(b, f)| {
@@ -1087,7 +1087,7 @@ fn observed_case(t: usize, dt: f64, recorded: &NeuronSet) -> Observation<f64> {
         offset: Some(Array2::from_shape_fn((2, m), |(s, i)| 0.05 * (s as f64 - i as f64))),
         dt,
         fit_tau: true,
-        fit_affine: true,
+        profile_affine: false,
     }
 }
 

@@ -4,7 +4,7 @@ use crate::{
     Adam, Convergence, Data, EarlyStop, Error, Executor, FitProblem, GaussNewton, History, IterState, Lbfgs, Method,
     MethodKind, Observer, Result, Termination,
 };
-use ccrnn_core::{GroupSet, Model, Real, Stimulus};
+use ccrnn_core::{GroupSet, Model, Observation, Real, Stimulus};
 use serde::{Deserialize, Serialize};
 
 /// How to fit. The default is full-batch L-BFGS for 1000 iterations, training g and b with
@@ -246,6 +246,8 @@ pub struct FitOutcome<F: Real> {
     pub termination: Termination,
     /// Loss every `report_every` steps.
     pub history: History,
+    /// The fitted observation model, for data seen through one ([`Data::Observed`]).
+    pub observation: Option<Observation<F>>,
 }
 
 /// Fits `model`'s trainable groups to `data` on `stim`, starting from `resume` if given (a
@@ -266,7 +268,7 @@ pub fn fit<F: Real>(
     };
     let mut problem = FitProblem::new(model, cfg.groups, stim, data, batch, c.noise_std, c.seed)?;
     problem.memory_budget = (c.memory_mb * 1048576.0) as usize;
-    let state = resume.unwrap_or_else(|| IterState::new(problem.model.theta(cfg.groups)));
+    let state = resume.unwrap_or_else(|| IterState::new(problem.theta()));
     let mut history = crate::Every(c.report_every, History::default());
     let (state, termination) = {
         let mut ex = Executor::new(&mut problem, &cfg.method, c.steps)
@@ -277,10 +279,10 @@ pub fn fit<F: Real>(
         }
         ex.run(state)?
     };
-    let mut model = problem.model;
-    model.set_theta(cfg.groups, &state.theta)?;
+    problem.set_theta(&state.theta)?;
     Ok(FitOutcome {
-        model,
+        observation: problem.fitted_observation()?,
+        model: problem.model,
         state,
         termination,
         history: history.1,

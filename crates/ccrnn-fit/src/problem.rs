@@ -2,8 +2,8 @@
 
 use crate::{Error, Result};
 use ccrnn_core::{
-    GroupSet, Model, NeuronSet, Real, SimOptions, Stimulus, Target, Trajectory, arrays_for_grad, checkpoint_interval,
-    gauss_newton_product, loss_and_grad, loss_and_grad_checkpointed,
+    GroupSet, Model, NeuronSet, Observation, Real, SimOptions, Stimulus, Target, Trajectory, arrays_for_grad,
+    checkpoint_interval, gauss_newton_product, loss_and_grad, loss_and_grad_checkpointed,
 };
 use ndarray::{Array3, Axis};
 use rand::{Rng, SeedableRng};
@@ -42,6 +42,16 @@ pub enum Data<F> {
         /// Target readout.
         data: Array3<F>,
     },
+    /// A recording of the recorded neurons seen through an observation model (frames of its
+    /// own, missing values, indicator, scale and offset: [`ccrnn_core::observe`]); column `m`
+    /// is neuron `recorded.indices()[m]`. The observation's trainable parameters are fitted
+    /// with the model's, after them in θ.
+    Observed {
+        /// The recorded neurons.
+        recorded: NeuronSet,
+        /// Their observation.
+        obs: Box<Observation<F>>,
+    },
 }
 
 impl<F: Real> Data<F> {
@@ -54,6 +64,10 @@ impl<F: Real> Data<F> {
             },
             Data::Readout { data } => Data::Readout {
                 data: data.select(Axis(0), trials),
+            },
+            Data::Observed { recorded, obs } => Data::Observed {
+                recorded: recorded.clone(),
+                obs: Box::new(obs.select(trials)),
             },
         }
     }
@@ -73,6 +87,10 @@ impl<F: Real> Data<F> {
                 data: standard(data),
             },
             Data::Readout { data } => Data::Readout { data: standard(data) },
+            Data::Observed { recorded, mut obs } => {
+                obs.data = standard(obs.data);
+                Data::Observed { recorded, obs }
+            }
         }
     }
     /// A borrowed [`Target`] for the core's loss.
@@ -83,12 +101,32 @@ impl<F: Real> Data<F> {
                 data: data.view(),
             },
             Data::Readout { data } => Target::Readout { data: data.view() },
+            Data::Observed { recorded, obs } => Target::Observed { recorded, obs },
         }
     }
     /// Number of trials.
     pub fn trials(&self) -> usize {
         match self {
             Data::Activity { data, .. } | Data::Readout { data } => data.shape()[0],
+            Data::Observed { obs, .. } => obs.data.shape()[0],
+        }
+    }
+    /// The observation model, if the data has one.
+    pub fn observation(&self) -> Option<&Observation<F>> {
+        match self {
+            Data::Observed { obs, .. } => Some(obs),
+            _ => None,
+        }
+    }
+    /// Trainable parameters the data adds to the model's (an observation model's).
+    pub fn n_params(&self) -> usize {
+        self.observation().map_or(0, |o| o.n_params())
+    }
+    /// Sets the data's trainable parameters (θ's part after the model's).
+    fn set_params(&mut self, phi: &[F]) -> ccrnn_core::Result<()> {
+        match self {
+            Data::Observed { obs, .. } => obs.set_params(phi),
+            _ => Ok(()),
         }
     }
 }
@@ -181,6 +219,45 @@ impl<F: Real> FitProblem<F> {
         })
     }
 
+    /// The parameters fitted: the model's trainable groups, then the data's (an observation
+    /// model's scale, offset and indicator τ, if trained).
+    pub fn theta(&self) -> Vec<F> {
+        let mut th = self.model.theta(self.groups);
+        if let Some(o) = self.data.observation() {
+            th.extend(o.params());
+        }
+        th
+    }
+
+    /// Sets the model's and the data's parameters from θ (laid out as [`Self::theta`]).
+    pub fn set_theta(&mut self, theta: &[F]) -> ccrnn_core::Result<()> {
+        let k = self.model.theta_len(self.groups);
+        if theta.len() != k + self.data.n_params() {
+            return Err(ccrnn_core::Error::shape(
+                "theta",
+                &[k + self.data.n_params()],
+                &[theta.len()],
+            ));
+        }
+        self.model.set_theta(self.groups, &theta[..k])?;
+        self.data.set_params(&theta[k..])
+    }
+
+    /// The data's observation model as fitted, for data seen through one: its trainable
+    /// parameters as set, and a profiled scale and offset fixed at their values for the
+    /// model's noise-free rollout of all training trials.
+    pub fn fitted_observation(&self) -> ccrnn_core::Result<Option<Observation<F>>> {
+        let Data::Observed { recorded, obs } = &self.data else {
+            return Ok(None);
+        };
+        let mut obs = (**obs).clone();
+        if obs.profile_affine {
+            let traj = ccrnn_core::simulate(&self.model, &self.stim, &SimOptions::noiseless())?;
+            obs.profile(traj.a.select(Axis(2), recorded.indices()).view())?;
+        }
+        Ok(Some(obs))
+    }
+
     /// What evaluation `step` sees: its minibatch (None = all trials) and noise.
     fn evaluation(&self, step: u64) -> Evaluation<F> {
         let batch = self.batch(step);
@@ -217,13 +294,13 @@ impl<F: Real> FitProblem<F> {
 
 impl<F: Real> Problem<F> for FitProblem<F> {
     fn n_params(&self) -> usize {
-        self.model.theta_len(self.groups)
+        self.model.theta_len(self.groups) + self.data.n_params()
     }
 
     fn cost_grad(&mut self, theta: &[F], step: u64) -> Result<(f64, Vec<F>)> {
         let at = |source| Error::AtStep { step, source };
         self.traj_at = None; // the model is about to move away from the GN trajectory's θ
-        self.model.set_theta(self.groups, theta).map_err(at)?;
+        self.set_theta(theta).map_err(at)?;
         let e = self.evaluation(step);
         let (stim, data) = e.select(&self.stim, &self.data);
         let target = data.target();
@@ -235,11 +312,16 @@ impl<F: Real> Problem<F> for FitProblem<F> {
             }
         }
         .map_err(at)?;
-        Ok((l.as_f64(), g.flatten(self.groups)))
+        Ok((l.as_f64(), g.flatten_all(self.groups)))
     }
 
     fn gn_product(&mut self, theta: &[F], step: u64, v: &[F]) -> Result<Vec<F>> {
         let at = |source| Error::AtStep { step, source };
+        let fresh = matches!(&self.traj_at, Some((th, k)) if th.as_slice() == theta && *k == step);
+        if !fresh {
+            self.traj_at = None;
+            self.set_theta(theta).map_err(at)?;
+        }
         let e = self.evaluation(step);
         let (stim, data) = e.select(&self.stim, &self.data);
         let (b, t, n) = (stim.trials(), stim.steps(), self.model.n());
@@ -253,10 +335,7 @@ impl<F: Real> Problem<F> for FitProblem<F> {
                 ),
             ));
         }
-        let fresh = matches!(&self.traj_at, Some((th, k)) if th.as_slice() == theta && *k == step);
         if !fresh {
-            self.traj_at = None;
-            self.model.set_theta(self.groups, theta).map_err(at)?;
             ccrnn_core::simulate_into(&self.model, stim, &e.opts, &mut self.gn_traj).map_err(at)?;
             self.traj_at = Some((theta.to_vec(), step));
         }
@@ -265,6 +344,10 @@ impl<F: Real> Problem<F> for FitProblem<F> {
     }
 
     fn project(&self, theta: &mut [F]) {
-        self.model.project_theta(self.groups, theta);
+        let k = self.model.theta_len(self.groups);
+        self.model.project_theta(self.groups, &mut theta[..k]);
+        if let Some(o) = self.data.observation() {
+            o.project(&mut theta[k..]);
+        }
     }
 }

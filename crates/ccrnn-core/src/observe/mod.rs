@@ -14,16 +14,28 @@
 //! normalised to unit gain, so its output stays in activity units and `s` alone carries the
 //! signal's units: the unnormalised filter `c_t = γ c_{t−1} + a_t` of the literature is
 //! `1/(1 − γ)` times this one. Every step is linear in `a` and in `s, o`; only `γ` enters
-//! non-linearly. [`Observation::loss_and_grad`] gives `∂L/∂a` and the gradient of the
-//! observation's own trainable parameters; [`Observation::gauss_newton`] the Gauss–Newton
-//! products of both, exact (checked against finite differences in the tests).
+//! non-linearly.
+//!
+//! The scale and offset are either given, or **profiled** (`profile_affine`): at every
+//! evaluation they are the least-squares fit of the data by the model's framed indicator
+//! output, per session and column, with `s ≥ 0` (variable projection, Golub & Pereyra 1973).
+//! The loss is then a function of the model's parameters (and τ) alone, whose gradient is the
+//! gradient at the fitted `s, o` (they are optimal, so their own derivative vanishes); its
+//! Gauss–Newton products use Kaufman's (1975) Jacobian, the fixed-affine one with each session
+//! and column's residual projected off the span of its regressors, exact where the residual
+//! vanishes. A fit then never trades the model against a scale and offset that lag behind it,
+//! which is what slowed joint fits of both (measured: `docs/recordings.md`).
+//!
+//! [`Observation::loss_and_grad`] gives `∂L/∂a` and the gradient of the observation's own
+//! trainable parameters (τ, if fitted); [`Observation::gauss_newton`] the Gauss–Newton products
+//! of both (checked against finite differences in the tests).
 
 mod frames;
 
 pub use frames::{FrameMap, Sampling};
 
 use crate::{Error, Real, Result};
-use ndarray::{Array1, Array2, Array3, ArrayView2, ArrayView3, Axis, s};
+use ndarray::{Array1, Array2, Array3, ArrayView3, Axis, s};
 
 /// A calcium indicator, as the decay time constant of a first-order filter.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,7 +101,8 @@ pub struct Observation<F> {
     pub session: Vec<usize>,
     /// Indicator time constant per column (model time units), or `None` for no filter.
     pub tau: Option<Array1<F>>,
-    /// Scale per session and column (`S × M`), or `None` for the identity.
+    /// Scale per session and column (`S × M`), or `None` for the identity (and for a profiled
+    /// map not yet evaluated: see [`Self::profile`]).
     pub scale: Option<Array2<F>>,
     /// Offset per session and column (`S × M`), present with `scale`.
     pub offset: Option<Array2<F>>,
@@ -97,8 +110,9 @@ pub struct Observation<F> {
     pub dt: F,
     /// Whether the indicator's τ are trained (with a filter only).
     pub fit_tau: bool,
-    /// Whether scale and offset are trained (with an affine map only).
-    pub fit_affine: bool,
+    /// Whether scale and offset are profiled: fitted by least squares at every evaluation
+    /// (the values in `scale` and `offset` are then ignored).
+    pub profile_affine: bool,
 }
 
 /// Intermediate values of one evaluation, reused by its gradient.
@@ -107,6 +121,8 @@ struct Forward<F> {
     c: Option<Array3<F>>,
     /// Frames of `c`, `B × F × M`.
     framed: Array3<F>,
+    /// The scale and offset used (`S × M`; given or profiled), or `None` for the identity.
+    affine: Option<(Array2<F>, Array2<F>)>,
     /// Prediction `ŷ`, `B × F × M`.
     pred: Array3<F>,
 }
@@ -148,6 +164,12 @@ impl<F: Real> Observation<F> {
             (None, None) => {}
             _ => return Err(Error::invalid("observation", "scale and offset come together")),
         }
+        if self.scale.is_some() && self.profile_affine {
+            return Err(Error::invalid(
+                "observation",
+                "a profiled affine map has no given scale and offset (leave them None)",
+            ));
+        }
         for (bi, fi, mi) in ndarray::indices((b, f, m)) {
             let v = self.data[(bi, fi, mi)];
             if v.is_infinite() {
@@ -183,34 +205,22 @@ impl<F: Real> Observation<F> {
             .map(|((b, f, m), v)| ((b, f, m), !v.is_nan() && self.frames.has(b, f)))
     }
 
-    /// Number of trainable parameters φ: scale and offset (`2 S M`, if trained), then τ (`M`,
-    /// if trained), in that order.
+    /// Number of trainable parameters φ: the indicator's τ per column, if trained (a profiled
+    /// scale and offset are not parameters: they are solved for).
     pub fn n_params(&self) -> usize {
-        let m = self.data.dim().2;
-        let affine = if self.fit_affine && self.scale.is_some() {
-            2 * self.sessions() * m
+        if self.fit_tau && self.tau.is_some() {
+            self.data.dim().2
         } else {
             0
-        };
-        let tau = if self.fit_tau && self.tau.is_some() { m } else { 0 };
-        affine + tau
+        }
     }
 
-    /// The trainable parameters φ, laid out as [`Self::n_params`] says.
+    /// The trainable parameters φ (τ per column, model time units, if trained).
     pub fn params(&self) -> Vec<F> {
-        let mut v = Vec::with_capacity(self.n_params());
-        if self.fit_affine
-            && let (Some(sc), Some(of)) = (&self.scale, &self.offset)
-        {
-            v.extend(sc.iter());
-            v.extend(of.iter());
+        match (&self.tau, self.fit_tau) {
+            (Some(t), true) => t.to_vec(),
+            _ => Vec::new(),
         }
-        if self.fit_tau
-            && let Some(t) = &self.tau
-        {
-            v.extend(t.iter());
-        }
-        v
     }
 
     /// Sets the trainable parameters from φ.
@@ -218,36 +228,18 @@ impl<F: Real> Observation<F> {
         if phi.len() != self.n_params() {
             return Err(Error::shape("observation parameters", &[self.n_params()], &[phi.len()]));
         }
-        let mut off = 0;
-        if self.fit_affine
-            && let (Some(sc), Some(of)) = (&mut self.scale, &mut self.offset)
-        {
-            let k = sc.len();
-            sc.iter_mut().zip(&phi[..k]).for_each(|(x, &v)| *x = v);
-            of.iter_mut().zip(&phi[k..2 * k]).for_each(|(x, &v)| *x = v);
-            off = 2 * k;
-        }
         if self.fit_tau
             && let Some(t) = &mut self.tau
         {
-            t.iter_mut().zip(&phi[off..]).for_each(|(x, &v)| *x = v);
+            t.iter_mut().zip(phi).for_each(|(x, &v)| *x = v);
         }
         Ok(())
     }
 
-    /// Projects φ onto the feasible set: scales ≥ 0 and τ within one to 10⁶ model steps.
+    /// Projects φ onto the feasible set: τ within one to 10⁶ model steps.
     pub fn project(&self, phi: &mut [F]) {
-        let mut off = 0;
-        if self.fit_affine
-            && let Some(sc) = &self.scale
-        {
-            phi[..sc.len()].iter_mut().for_each(|x| *x = x.max(F::zero()));
-            off = 2 * sc.len();
-        }
-        if self.fit_tau && self.tau.is_some() {
-            let (lo, hi) = (self.dt * F::lit(TAU_STEPS.0), self.dt * F::lit(TAU_STEPS.1));
-            phi[off..].iter_mut().for_each(|x| *x = x.max(lo).min(hi));
-        }
+        let (lo, hi) = (self.dt * F::lit(TAU_STEPS.0), self.dt * F::lit(TAU_STEPS.1));
+        phi.iter_mut().for_each(|x| *x = x.max(lo).min(hi));
     }
 
     /// The same observation for a subset of trials (in the given order).
@@ -282,7 +274,12 @@ impl<F: Real> Observation<F> {
         let c = self.gamma().map(|g| filter(a, &g));
         let framed = self.frames.read(c.as_ref().map_or(a, |c| c.view()));
         let mut pred = framed.clone();
-        if let (Some(sc), Some(of)) = (&self.scale, &self.offset) {
+        let affine = match (&self.scale, &self.offset) {
+            _ if self.profile_affine => Some(self.least_squares(&framed)),
+            (Some(sc), Some(of)) => Some((sc.clone(), of.clone())),
+            _ => None,
+        };
+        if let Some((sc, of)) = &affine {
             for (b, mut trial) in pred.axis_iter_mut(Axis(0)).enumerate() {
                 let (sr, or) = (sc.row(self.session[b]), of.row(self.session[b]));
                 for mut row in trial.rows_mut() {
@@ -292,7 +289,98 @@ impl<F: Real> Observation<F> {
                 }
             }
         }
-        Forward { c, framed, pred }
+        Forward {
+            c,
+            framed,
+            affine,
+            pred,
+        }
+    }
+
+    /// The scale (≥ 0) and offset per session and column that fit the observed data best, in
+    /// least squares, by the framed indicator output `framed`: the regression of the data on
+    /// it, or the data's mean and a scale of 0 when the slope would be negative or the
+    /// regressor does not vary (scale 1 and offset 0 for a column with no observed value).
+    fn least_squares(&self, framed: &Array3<F>) -> (Array2<F>, Array2<F>) {
+        let (sessions, m) = (self.sessions(), self.data.dim().2);
+        let mut stats = vec![[0.0f64; 5]; sessions * m]; // n, Σx, Σy, Σxx, Σxy
+        for ((b, f, i), obs) in self.mask_iter() {
+            if obs {
+                let (x, y) = (framed[(b, f, i)].as_f64(), self.data[(b, f, i)].as_f64());
+                let st = &mut stats[self.session[b] * m + i];
+                for (acc, v) in st.iter_mut().zip([1.0, x, y, x * x, x * y]) {
+                    *acc += v;
+                }
+            }
+        }
+        let (mut sc, mut of) = (Array2::<F>::ones((sessions, m)), Array2::<F>::zeros((sessions, m)));
+        for (k, &[n, sx, sy, sxx, sxy]) in stats.iter().enumerate() {
+            if n == 0.0 {
+                continue;
+            }
+            let (mx, my) = (sx / n, sy / n);
+            let (vx, cxy) = (sxx / n - mx * mx, sxy / n - mx * my);
+            let slope = if regressor_varies(vx, mx) && cxy > 0.0 {
+                cxy / vx
+            } else {
+                0.0
+            };
+            sc[(k / m, k % m)] = F::lit(slope);
+            of[(k / m, k % m)] = F::lit(my - slope * mx);
+        }
+        (sc, of)
+    }
+
+    /// Kaufman's projection of a profiled affine map: each session and column's observed
+    /// entries of `v` with their least-squares fit by the regressors (`framed` and 1, or 1
+    /// alone where the fitted scale is 0) removed, in place.
+    fn project_off_affine(&self, v: &mut Array3<F>, framed: &Array3<F>, scale: &Array2<F>) {
+        let (sessions, m) = (self.sessions(), self.data.dim().2);
+        let mut stats = vec![[0.0f64; 5]; sessions * m]; // n, Σx, Σv, Σxx, Σxv
+        for ((b, f, i), obs) in self.mask_iter() {
+            if obs {
+                let (x, y) = (framed[(b, f, i)].as_f64(), v[(b, f, i)].as_f64());
+                let st = &mut stats[self.session[b] * m + i];
+                for (acc, w) in st.iter_mut().zip([1.0, x, y, x * x, x * y]) {
+                    *acc += w;
+                }
+            }
+        }
+        let coef: Vec<(f64, f64)> = stats
+            .iter()
+            .enumerate()
+            .map(|(k, &[n, sx, sv, sxx, sxv])| {
+                if n == 0.0 {
+                    return (0.0, 0.0);
+                }
+                let (mx, mv) = (sx / n, sv / n);
+                let vx = sxx / n - mx * mx;
+                let free = scale[(k / m, k % m)] > F::zero() && regressor_varies(vx, mx);
+                let slope = if free { (sxv / n - mx * mv) / vx } else { 0.0 };
+                (slope, mv - slope * mx)
+            })
+            .collect();
+        for ((b, f, i), obs) in self.mask_iter() {
+            if obs {
+                let (slope, icpt) = coef[self.session[b] * m + i];
+                v[(b, f, i)] -= F::lit(slope * framed[(b, f, i)].as_f64() + icpt);
+            }
+        }
+    }
+
+    /// Sets `scale` and `offset` to the values a profiled map takes for the recorded activity
+    /// `a` (what the fit ended with), and turns profiling off so that they stay: the
+    /// observation then predicts with them.
+    pub fn profile(&mut self, a: ArrayView3<F>) -> Result<()> {
+        self.check_activity(a)?;
+        if self.profile_affine {
+            let fw = self.forward(a);
+            let (sc, of) = fw.affine.expect("profiled");
+            self.scale = Some(sc);
+            self.offset = Some(of);
+            self.profile_affine = false;
+        }
+        Ok(())
     }
 
     /// The residual's weight `2/K` on observed entries and 0 elsewhere, times `x`, in place.
@@ -334,32 +422,18 @@ impl<F: Real> Observation<F> {
         }
         let fw = self.forward(a);
         let mut jv = self.jvp(a, &fw, da, dphi);
+        if self.profile_affine {
+            let (sc, _) = fw.affine.as_ref().expect("profiled");
+            self.project_off_affine(&mut jv, &fw.framed, sc);
+        }
         self.weigh(&mut jv);
         Ok(self.vjp(a, &fw, jv))
-    }
-
-    /// A direction in φ split into its parts: δscale and δoffset (`S × M`, if trained) and δτ.
-    #[allow(clippy::type_complexity)]
-    fn split<'d>(&self, dphi: &'d [F]) -> (Option<ArrayView2<'d, F>>, Option<ArrayView2<'d, F>>, Option<&'d [F]>) {
-        let (sessions, m) = (self.sessions(), self.data.dim().2);
-        let mut off = 0;
-        let (mut ds, mut dof, mut dt) = (None, None, None);
-        if self.fit_affine && self.scale.is_some() {
-            let k = sessions * m;
-            ds = Some(ArrayView2::from_shape((sessions, m), &dphi[..k]).expect("length checked"));
-            dof = Some(ArrayView2::from_shape((sessions, m), &dphi[k..2 * k]).expect("length checked"));
-            off = 2 * k;
-        }
-        if self.fit_tau && self.tau.is_some() {
-            dt = Some(&dphi[off..off + m]);
-        }
-        (ds, dof, dt)
     }
 
     /// `J (δa, δφ)`: the prediction's tangent, `B × F × M`.
     fn jvp(&self, a: ArrayView3<F>, fw: &Forward<F>, da: ArrayView3<F>, dphi: &[F]) -> Array3<F> {
         let m = self.data.dim().2;
-        let (dscale, doffset, dtau) = self.split(dphi);
+        let dtau = (self.n_params() > 0).then_some(dphi);
         let dc = match (self.gamma(), &fw.c) {
             (Some(g), Some(c)) => {
                 let mut dc = filter(da, &g);
@@ -374,17 +448,11 @@ impl<F: Real> Observation<F> {
             _ => da.to_owned(),
         };
         let mut out = self.frames.read(dc.view());
-        if let Some(sc) = &self.scale {
+        if let Some((sc, _)) = &fw.affine {
             for (b, mut trial) in out.axis_iter_mut(Axis(0)).enumerate() {
-                let sb = self.session[b];
-                for (f, mut row) in trial.rows_mut().into_iter().enumerate() {
-                    for i in 0..m {
-                        let mut v = sc[(sb, i)] * row[i];
-                        if let (Some(ds), Some(dof)) = (dscale, doffset) {
-                            v += ds[(sb, i)] * fw.framed[(b, f, i)] + dof[(sb, i)];
-                        }
-                        row[i] = v;
-                    }
+                let sr = sc.row(self.session[b]);
+                for mut row in trial.rows_mut() {
+                    row.zip_mut_with(&sr, |x, &s| *x *= s);
                 }
             }
         }
@@ -393,25 +461,15 @@ impl<F: Real> Observation<F> {
 
     /// `Jᵀ ȳ`: the parts on `a` and on φ of a prediction's cotangent `ȳ` (`B × F × M`).
     fn vjp(&self, a: ArrayView3<F>, fw: &Forward<F>, ybar: Array3<F>) -> (Array3<F>, Vec<F>) {
-        let (sessions, m) = (self.sessions(), self.data.dim().2);
+        let m = self.data.dim().2;
         let mut phi_bar = vec![F::zero(); self.n_params()];
         let mut framed_bar = ybar;
-        if let Some(sc) = &self.scale {
-            let (mut sbar, mut obar) = (Array2::<F>::zeros((sessions, m)), Array2::<F>::zeros((sessions, m)));
+        if let Some((sc, _)) = &fw.affine {
             for (b, mut trial) in framed_bar.axis_iter_mut(Axis(0)).enumerate() {
-                let sb = self.session[b];
-                for (f, mut row) in trial.rows_mut().into_iter().enumerate() {
-                    for i in 0..m {
-                        sbar[(sb, i)] += row[i] * fw.framed[(b, f, i)];
-                        obar[(sb, i)] += row[i];
-                        row[i] *= sc[(sb, i)];
-                    }
+                let sr = sc.row(self.session[b]);
+                for mut row in trial.rows_mut() {
+                    row.zip_mut_with(&sr, |x, &s| *x *= s);
                 }
-            }
-            if self.fit_affine {
-                let k = sessions * m;
-                phi_bar[..k].iter_mut().zip(sbar.iter()).for_each(|(x, &v)| *x = v);
-                phi_bar[k..2 * k].iter_mut().zip(obar.iter()).for_each(|(x, &v)| *x = v);
             }
         }
         let c_bar = self.frames.read_t(framed_bar.view());
@@ -423,7 +481,7 @@ impl<F: Real> Observation<F> {
                 {
                     // ∂L/∂γ = Σ_t λ_{t+1} (c_t − a_t); ∂γ/∂τ = γ dt/τ²
                     let (b, t, _) = a.dim();
-                    let off = phi_bar.len() - m;
+                    let off = 0;
                     for i in 0..m {
                         let mut gbar = F::zero();
                         for bi in 0..b {
@@ -440,58 +498,11 @@ impl<F: Real> Observation<F> {
         };
         (a_bar, phi_bar)
     }
+}
 
-    /// The affine parameters' least-squares fit to the data given the recorded activity `a`
-    /// (per session and column: the regression of the observed values on the filtered,
-    /// framed activity), a starting point for fitting them. A column whose regression slope is
-    /// not positive, or whose framed activity does not vary, gets the ratio of standard
-    /// deviations as its scale.
-    pub fn init_affine(&mut self, a: ArrayView3<F>) -> Result<()> {
-        self.check_activity(a)?;
-        let (sessions, m) = (self.sessions(), self.data.dim().2);
-        let framed = {
-            let c = self.gamma().map(|g| filter(a, &g));
-            self.frames.read(c.as_ref().map_or(a, |c| c.view()))
-        };
-        let mut stats = vec![[0.0f64; 5]; sessions * m]; // n, Σx, Σy, Σxx, Σxy
-        for ((b, f, i), obs) in self.mask_iter() {
-            if obs {
-                let (x, y) = (framed[(b, f, i)].as_f64(), self.data[(b, f, i)].as_f64());
-                let st = &mut stats[self.session[b] * m + i];
-                st[0] += 1.0;
-                st[1] += x;
-                st[2] += y;
-                st[3] += x * x;
-                st[4] += x * y;
-            }
-        }
-        let (mut sc, mut of) = (Array2::<F>::ones((sessions, m)), Array2::<F>::zeros((sessions, m)));
-        for (k, st) in stats.iter().enumerate() {
-            let [n, sx, sy, sxx, sxy] = *st;
-            if n == 0.0 {
-                continue;
-            }
-            let (mx, my) = (sx / n, sy / n);
-            let (vx, cxy) = (sxx / n - mx * mx, sxy / n - mx * my);
-            let slope = if vx > 1e-12 * (1.0 + mx * mx) && cxy > 0.0 {
-                cxy / vx
-            } else {
-                // no positive relation: match the spread, if there is any
-                let vy: f64 = self
-                    .mask_iter()
-                    .filter(|&((b, _, i), o)| o && self.session[b] * m + i == k)
-                    .map(|((b, f, i), _)| (self.data[(b, f, i)].as_f64() - my).powi(2))
-                    .sum::<f64>()
-                    / n;
-                if vx > 1e-12 { (vy / vx).sqrt() } else { 1.0 }
-            };
-            sc[(k / m, k % m)] = F::lit(slope);
-            of[(k / m, k % m)] = F::lit(my - slope * mx);
-        }
-        self.scale = Some(sc);
-        self.offset = Some(of);
-        Ok(())
-    }
+/// Whether a regressor of variance `vx` and mean `mx` varies enough to fit a slope on.
+fn regressor_varies(vx: f64, mx: f64) -> bool {
+    vx > 1e-12 * (1.0 + mx * mx)
 }
 
 /// The indicator filter along time of every trial and column: `c_0 = a_0`,

@@ -3,9 +3,17 @@
 use super::*;
 use ndarray::Array2;
 
+/// How a case's scale and offset are set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Affine {
+    Identity,
+    Given,
+    Profiled,
+}
+
 /// An observation of 3 trials (two sessions, ragged frames, some values missing) of 4 columns
-/// on 80 steps of 0.05, with or without filter and affine map, all trained.
-fn case(filter: bool, affine: bool, sampling: Sampling) -> Observation<f64> {
+/// on 80 steps of 0.05, with or without a filter (its τ trained), and an affine map.
+fn case(filter: bool, affine: Affine, sampling: Sampling) -> Observation<f64> {
     let (b, t, m, dt) = (3, 80, 4, 0.05);
     let times = Array2::from_shape_fn((b, 9), |(bi, f)| {
         if bi == 1 && f >= 7 {
@@ -31,9 +39,9 @@ fn case(filter: bool, affine: bool, sampling: Sampling) -> Observation<f64> {
         offset: None,
         dt,
         fit_tau: filter,
-        fit_affine: affine,
+        profile_affine: affine == Affine::Profiled,
     };
-    if affine {
+    if affine == Affine::Given {
         obs.scale = Some(Array2::from_shape_fn((2, m), |(s, i)| 0.5 + 0.2 * (s + i) as f64));
         obs.offset = Some(Array2::from_shape_fn((2, m), |(s, i)| 0.1 * s as f64 - 0.05 * i as f64));
     }
@@ -54,11 +62,12 @@ fn loss_at(obs: &Observation<f64>, a: &Array3<f64>, phi: &[f64]) -> f64 {
 }
 
 /// `∂L/∂a` and `∂L/∂φ` against central differences, for every combination of filter, affine
-/// map and sampling.
+/// map (a profiled one included: its gradient is the gradient at the fitted scale and offset)
+/// and sampling.
 #[test]
 fn gradients_match_finite_differences() {
     for filter in [false, true] {
-        for affine in [false, true] {
+        for affine in [Affine::Identity, Affine::Given, Affine::Profiled] {
             for sampling in [Sampling::Instant, Sampling::FrameAverage] {
                 let obs = case(filter, affine, sampling);
                 let a = activity(3, 80, 4, 0.0);
@@ -73,7 +82,7 @@ fn gradients_match_finite_differences() {
                     let got = a_bar[(bi, ti, i)];
                     assert!(
                         (fd - got).abs() <= 1e-7 * (1.0 + fd.abs()),
-                        "filter {filter}, affine {affine}, {sampling:?}: a[{bi},{ti},{i}]: {got} vs {fd}"
+                        "filter {filter}, affine {affine:?}, {sampling:?}: a[{bi},{ti},{i}]: {got} vs {fd}"
                     );
                 }
                 for k in 0..phi.len() {
@@ -83,7 +92,7 @@ fn gradients_match_finite_differences() {
                     let fd = (loss_at(&obs, &a, &pp) - loss_at(&obs, &a, &pm)) / (2.0 * h);
                     assert!(
                         (fd - phi_bar[k]).abs() <= 1e-7 * (1.0 + fd.abs()),
-                        "filter {filter}, affine {affine}, {sampling:?}: φ[{k}]: {} vs {fd}",
+                        "filter {filter}, affine {affine:?}, {sampling:?}: φ[{k}]: {} vs {fd}",
                         phi_bar[k]
                     );
                 }
@@ -94,12 +103,30 @@ fn gradients_match_finite_differences() {
 
 /// The Gauss–Newton product is `Jᵀ (2/K) M J v`: checked through `u · G v = (2/K) (J u)·(J v)`
 /// with `J u`, `J v` by central differences of the prediction, for the activity and φ parts
-/// together.
+/// together. A profiled affine map's prediction is differentiated with its scale and offset
+/// refitted at every point, at data it fits exactly (where Kaufman's Jacobian is the exact one).
 #[test]
 fn gauss_newton_products_match_finite_differences() {
-    for (filter, affine) in [(true, true), (false, true), (true, false)] {
-        let obs = case(filter, affine, Sampling::FrameAverage);
+    for (filter, affine) in [
+        (true, Affine::Given),
+        (false, Affine::Given),
+        (true, Affine::Identity),
+        (true, Affine::Profiled),
+        (false, Affine::Profiled),
+    ] {
+        let mut obs = case(filter, affine, Sampling::FrameAverage);
         let a = activity(3, 80, 4, 0.3);
+        if affine == Affine::Profiled {
+            // data the model fits exactly, with positive scales
+            let mut given = case(filter, Affine::Given, Sampling::FrameAverage);
+            let exact = given.predict(a.view()).unwrap();
+            given.data.zip_mut_with(&exact, |y, &p| {
+                if !y.is_nan() {
+                    *y = p
+                }
+            });
+            obs.data = given.data;
+        }
         let phi = obs.params();
         let dirs = [(activity(3, 80, 4, 1.1), 0.3), (activity(3, 80, 4, 2.9), -0.7)];
         let dphi = |c: f64| -> Vec<f64> { (0..phi.len()).map(|k| c * ((k as f64) * 0.37).cos()).collect() };
@@ -129,16 +156,16 @@ fn gauss_newton_products_match_finite_differences() {
         let got = (&u.0 * &ga).sum() + du.iter().zip(&gp).map(|(x, y)| x * y).sum::<f64>();
         assert!(
             (got - expected).abs() <= 1e-6 * expected.abs().max(1e-3),
-            "filter {filter}, affine {affine}: {got} vs {expected}"
+            "filter {filter}, affine {affine:?}: {got} vs {expected}"
         );
     }
 }
 
-/// Affine parameters fitted by `init_affine` recover a known scale and offset exactly from
-/// noiseless data, per session.
+/// A profiled map recovers a known scale and offset exactly from noiseless data, per session,
+/// and [`Observation::profile`] keeps them.
 #[test]
-fn init_affine_recovers_scale_and_offset() {
-    let mut obs = case(true, true, Sampling::Instant);
+fn profiled_affine_recovers_scale_and_offset() {
+    let mut obs = case(true, Affine::Given, Sampling::Instant);
     let a = activity(3, 80, 4, 0.5);
     let truth_s = Array2::from_shape_fn((2, 4), |(s, i)| 0.3 + s as f64 + 0.1 * i as f64);
     let truth_o = Array2::from_shape_fn((2, 4), |(s, i)| -0.2 * s as f64 + 0.4 * i as f64);
@@ -152,18 +179,20 @@ fn init_affine_recovers_scale_and_offset() {
     });
     obs.scale = None;
     obs.offset = None;
-    obs.init_affine(a.view()).unwrap();
+    obs.profile_affine = true;
+    assert!(obs.loss_and_grad(a.view()).unwrap().0 < 1e-20);
+    obs.profile(a.view()).unwrap();
+    assert!(!obs.profile_affine);
     let err = (obs.scale.as_ref().unwrap() - &truth_s).mapv(f64::abs).sum()
         + (obs.offset.as_ref().unwrap() - &truth_o).mapv(f64::abs).sum();
     assert!(err < 1e-9, "{err}");
-    assert!(obs.loss_and_grad(a.view()).unwrap().0 < 1e-20);
 }
 
 /// An all-missing recording, an infinite value, sessions of the wrong length and a bad τ are
 /// errors naming the field.
 #[test]
 fn bad_observations_are_errors() {
-    let good = case(true, true, Sampling::Instant);
+    let good = case(true, Affine::Given, Sampling::Instant);
     let mut all_nan = good.clone();
     all_nan.data.fill(f64::NAN);
     let mut inf = good.clone();
