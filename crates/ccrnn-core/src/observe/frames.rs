@@ -10,7 +10,7 @@
 //! need) are sparse products.
 
 use crate::{Error, Real, Result};
-use ndarray::{Array3, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array3, ArrayView2, ArrayView3, Axis, s};
 
 /// How a frame's value is read off the model's trajectory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,7 +114,7 @@ impl FrameMap {
                             ),
                         ));
                     }
-                    weights(t0.min(end), t1.min(end), dt, steps, &mut entries);
+                    frame_weights(t0.min(end), t1.min(end), dt, steps, &mut entries);
                 }
                 ptr.push(entries.len());
             }
@@ -146,38 +146,34 @@ impl FrameMap {
         self.ptr[r + 1] > self.ptr[r]
     }
 
+    /// Every weight as `(trial, frame, step, weight)`.
+    fn weights(&self) -> impl Iterator<Item = (usize, usize, usize, f64)> + '_ {
+        (0..self.trials * self.frames).flat_map(move |r| {
+            let (b, f) = (r / self.frames, r % self.frames);
+            self.entries[self.ptr[r]..self.ptr[r + 1]]
+                .iter()
+                .map(move |&(k, w)| (b, f, k, w))
+        })
+    }
+
     /// The frames of `x` (`B × T × M` → `B × F × M`; zeros where a trial has no frame).
     pub fn read<F: Real>(&self, x: ArrayView3<F>) -> Array3<F> {
-        let m = x.dim().2;
-        let mut out = Array3::zeros((self.trials, self.frames, m));
-        for b in 0..self.trials {
-            for f in 0..self.frames {
-                let r = b * self.frames + f;
-                for &(k, w) in &self.entries[self.ptr[r]..self.ptr[r + 1]] {
-                    let w = F::lit(w);
-                    let src = x.slice(ndarray::s![b, k, ..]);
-                    out.slice_mut(ndarray::s![b, f, ..])
-                        .zip_mut_with(&src, |o, &v| *o += w * v);
-                }
-            }
+        let mut out = Array3::zeros((self.trials, self.frames, x.dim().2));
+        for (b, f, k, w) in self.weights() {
+            let w = F::lit(w);
+            out.slice_mut(s![b, f, ..])
+                .zip_mut_with(&x.slice(s![b, k, ..]), |o, &v| *o += w * v);
         }
         out
     }
 
     /// The transpose of [`Self::read`]: `B × F × M` → `B × T × M`.
     pub fn read_t<F: Real>(&self, y: ArrayView3<F>) -> Array3<F> {
-        let m = y.dim().2;
-        let mut out = Array3::zeros((self.trials, self.steps, m));
-        for b in 0..self.trials {
-            for f in 0..self.frames {
-                let r = b * self.frames + f;
-                for &(k, w) in &self.entries[self.ptr[r]..self.ptr[r + 1]] {
-                    let w = F::lit(w);
-                    let src = y.slice(ndarray::s![b, f, ..]);
-                    out.slice_mut(ndarray::s![b, k, ..])
-                        .zip_mut_with(&src, |o, &v| *o += w * v);
-                }
-            }
+        let mut out = Array3::zeros((self.trials, self.steps, y.dim().2));
+        for (b, f, k, w) in self.weights() {
+            let w = F::lit(w);
+            out.slice_mut(s![b, k, ..])
+                .zip_mut_with(&y.slice(s![b, f, ..]), |o, &v| *o += w * v);
         }
         out
     }
@@ -205,7 +201,7 @@ impl FrameMap {
 
 /// Appends the weights on steps of the mean of the piecewise-linear trace over `[t0, t1]`
 /// (its value at `t0` when `t0 = t1`).
-fn weights(t0: f64, t1: f64, dt: f64, steps: usize, out: &mut Vec<(usize, f64)>) {
+fn frame_weights(t0: f64, t1: f64, dt: f64, steps: usize, out: &mut Vec<(usize, f64)>) {
     let last = steps - 1;
     let start = out.len();
     let mut add = |k: usize, w: f64| {
