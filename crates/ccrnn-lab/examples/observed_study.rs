@@ -108,6 +108,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..FitConfig::for_method(MethodKind::GaussNewton)
         }
         .validate()?;
+        for (name, data) in &cases {
+            // the loss of the teacher itself (another noise realisation of its rollouts): the
+            // floor a fit can reach
+            let rollout = simulate(&model, &train, &SimOptions::noisy(demo.study.data_noise, 9))?;
+            let floor = ccrnn_core::loss(&model, &rollout, &data.target())?.0;
+            eprintln!("{name}: the teacher's own loss on this data (the floor) {floor:.4e}");
+        }
         for (name, data) in cases {
             let t0 = Instant::now();
             let out = fit(init.clone(), train.clone(), data, &cfg, None, None)?;
