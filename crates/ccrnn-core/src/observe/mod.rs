@@ -303,16 +303,7 @@ impl<F: Real> Observation<F> {
     /// regressor does not vary (scale 1 and offset 0 for a column with no observed value).
     fn least_squares(&self, framed: &Array3<F>) -> (Array2<F>, Array2<F>) {
         let (sessions, m) = (self.sessions(), self.data.dim().2);
-        let mut stats = vec![[0.0f64; 5]; sessions * m]; // n, Σx, Σy, Σxx, Σxy
-        for ((b, f, i), obs) in self.mask_iter() {
-            if obs {
-                let (x, y) = (framed[(b, f, i)].as_f64(), self.data[(b, f, i)].as_f64());
-                let st = &mut stats[self.session[b] * m + i];
-                for (acc, v) in st.iter_mut().zip([1.0, x, y, x * x, x * y]) {
-                    *acc += v;
-                }
-            }
-        }
+        let stats = self.group_sums(framed, &self.data);
         let (mut sc, mut of) = (Array2::<F>::ones((sessions, m)), Array2::<F>::zeros((sessions, m)));
         for (k, &[n, sx, sy, sxx, sxy]) in stats.iter().enumerate() {
             if n == 0.0 {
@@ -331,21 +322,29 @@ impl<F: Real> Observation<F> {
         (sc, of)
     }
 
+    /// Per session and column (index `session · M + column`), over its observed entries: the
+    /// count and the sums of `x`, `y`, `x²` and `x y`, with `x` from `framed` and `y` from `y`.
+    fn group_sums(&self, framed: &Array3<F>, y: &Array3<F>) -> Vec<[f64; 5]> {
+        let m = self.data.dim().2;
+        let mut sums = vec![[0.0f64; 5]; self.sessions() * m];
+        for ((b, f, i), obs) in self.mask_iter() {
+            if obs {
+                let (x, y) = (framed[(b, f, i)].as_f64(), y[(b, f, i)].as_f64());
+                let st = &mut sums[self.session[b] * m + i];
+                for (acc, v) in st.iter_mut().zip([1.0, x, y, x * x, x * y]) {
+                    *acc += v;
+                }
+            }
+        }
+        sums
+    }
+
     /// Kaufman's projection of a profiled affine map: each session and column's observed
     /// entries of `v` with their least-squares fit by the regressors (`framed` and 1, or 1
     /// alone where the fitted scale is 0) removed, in place.
     fn project_off_affine(&self, v: &mut Array3<F>, framed: &Array3<F>, scale: &Array2<F>) {
-        let (sessions, m) = (self.sessions(), self.data.dim().2);
-        let mut stats = vec![[0.0f64; 5]; sessions * m]; // n, Σx, Σv, Σxx, Σxv
-        for ((b, f, i), obs) in self.mask_iter() {
-            if obs {
-                let (x, y) = (framed[(b, f, i)].as_f64(), v[(b, f, i)].as_f64());
-                let st = &mut stats[self.session[b] * m + i];
-                for (acc, w) in st.iter_mut().zip([1.0, x, y, x * x, x * y]) {
-                    *acc += w;
-                }
-            }
-        }
+        let m = self.data.dim().2;
+        let stats = self.group_sums(framed, v);
         let coef: Vec<(f64, f64)> = stats
             .iter()
             .enumerate()
