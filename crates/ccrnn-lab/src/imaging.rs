@@ -94,6 +94,7 @@ impl Imaging {
             tau: self
                 .indicator
                 .map(|ind| Array1::from_elem(m, F::lit(ind.tau_s / self.time_unit_s))),
+            rise: None,
             scale: Some(scale),
             offset: Some(offset),
             dt: F::lit(dt),

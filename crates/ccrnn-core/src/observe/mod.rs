@@ -101,6 +101,11 @@ pub struct Observation<F> {
     pub session: Vec<usize>,
     /// Indicator time constant per column (model time units), or `None` for no filter.
     pub tau: Option<Array1<F>>,
+    /// The indicator's rise time constant per column (model time units, fixed), or `None` for
+    /// an instantaneous rise: the activity then goes through a first filter of this τ before
+    /// the decay filter (two unit-gain filters in cascade: a response kernel proportional to
+    /// `e^{−t/τ} − e^{−t/τ_rise}`). Only with `tau`.
+    pub rise: Option<Array1<F>>,
     /// Scale per session and column (`S × M`), or `None` for the identity (and for a profiled
     /// map not yet evaluated: see [`Self::profile`]).
     pub scale: Option<Array2<F>>,
@@ -117,6 +122,8 @@ pub struct Observation<F> {
 
 /// Intermediate values of one evaluation, reused by its gradient.
 struct Forward<F> {
+    /// The rise filter's output, the decay filter's input (`None` without a rise time).
+    rise: Option<Array3<F>>,
     /// Indicator output `c`, `B × T × M` (the activity itself without a filter: not stored).
     c: Option<Array3<F>>,
     /// Frames of `c`, `B × F × M`.
@@ -141,18 +148,23 @@ impl<F: Real> Observation<F> {
             return Err(Error::shape("observation.session", &[b], &[self.session.len()]));
         }
         let sessions = self.sessions();
-        if let Some(tau) = &self.tau {
-            crate::error::check_shape("observation.tau", &[m], tau.shape())?;
-            if let Some((i, t)) = tau
-                .iter()
-                .enumerate()
-                .find(|(_, t)| !(t.as_f64() > 0.0 && t.is_finite()))
-            {
-                return Err(Error::invalid(
-                    "observation.tau",
-                    format!("column {i}: {t} (must be > 0)"),
-                ));
+        for (name, taus) in [("observation.tau", &self.tau), ("observation.rise", &self.rise)] {
+            if let Some(tau) = taus {
+                crate::error::check_shape(name, &[m], tau.shape())?;
+                if let Some((i, t)) = tau
+                    .iter()
+                    .enumerate()
+                    .find(|(_, t)| !(t.as_f64() > 0.0 && t.is_finite()))
+                {
+                    return Err(Error::invalid(name, format!("column {i}: {t} (must be > 0)")));
+                }
             }
+        }
+        if self.rise.is_some() && self.tau.is_none() {
+            return Err(Error::invalid(
+                "observation.rise",
+                "a rise time needs an indicator (tau)",
+            ));
         }
         match (&self.scale, &self.offset) {
             (Some(sc), Some(of)) => {
@@ -265,13 +277,26 @@ impl<F: Real> Observation<F> {
 
     /// The filter's decay factor γ per column.
     fn gamma(&self) -> Option<Vec<F>> {
-        self.tau
+        self.tau.as_ref().map(|t| self.factors(t))
+    }
+
+    /// The rise filter's factor per column.
+    fn rise_gamma(&self) -> Option<Vec<F>> {
+        self.rise
             .as_ref()
-            .map(|t| t.iter().map(|&tau| (-self.dt / tau).exp()).collect())
+            .filter(|_| self.tau.is_some())
+            .map(|t| self.factors(t))
+    }
+
+    /// `exp(−dt/τ)` for each τ.
+    fn factors(&self, taus: &Array1<F>) -> Vec<F> {
+        taus.iter().map(|&tau| (-self.dt / tau).exp()).collect()
     }
 
     fn forward(&self, a: ArrayView3<F>) -> Forward<F> {
-        let c = self.gamma().map(|g| filter(a, &g));
+        let rise = self.rise_gamma().map(|g| filter(a, &g));
+        let input = rise.as_ref().map_or(a, |r| r.view());
+        let c = self.gamma().map(|g| filter(input, &g));
         let framed = self.frames.read(c.as_ref().map_or(a, |c| c.view()));
         let mut pred = framed.clone();
         let affine = match (&self.scale, &self.offset) {
@@ -290,6 +315,7 @@ impl<F: Real> Observation<F> {
             }
         }
         Forward {
+            rise,
             c,
             framed,
             affine,
@@ -433,18 +459,23 @@ impl<F: Real> Observation<F> {
     fn jvp(&self, a: ArrayView3<F>, fw: &Forward<F>, da: ArrayView3<F>, dphi: &[F]) -> Array3<F> {
         let m = self.data.dim().2;
         let dtau = (self.n_params() > 0).then_some(dphi);
+        // the decay filter's input and its tangent (through the rise filter, if any)
+        let (x, dx) = match (self.rise_gamma(), &fw.rise) {
+            (Some(gr), Some(r)) => (r.view(), filter(da, &gr)),
+            _ => (a, da.to_owned()),
+        };
         let dc = match (self.gamma(), &fw.c) {
             (Some(g), Some(c)) => {
-                let mut dc = filter(da, &g);
+                let mut dc = filter(dx.view(), &g);
                 if let (Some(dtau), Some(tau)) = (dtau, &self.tau) {
-                    // δγ = γ dt/τ² δτ drives the filter with (c_t − a_t) δγ
+                    // δγ = γ dt/τ² δτ drives the filter with (c_t − x_t) δγ
                     let dg: Vec<F> = (0..m).map(|i| g[i] * self.dt / (tau[i] * tau[i]) * dtau[i]).collect();
-                    let drive = gamma_drive(a, c.view(), &dg);
+                    let drive = gamma_drive(x, c.view(), &dg);
                     dc += &filter_from_zero(drive.view(), &g);
                 }
                 dc
             }
-            _ => da.to_owned(),
+            _ => dx,
         };
         let mut out = self.frames.read(dc.view());
         if let Some((sc, _)) = &fw.affine {
@@ -472,28 +503,32 @@ impl<F: Real> Observation<F> {
             }
         }
         let c_bar = self.frames.read_t(framed_bar.view());
-        let a_bar = match (self.gamma(), &fw.c) {
+        let x = fw.rise.as_ref().map_or(a, |r| r.view());
+        let x_bar = match (self.gamma(), &fw.c) {
             (Some(g), Some(c)) => {
-                let (a_bar, lambda) = filter_t(c_bar.view(), &g);
+                let (x_bar, lambda) = filter_t(c_bar.view(), &g);
                 if self.fit_tau
                     && let Some(tau) = &self.tau
                 {
-                    // ∂L/∂γ = Σ_t λ_{t+1} (c_t − a_t); ∂γ/∂τ = γ dt/τ²
+                    // ∂L/∂γ = Σ_t λ_{t+1} (c_t − x_t), x the decay filter's input; ∂γ/∂τ = γ dt/τ²
                     let (b, t, _) = a.dim();
-                    let off = 0;
                     for i in 0..m {
                         let mut gbar = F::zero();
                         for bi in 0..b {
                             for ti in 0..t - 1 {
-                                gbar += lambda[(bi, ti + 1, i)] * (c[(bi, ti, i)] - a[(bi, ti, i)]);
+                                gbar += lambda[(bi, ti + 1, i)] * (c[(bi, ti, i)] - x[(bi, ti, i)]);
                             }
                         }
-                        phi_bar[off + i] = gbar * g[i] * self.dt / (tau[i] * tau[i]);
+                        phi_bar[i] = gbar * g[i] * self.dt / (tau[i] * tau[i]);
                     }
                 }
-                a_bar
+                x_bar
             }
             _ => c_bar,
+        };
+        let a_bar = match self.rise_gamma() {
+            Some(gr) => filter_t(x_bar.view(), &gr).0,
+            None => x_bar,
         };
         (a_bar, phi_bar)
     }
