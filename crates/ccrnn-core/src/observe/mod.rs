@@ -408,9 +408,10 @@ impl<F: Real> Observation<F> {
         Ok(())
     }
 
-    /// The residual's weight `2/K` on observed entries and 0 elsewhere, times `x`, in place.
-    fn weigh(&self, x: &mut Array3<F>) {
-        let w = F::lit(2.0 / self.observed().max(1) as f64);
+    /// The residual's weight `2/K` on observed entries (`k` = K, at least 1) and 0 elsewhere,
+    /// times `x`, in place.
+    fn weigh(&self, x: &mut Array3<F>, k: f64) {
+        let w = F::lit(2.0 / k);
         for ((_, obs), v) in self.mask_iter().zip(x.iter_mut()) {
             *v = if obs { *v * w } else { F::zero() };
         }
@@ -431,7 +432,7 @@ impl<F: Real> Observation<F> {
                 *r = e;
             }
         }
-        self.weigh(&mut bar);
+        self.weigh(&mut bar, k);
         let (a_bar, phi_bar) = self.vjp(a, &fw, bar);
         Ok((F::lit(sum / k), a_bar, phi_bar))
     }
@@ -451,8 +452,21 @@ impl<F: Real> Observation<F> {
             let (sc, _) = fw.affine.as_ref().expect("profiled");
             self.project_off_affine(&mut jv, &fw.framed, sc);
         }
-        self.weigh(&mut jv);
+        self.weigh(&mut jv, self.observed().max(1) as f64);
         Ok(self.vjp(a, &fw, jv))
+    }
+
+    /// Multiplies each trial's frames (`B × F × M`) by its session's scales, if the evaluation
+    /// `fw` has an affine map: the scale's part of both the tangent and its transpose.
+    fn times_scale(&self, x: &mut Array3<F>, fw: &Forward<F>) {
+        if let Some((sc, _)) = &fw.affine {
+            for (b, mut trial) in x.axis_iter_mut(Axis(0)).enumerate() {
+                let sr = sc.row(self.session[b]);
+                for mut row in trial.rows_mut() {
+                    row.zip_mut_with(&sr, |v, &s| *v *= s);
+                }
+            }
+        }
     }
 
     /// `J (δa, δφ)`: the prediction's tangent, `B × F × M`.
@@ -478,14 +492,7 @@ impl<F: Real> Observation<F> {
             _ => dx,
         };
         let mut out = self.frames.read(dc.view());
-        if let Some((sc, _)) = &fw.affine {
-            for (b, mut trial) in out.axis_iter_mut(Axis(0)).enumerate() {
-                let sr = sc.row(self.session[b]);
-                for mut row in trial.rows_mut() {
-                    row.zip_mut_with(&sr, |x, &s| *x *= s);
-                }
-            }
-        }
+        self.times_scale(&mut out, fw);
         out
     }
 
@@ -494,14 +501,7 @@ impl<F: Real> Observation<F> {
         let m = self.data.dim().2;
         let mut phi_bar = vec![F::zero(); self.n_params()];
         let mut framed_bar = ybar;
-        if let Some((sc, _)) = &fw.affine {
-            for (b, mut trial) in framed_bar.axis_iter_mut(Axis(0)).enumerate() {
-                let sr = sc.row(self.session[b]);
-                for mut row in trial.rows_mut() {
-                    row.zip_mut_with(&sr, |x, &s| *x *= s);
-                }
-            }
-        }
+        self.times_scale(&mut framed_bar, fw);
         let c_bar = self.frames.read_t(framed_bar.view());
         let x = fw.rise.as_ref().map_or(a, |r| r.view());
         let x_bar = match (self.gamma(), &fw.c) {
