@@ -12,6 +12,8 @@ pub struct Connectome {
     pub ids: Vec<u64>,
     /// Optional type or class label per neuron (empty string: none).
     pub labels: Vec<String>,
+    /// Optional name per neuron, as recordings label it (`AVAL`; empty string: none).
+    pub names: Vec<String>,
     /// Presynaptic sign per neuron: +1 excitatory, −1 inhibitory, 0 unknown/unconstrained.
     pub signs: Vec<i8>,
     /// Which synapses exist, `W[post, pre]`.
@@ -74,12 +76,22 @@ impl Connectome {
             row_ptr[i + 1] += row_ptr[i];
         }
         Ok(Self {
+            names: vec![String::new(); ids.len()],
             ids,
             labels,
             signs,
             pattern: Pattern::new(n, row_ptr, col)?,
             counts,
         })
+    }
+
+    /// The same connectome with neuron `names` (one per neuron).
+    pub fn with_names(mut self, names: Vec<String>) -> Result<Self> {
+        if names.len() != self.n() {
+            return Err(Error::shape("names", &[self.n()], &[names.len()]));
+        }
+        self.names = names;
+        Ok(self)
     }
 
     /// Number of neurons.
@@ -151,6 +163,7 @@ impl Connectome {
             rows.iter().map(|&i| self.labels[i].clone()).collect(),
             rows.iter().map(|&i| self.signs[i]).collect(),
             edges,
-        )
+        )?
+        .with_names(rows.iter().map(|&i| self.names[i].clone()).collect())
     }
 }

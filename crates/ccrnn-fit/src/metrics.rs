@@ -130,12 +130,18 @@ pub struct NeuronFit {
 }
 
 /// Each recorded neuron's fit: `pairs` of (column in `student`, column in `data`), the first
-/// naming the neuron. Both arrays are trials × steps × columns.
+/// naming the neuron. Both arrays are trials × steps × columns; NaN entries of `data`
+/// (missing values) are left out.
 pub fn neuron_fits<F: Real>(student: &Array3<F>, data: &Array3<F>, pairs: &[(usize, usize)]) -> Vec<NeuronFit> {
     let fits: Vec<NeuronFit> = pairs
         .iter()
         .map(|&(i, j)| {
-            let (s, t) = (trace(student, i), trace(data, j));
+            // entries missing from the data (NaN) are left out of both traces
+            let (s, t): (Vec<f64>, Vec<f64>) = trace(student, i)
+                .into_iter()
+                .zip(trace(data, j))
+                .filter(|(_, t)| !t.is_nan())
+                .unzip();
             NeuronFit {
                 neuron: i,
                 mse: s.iter().zip(&t).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / s.len().max(1) as f64,

@@ -15,6 +15,7 @@
 //! | `gain_placement` | uint8 text | `presynaptic` or `postsynaptic` |
 //! | `recorded` | M, int64 (optional) | neurons a student was fitted to |
 //! | `neuron_ids` | N, uint64 (optional) | connectome body ids of the rows |
+//! | `neuron_labels` | uint8 text, one line per row (optional) | neuron names (`AVAL`, a cell type): `bytes(z["neuron_labels"]).decode().split("\n")`; a NumPy string array is read too |
 //! | `gap_pairs`, `gap_g` | K × 2 (int64), K (float32) (optional) | gap junctions: neurons `(i, j)` coupled with conductance `g` (each unordered pair once, i < j) |
 //!
 //! Reading is lenient where NumPy users are: float64 is accepted for float arrays, any integer
@@ -38,6 +39,41 @@ pub struct ModelFile {
     pub recorded: Option<Vec<usize>>,
     /// Connectome body ids of the rows, if the model was built on a connectome.
     pub ids: Option<Vec<u64>>,
+    /// Names of the rows (worm neuron names, cell types), if the connectome gave them.
+    pub labels: Option<Vec<String>>,
+}
+
+impl ModelFile {
+    /// What recordings' ROI labels are matched against, one per row: the neuron labels if
+    /// the file has them, else the body ids, else the row indices.
+    pub fn neuron_keys(&self) -> Vec<String> {
+        match (&self.labels, &self.ids) {
+            (Some(l), _) => l.clone(),
+            (None, Some(ids)) => ids.iter().map(u64::to_string).collect(),
+            (None, None) => (0..self.model.n()).map(|i| i.to_string()).collect(),
+        }
+    }
+
+    /// What [`Self::neuron_keys`] are: `labels`, `body ids` or `row indices`.
+    pub fn neuron_keys_kind(&self) -> &'static str {
+        match (&self.labels, &self.ids) {
+            (Some(_), _) => "labels",
+            (None, Some(_)) => "body ids",
+            (None, None) => "row indices",
+        }
+    }
+}
+
+/// What a model file stores as the neuron labels of a connectome's rows: its neuron names
+/// (`AVAL`) if it has them, else its type labels; `None` when it has neither (or a label holds
+/// a line break, which the file's text cannot).
+pub fn connectome_labels(con: &ccrnn_core::Connectome) -> Option<Vec<String>> {
+    let has = |v: &[String]| v.iter().any(|l| !l.is_empty()) && !v.iter().any(|l| l.contains('\n'));
+    if has(&con.names) {
+        Some(con.names.clone())
+    } else {
+        has(&con.labels).then(|| con.labels.clone())
+    }
 }
 
 fn gain_name(g: GainPlacement) -> &'static str {
@@ -49,15 +85,17 @@ fn gain_name(g: GainPlacement) -> &'static str {
 
 /// Saves `model` (and the recorded set of a student) to `path`, atomically.
 pub fn save_model(path: &Path, model: &Model<f32>, recorded: Option<&[usize]>) -> Result<()> {
-    save_model_with_ids(path, model, recorded, None)
+    save_model_with_ids(path, model, recorded, None, None)
 }
 
-/// Like [`save_model`], also storing the connectome body id of every row (`neuron_ids`).
+/// Like [`save_model`], also storing the connectome body id (`neuron_ids`) and the name
+/// (`neuron_labels`) of every row.
 pub fn save_model_with_ids(
     path: &Path,
     model: &Model<f32>,
     recorded: Option<&[usize]>,
     ids: Option<&[u64]>,
+    labels: Option<&[String]>,
 ) -> Result<()> {
     if let Some(ids) = ids
         && ids.len() != model.n()
@@ -66,6 +104,17 @@ pub fn save_model_with_ids(
             path,
             format!("{} neuron ids for {} neurons", ids.len(), model.n()),
         ));
+    }
+    if let Some(labels) = labels {
+        if labels.len() != model.n() {
+            return Err(Error::format(
+                path,
+                format!("{} neuron labels for {} neurons", labels.len(), model.n()),
+            ));
+        }
+        if let Some(l) = labels.iter().find(|l| l.contains('\n')) {
+            return Err(Error::format(path, format!("neuron label {l:?} contains a line break")));
+        }
     }
     let n = model.n();
     let p = model.coupling.pattern();
@@ -102,6 +151,9 @@ pub fn save_model_with_ids(
         }
         if let Some(ids) = ids {
             z.add("neuron_ids", &Array1::from(ids.to_vec()))?;
+        }
+        if let Some(labels) = labels {
+            z.add_text("neuron_labels", &labels.join("\n"))?;
         }
         if let Some(g) = &model.gap {
             let pairs: Vec<(usize, usize, f64)> = g.pairs().into_iter().filter(|(i, j, _)| i < j).collect();
@@ -328,6 +380,18 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
     } else {
         None
     };
+    let labels = if z.has("neuron_labels") {
+        let l = z.strings("neuron_labels")?;
+        if l.len() != n {
+            return Err(Error::format(
+                path,
+                format!("array 'neuron_labels': {} labels for {n} neurons", l.len()),
+            ));
+        }
+        Some(l)
+    } else {
+        None
+    };
     let conn = match weights {
         Weights::Dense(w, mask) => Connectivity::from_dense(w.view(), Some(mask.view()), signs),
         Weights::Sparse(indptr, indices, values) => Pattern::new(n, indptr, indices).and_then(|pattern| {
@@ -370,5 +434,10 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
         .dt(dt)
         .build()
         .map_err(|e| Error::core(path, e))?;
-    Ok(ModelFile { model, recorded, ids })
+    Ok(ModelFile {
+        model,
+        recorded,
+        ids,
+        labels,
+    })
 }

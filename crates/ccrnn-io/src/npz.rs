@@ -46,10 +46,7 @@ pub fn check_npy_header(path: &Path, name: &str, head: &[u8], total: u64) -> Res
         .filter(|&e| e <= head.len())
         .ok_or_else(|| bad(format!("header of {len} bytes runs past the data")))?;
     let dict = std::str::from_utf8(&head[start..end]).map_err(|_| bad("header is not text".into()))?;
-    let field = |key: &str| -> Option<&str> {
-        let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
-        Some(dict[at..].trim_start().strip_prefix(':')?.trim_start())
-    };
+    let field = |key: &str| header_field(dict, key);
     let descr = field("descr").ok_or_else(|| bad("header has no 'descr'".into()))?;
     let itemsize: u64 = descr
         .trim_start_matches(['\'', '"'])
@@ -235,6 +232,16 @@ impl NpzIn {
     /// Reads a floating-point array (stored as float32 or float64), checking that every value
     /// is finite.
     pub fn floats(&mut self, name: &str) -> Result<ArrayD<f64>> {
+        self.floats_checked(name, false)
+    }
+
+    /// Reads a floating-point array in which NaN marks a missing value (infinities are
+    /// refused).
+    pub fn floats_or_nan(&mut self, name: &str) -> Result<ArrayD<f64>> {
+        self.floats_checked(name, true)
+    }
+
+    fn floats_checked(&mut self, name: &str, nan_ok: bool) -> Result<ArrayD<f64>> {
         if !self.has(name) {
             return Err(self.missing(name));
         }
@@ -248,7 +255,7 @@ impl NpzIn {
                 format!("array '{name}': expected float32 or float64 values"),
             ));
         };
-        if let Some((idx, v)) = a.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        if let Some((idx, v)) = a.indexed_iter().find(|(_, v)| !(v.is_finite() || nan_ok && v.is_nan())) {
             return Err(Error::format(
                 &self.path,
                 format!("array '{name}': value at index {:?} is {v}", idx.slice()),
@@ -321,6 +328,78 @@ impl NpzIn {
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| Error::format(&self.path, format!("array '{name}': expected a text as uint8 bytes")))?;
         String::from_utf8(v).map_err(|_| Error::format(&self.path, format!("array '{name}': not UTF-8 text")))
+    }
+
+    /// Reads a vector of texts: a NumPy string array (`np.array(["AVAL", "AVAR"])`, dtype
+    /// `<U`), or a text stored as bytes ([`Self::text`]) with one entry per line.
+    pub fn strings(&mut self, name: &str) -> Result<Vec<String>> {
+        if !self.has(name) {
+            return Err(self.missing(name));
+        }
+        self.check_size(name)?;
+        let bytes = self.raw(name)?;
+        let bad = |m: &str| Error::format(&self.path, format!("array '{name}': {m}"));
+        let (header, body) = npy_parts(&bytes).ok_or_else(|| bad("not an .npy array"))?;
+        // the quoted value after 'descr':
+        let descr = header_field(header, "descr")
+            .and_then(|d| d.strip_prefix(['\'', '"']))
+            .and_then(|d| d.split(['\'', '"']).next())
+            .unwrap_or_default();
+        if descr.ends_with("u1") || descr.ends_with("i1") {
+            let text = self.text(name)?;
+            return Ok(text.lines().map(str::to_string).collect());
+        }
+        let width: usize = match descr.strip_prefix(['<', '=', '|']).and_then(|d| d.strip_prefix('U')) {
+            Some(w) => w.parse().map_err(|_| bad("malformed string dtype"))?,
+            None if descr.contains('O') => {
+                return Err(bad(
+                    "holds Python objects (pickled): save the labels as a plain string array, np.array(labels, dtype=str)",
+                ));
+            }
+            None => return Err(bad(&format!("expected strings (dtype <U…), found dtype {descr}"))),
+        };
+        let chars: Vec<u32> = body
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if width == 0 {
+            return Ok(Vec::new());
+        }
+        let count = chars.len() / width;
+        let shape = header_field(header, "shape").unwrap_or_default();
+        if shape.matches(',').count() > 1 || !shape.trim_start_matches('(').starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(bad(&format!("expected a 1-d string array, found shape {shape:.40}")));
+        }
+        (0..count)
+            .map(|k| {
+                chars[k * width..(k + 1) * width]
+                    .iter()
+                    .take_while(|&&c| c != 0)
+                    .map(|&c| char::from_u32(c).ok_or_else(|| bad(&format!("entry {k} is not valid Unicode"))))
+                    .collect::<Result<String>>()
+            })
+            .collect()
+    }
+
+    /// The bytes of array `name`'s `.npy` entry.
+    fn raw(&mut self, name: &str) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let path = self.path.clone();
+        match &mut self.src {
+            Src::Npy(bytes) => Ok(bytes.clone()),
+            Src::Npz(_, zip) => {
+                let entry = if zip.index_for_name(&format!("{name}.npy")).is_some() {
+                    format!("{name}.npy")
+                } else {
+                    name.to_string()
+                };
+                let mut out = Vec::new();
+                zip.by_name(&entry)
+                    .and_then(|mut e| e.read_to_end(&mut out).map_err(Into::into))
+                    .map_err(|e| Error::format(&path, format!("array '{name}': unreadable zip entry ({e})")))?;
+                Ok(out)
+            }
+        }
     }
 
     /// Reads a vector of indices, each in `0..n`.
@@ -483,4 +562,27 @@ pub fn write_npz(path: &Path, fill: impl FnOnce(&mut NpzSink) -> Result<()>) -> 
         }
         Ok(())
     })
+}
+
+/// An `.npy` array's header text and data bytes.
+pub(crate) fn npy_parts(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return None;
+    }
+    let (len, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return None,
+    };
+    let end = start.checked_add(len).filter(|&e| e <= bytes.len())?;
+    Some((std::str::from_utf8(&bytes[start..end]).ok()?, &bytes[end..]))
+}
+
+/// The text after `'key':` in an `.npy` header dictionary.
+fn header_field<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
+    let at = dict.find(&format!("'{key}'"))? + key.len() + 2;
+    Some(dict[at..].trim_start().strip_prefix(':')?.trim_start())
 }

@@ -102,8 +102,19 @@ fn saved_and_reloaded_model_simulates_identically() {
     // Connectome ids above 2^53 survive exactly.
     let ids: Vec<u64> = (0..23).map(|k| 720575940621234567 + k).collect();
     let with_ids = d.join("ids.npz");
-    ccrnn_io::save_model_with_ids(&with_ids, &m, None, Some(&ids)).unwrap();
-    assert_eq!(load_model(&with_ids).unwrap().ids, Some(ids));
+    // and so do neuron labels (names with spaces and non-ASCII letters included)
+    let labels: Vec<String> = (0..23).map(|k| format!("AV{k} ß-type")).collect();
+    ccrnn_io::save_model_with_ids(&with_ids, &m, None, Some(&ids), Some(&labels)).unwrap();
+    let f = load_model(&with_ids).unwrap();
+    assert_eq!(f.ids, Some(ids));
+    assert_eq!(f.labels.as_ref(), Some(&labels));
+    assert_eq!(f.neuron_keys(), labels);
+    // a label with a line break cannot be stored as a text line: refused, file untouched
+    let mut broken = labels.clone();
+    broken[4] = "A\nB".into();
+    let e = ccrnn_io::save_model_with_ids(&d.join("broken.npz"), &m, None, None, Some(&broken)).unwrap_err();
+    assert!(e.to_string().contains("line break"), "{e}");
+    assert!(!d.join("broken.npz").exists());
     let b = back.model;
     assert_eq!(b.activation, m.activation);
     assert_eq!(b.gain, m.gain);

@@ -21,7 +21,7 @@ use ccrnn_core::{Indicator, NeuronSet, SimOptions, simulate};
 use ccrnn_fit::student::{StudentConfig, random_recorded};
 use ccrnn_fit::{Data, FitConfig, MethodKind, evaluate, fit};
 use ccrnn_lab::pipeline::record;
-use ccrnn_lab::{DemoConfig, Imaging, student_observation};
+use ccrnn_lab::{DemoConfig, SimulatedImaging, student_observation};
 use ndarray::{Array1, Axis};
 use std::time::Instant;
 
@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeds = args.get(1).copied().unwrap_or(1) as u64;
     let steps = args.get(2).copied().unwrap_or(100) as u64;
     let quick = args.get(3).copied().unwrap_or(0) == 1;
-    let imaging = Imaging::default();
+    let imaging = SimulatedImaging::default();
     println!(
         "imaging: {} (τ = {} s), {} Hz ({} frames), time unit = {} s, {:.0} % missing, scales {:?}, offsets {:?}, noise {} of the signal's SD",
         imaging.indicator.map_or("none", |i| i.name),

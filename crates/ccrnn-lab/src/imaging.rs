@@ -16,7 +16,7 @@ use rand_distr::StandardNormal;
 
 /// How a synthetic imaging session is made.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Imaging {
+pub struct SimulatedImaging {
     /// Seconds per model time unit.
     pub time_unit_s: f64,
     /// Frames per second.
@@ -35,7 +35,7 @@ pub struct Imaging {
     pub noise: f64,
 }
 
-impl Default for Imaging {
+impl Default for SimulatedImaging {
     /// The ground truth: GCaMP6s, 3 Hz, 10 % missing, scales 0.5–2, offsets ±0.2,
     /// noise 10 % of the signal's SD, one model time unit = 1 s.
     fn default() -> Self {
@@ -52,7 +52,7 @@ impl Default for Imaging {
     }
 }
 
-impl Imaging {
+impl SimulatedImaging {
     /// Frame times of `trials` trials of `steps` steps of `dt`, in model time units: every
     /// `1 / frame_rate_hz` seconds from each trial's start, as many as the steps cover (with
     /// frame averaging, whole frames).
@@ -148,7 +148,7 @@ mod tests {
     /// of the activity at the frames.
     #[test]
     fn frames_missing_values_and_the_affine_map() {
-        let im = Imaging::default();
+        let im = SimulatedImaging::default();
         let times = im.frame_times(2, 400, 0.05).unwrap();
         assert_eq!(times.dim(), (2, 60));
         assert!((times[(0, 3)] - 1.0).abs() < 1e-12);
@@ -158,11 +158,11 @@ mod tests {
         let obs = im.image(a.view(), 0.05, 1).unwrap();
         let missing = obs.data.iter().filter(|x| x.is_nan()).count() as f64 / obs.data.len() as f64;
         assert!((missing - 0.1).abs() < 0.02, "{missing}");
-        let plain = Imaging {
+        let plain = SimulatedImaging {
             indicator: None,
             noise: 0.0,
             missing: 0.0,
-            ..Imaging::default()
+            ..SimulatedImaging::default()
         };
         let obs = plain.image(a.view(), 0.05, 2).unwrap();
         let (s, o) = (obs.scale.as_ref().unwrap(), obs.offset.as_ref().unwrap());

@@ -14,6 +14,7 @@ pub mod configs;
 pub mod error;
 pub mod imaging;
 pub mod pipeline;
+pub mod recordings;
 pub mod study;
 pub mod sweep;
 pub mod task;
@@ -21,7 +22,7 @@ pub mod teacher;
 
 pub use configs::{DemoConfig, TeacherConfig, TeacherKind};
 pub use error::{Error, Result};
-pub use imaging::{Imaging, student_observation};
+pub use imaging::{SimulatedImaging, student_observation};
 pub use pipeline::{Teacher, TeacherSpec, Trials};
 pub use study::{StudentRow, Study, StudyResult, run_study, run_study_on};
 pub use task::SineTask;

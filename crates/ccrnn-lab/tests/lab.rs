@@ -72,7 +72,7 @@ fn recordings_remove_the_degeneracy_that_the_readout_leaves() {
 fn students_see_the_circuit_through_calcium_imaging() {
     use ccrnn_core::{Indicator, NeuronSet, SimOptions, simulate};
     use ccrnn_fit::{Data, MethodKind, evaluate, fit, student::student_init};
-    use ccrnn_lab::{Imaging, student_observation};
+    use ccrnn_lab::{SimulatedImaging, student_observation};
     use ndarray::{Array1, Axis};
     let task = SineTask {
         trials: 12,
@@ -96,7 +96,7 @@ fn students_see_the_circuit_through_calcium_imaging() {
     let recorded = NeuronSet::nonempty(&(0..60).step_by(3).collect::<Vec<_>>(), 60).unwrap();
     let rec = simulate(&teacher, &train, &SimOptions::noisy(0.002, 4)).unwrap();
     let a_rec = rec.a.select(Axis(2), recorded.indices());
-    let imaging = Imaging::default();
+    let imaging = SimulatedImaging::default();
     let truth = imaging.image(a_rec.view(), teacher.dt as f64, 5).unwrap();
     let tau = Array1::from_elem(recorded.len(), Indicator::preset("gcamp6s").unwrap().tau_s as f32);
     let init = student_init(&teacher, 0.5, 6);

@@ -87,6 +87,9 @@ pub struct FitResult {
     pub interrupted: bool,
     /// Wall time of the fit.
     pub seconds: f64,
+    /// For fits to imaging recordings (`fit_imaging`): what the student predicts at the
+    /// frames, a dict (see `fit_imaging`); else None.
+    pub prediction: Option<Py<PyAny>>,
 }
 
 /// Fits `student`'s parameters (default: gains and biases) to a recording by
@@ -131,25 +134,7 @@ pub fn fit(
     callback: Option<Py<PyAny>>,
     report_every: u64,
 ) -> PyResult<FitResult> {
-    let method = ccrnn_fit::MethodKind::from_name(method).ok_or_else(|| {
-        bad(format!(
-            "method {method:?}: expected \"adam\", \"lbfgs\" or \"gauss-newton\""
-        ))
-    })?;
-    // unset values: the chosen method's defaults (Adam: the paper's recipe)
-    let d = FitConfig::for_method(method);
-    let cfg = FitConfig {
-        method,
-        steps: steps.unwrap_or(d.steps),
-        lr: lr.unwrap_or(d.lr),
-        batch_size: batch_size.unwrap_or(d.batch_size),
-        clip: clip.unwrap_or(d.clip),
-        noise_std: noise.unwrap_or(d.noise_std),
-        seed,
-        train: train.unwrap_or(d.train),
-        report_every,
-        ..FitConfig::default()
-    };
+    let cfg = fit_config(method, steps, lr, batch_size, clip, noise, seed, train, report_every)?;
     let valid = cfg.validate().map_err(err)?;
     let model = &student.inner;
     let n = model.n();
@@ -202,30 +187,91 @@ pub fn fit(
         let data = act.select(ndarray::Axis(2), &columns);
         (set.clone(), Data::Activity { recorded: set, data })
     };
+    let start = start_point(student, init, gain_factor, seed)?;
+    Ok(run_fit(py, student, start, stim, data, &valid, set, callback, report_every)?.0)
+}
+
+/// The fit's configuration from `fit`'s keyword arguments (unset values: the chosen method's
+/// defaults; Adam's are the paper's recipe).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_config(
+    method: &str,
+    steps: Option<u64>,
+    lr: Option<f64>,
+    batch_size: Option<usize>,
+    clip: Option<f64>,
+    noise: Option<f64>,
+    seed: u64,
+    train: Option<Vec<String>>,
+    report_every: u64,
+) -> PyResult<FitConfig> {
+    let method = ccrnn_fit::MethodKind::from_name(method).ok_or_else(|| {
+        bad(format!(
+            "method {method:?}: expected \"adam\", \"lbfgs\" or \"gauss-newton\""
+        ))
+    })?;
+    let d = FitConfig::for_method(method);
+    Ok(FitConfig {
+        method,
+        steps: steps.unwrap_or(d.steps),
+        lr: lr.unwrap_or(d.lr),
+        batch_size: batch_size.unwrap_or(d.batch_size),
+        clip: clip.unwrap_or(d.clip),
+        noise_std: noise.unwrap_or(d.noise_std),
+        seed,
+        train: train.unwrap_or(d.train),
+        report_every,
+        ..FitConfig::default()
+    })
+}
+
+/// The student's starting point: `init` (`permuted` or `model`) with `gain_factor`.
+pub(crate) fn start_point(
+    student: &Model,
+    init: &str,
+    gain_factor: f64,
+    seed: u64,
+) -> PyResult<ccrnn_core::Model<f32>> {
     let start_cfg = StudentConfig {
         init: init.parse().map_err(err)?,
         gain_factor,
     };
     start_cfg.validate().map_err(err)?;
-    let start = start_cfg.start(model, seed);
+    Ok(start_cfg.start(&student.inner, seed))
+}
+
+/// Runs a fit with the GIL released, reporting to `callback`; returns what Python sees and
+/// the full outcome.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_fit(
+    py: Python<'_>,
+    student: &Model,
+    start: ccrnn_core::Model<f32>,
+    stim: Stimulus<f32>,
+    data: Data<f32>,
+    valid: &ccrnn_fit::ValidFitConfig,
+    set: NeuronSet,
+    callback: Option<Py<PyAny>>,
+    report_every: u64,
+) -> PyResult<(FitResult, ccrnn_fit::FitOutcome<f32>)> {
     let mut progress = Progress::new(callback, report_every);
     let t0 = std::time::Instant::now();
-    let out = py
-        .detach(|| ccrnn_fit::fit(start, stim, data, &valid, None, Some(&mut progress)))
+    let mut out = py
+        .detach(|| ccrnn_fit::fit(start, stim, data, valid, None, Some(&mut progress)))
         .map_err(err)?;
     let seconds = t0.elapsed().as_secs_f64();
     progress.finish()?;
-    let mut fitted = out.model;
     // the parameters of the lowest loss seen, paired with the θ it was measured at
     if progress.interrupted && !out.state.best_theta.is_empty() {
-        fitted.set_theta(valid.groups, &out.state.best_theta).map_err(err)?;
+        out.model.set_theta(valid.groups, &out.state.best_theta).map_err(err)?;
     }
     let result = Model {
-        inner: fitted,
+        inner: out.model.clone(),
         ids: student.ids.clone(),
+        labels: student.labels.clone(),
         recorded: Some(set.indices().to_vec()),
     };
-    Ok(FitResult {
+    let r = FitResult {
         model: Py::new(py, result)?,
         steps: out
             .history
@@ -241,7 +287,9 @@ pub fn fit(
         termination: format!("{:?}", out.termination),
         interrupted: progress.interrupted,
         seconds,
-    })
+        prediction: None,
+    };
+    Ok((r, out))
 }
 
 /// A serialisable value as Python objects (a struct or map as a dict; NaN stays a float).

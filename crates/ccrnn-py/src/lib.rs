@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod connectome;
 mod fitting;
 mod model;
+mod recordings;
 mod theory;
 
 pyo3::create_exception!(
@@ -88,6 +89,8 @@ fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fitting::shuffle_baseline, m)?)?;
     m.add_function(wrap_pyfunction!(fitting::random_recorded, m)?)?;
     m.add_function(wrap_pyfunction!(fitting::study, m)?)?;
+    m.add_function(wrap_pyfunction!(recordings::read_imaging, m)?)?;
+    m.add_function(wrap_pyfunction!(recordings::fit_imaging, m)?)?;
     m.add_function(wrap_pyfunction!(theory::gauss_newton, m)?)?;
     m.add_function(wrap_pyfunction!(theory::prioritize, m)?)?;
     m.add_function(wrap_pyfunction!(set_reproducible, m)?)?;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 pub struct Model {
     pub(crate) inner: ccrnn_core::Model<f32>,
     pub(crate) ids: Option<Vec<u64>>,
+    pub(crate) labels: Option<Vec<String>>,
     pub(crate) recorded: Option<Vec<usize>>,
 }
 
@@ -28,6 +29,7 @@ impl Model {
         Self {
             inner,
             ids: None,
+            labels: None,
             recorded: None,
         }
     }
@@ -187,6 +189,7 @@ impl Model {
         Ok(Self {
             inner: m,
             ids: Some(connectome.inner.ids.clone()),
+            labels: ccrnn_io::model_file::connectome_labels(&connectome.inner),
             recorded: None,
         })
     }
@@ -198,14 +201,23 @@ impl Model {
         Ok(Self {
             inner: f.model,
             ids: f.ids,
+            labels: f.labels,
             recorded: f.recorded,
         })
     }
 
     /// Writes the model as `.npz` (the command line's format; NumPy reads it).
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| ccrnn_io::save_model_with_ids(&path, &self.inner, self.recorded.as_deref(), self.ids.as_deref()))
-            .map_err(err)
+        py.detach(|| {
+            ccrnn_io::save_model_with_ids(
+                &path,
+                &self.inner,
+                self.recorded.as_deref(),
+                self.ids.as_deref(),
+                self.labels.as_deref(),
+            )
+        })
+        .map_err(err)
     }
 
     /// Simulates trials. `inputs`: float32 `(trials, time, n_in)` (`n_in` may be 0); `h0`:
@@ -313,6 +325,11 @@ impl Model {
     #[getter]
     fn ids<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<u64>>> {
         self.ids.clone().map(|v| PyArray1::from_vec(py, v))
+    }
+    /// Neuron names of the rows (worm names, cell types), if the connectome gave them.
+    #[getter]
+    fn labels(&self) -> Option<Vec<String>> {
+        self.labels.clone()
     }
     /// Neurons a student was fitted to, if any.
     #[getter]

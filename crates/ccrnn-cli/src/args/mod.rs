@@ -21,7 +21,9 @@ fn by_name<T: Copy + Send + Sync + 'static>(
 }
 
 mod connectome;
+mod imaging;
 pub use connectome::*;
+pub use imaging::*;
 
 /// Connectome-constrained recurrent networks: build a rate network on a connectome, fit its
 /// single-neuron parameters to recorded neurons by backpropagation through time, and predict
@@ -69,6 +71,9 @@ pub enum Command {
     Analyze(AnalyzeCmd),
     /// Rank the neurons to record next (greedy on the model's sensitivities).
     Prioritize(PrioritizeArgs),
+    /// Read calcium-imaging recordings (NWB, suite2p, labelled .npz or CSV), describe them,
+    /// match their ROIs to a model's neurons and write their arrays.
+    Imaging(ImagingArgs),
     /// Read a connectome file and describe it.
     #[command(subcommand)]
     Connectome(ConnectomeCmd),
@@ -437,8 +442,18 @@ pub struct FitArgs {
     pub model: PathBuf,
     /// The recording: `.npz` with `activity` (B × T × M), `recorded` (M indices), `inputs`,
     /// optionally `readout`; or a trajectory written by `ccrnn simulate`.
-    #[arg(long, value_name = "FILE")]
-    pub recording: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "imaging")]
+    pub recording: Option<PathBuf>,
+    /// Calcium-imaging recordings instead (NWB, suite2p folder, labelled .npz or CSV; one
+    /// session each, fitted jointly): ROIs matched to the model's neurons by label, frames at
+    /// their own times, missing values left out, seen through the indicator and a per-session
+    /// scale and offset.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["recording", "readout", "neurons", "m"])]
+    pub imaging: Vec<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadImagingArgs,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
     /// Axis order of the recording's 3-d arrays.
     #[arg(long, value_enum, default_value_t = LayoutArg::TrialsMajor)]
     pub layout: LayoutArg,

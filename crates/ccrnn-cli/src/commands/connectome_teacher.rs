@@ -122,7 +122,13 @@ pub fn build(
         ));
     }
     let teacher = built.model.cast::<f32>();
-    ccrnn_io::save_model_with_ids(&run.file("teacher.npz"), &teacher, None, Some(&con.ids))?;
+    ccrnn_io::save_model_with_ids(
+        &run.file("teacher.npz"),
+        &teacher,
+        None,
+        Some(&con.ids),
+        ccrnn_io::model_file::connectome_labels(&con).as_deref(),
+    )?;
     let summary = json!({
         "scale": built.scale, "leading_eigenvalue": built.eigenvalue, "build_seconds": seconds,
         "inputs": inputs.len(), "spec": spec,

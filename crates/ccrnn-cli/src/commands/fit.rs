@@ -16,8 +16,18 @@ use ccrnn_core::{NeuronSet, SimOptions, simulate};
 use ccrnn_fit::metrics::neuron_fits;
 use ccrnn_fit::selection::{Choice, Refusal, Selection, Spelling, select};
 use ccrnn_fit::{Data, MethodKind, fit};
+use ccrnn_io::Recording;
 use ndarray::Axis;
 use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// What the student is fitted to.
+enum Source {
+    /// A recording of the model's own kind (activity at its steps, or the readout).
+    Recording(PathBuf, Box<Recording>),
+    /// Calcium-imaging recordings, one session each, and how they were assembled.
+    Imaging(Box<ccrnn_lab::recordings::Loaded>),
+}
 
 /// One row of `neurons.csv`.
 #[derive(serde::Serialize)]
@@ -25,6 +35,8 @@ struct NeuronFitRow {
     neuron: usize,
     /// The connectome's body id, for models that carry them.
     id: Option<u64>,
+    /// The neuron's label as recordings were matched to it (imaging fits).
+    label: Option<String>,
     mse: f64,
     one_minus_rho: f64,
     data_sd: f64,
@@ -65,43 +77,25 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
 
     let model_file = load_model(&a.model)?;
     let ids = model_file.ids.clone();
-    let model = model_file.model;
+    let labels = model_file.labels.clone();
+    let model = model_file.model.clone();
     let n = model.n();
-    let rec = ccrnn_io::load_recording(&a.recording, a.layout.into(), n)?;
-    let stim = rec.stimulus(&a.recording, model.n_in())?;
-    let rpath = a.recording.display();
     // `pairs`: each fitted neuron and its column in the recording's activity (to score the fit).
-    let (recorded, data, pairs) = if a.readout {
-        let y = rec
-            .readout
-            .clone()
-            .ok_or_else(|| anyhow!("{rpath}: --readout needs an array 'readout'"))?;
-        if y.shape()[2] != model.n_out() {
-            bail!(
-                "{rpath}: array 'readout' has {} outputs, the model {}",
-                y.shape()[2],
-                model.n_out()
-            );
-        }
-        (NeuronSet::default(), Data::Readout { data: y }, Vec::new())
+    let (source, recorded, data, stim, pairs) = if a.imaging.is_empty() {
+        let path = a.recording.clone().expect("clap: --recording or --imaging");
+        let rec = ccrnn_io::load_recording(&path, a.layout.into(), n)?;
+        let stim = rec.stimulus(&path, model.n_in())?;
+        let (recorded, data, pairs) = recording_data(&a, &rec, &path, n, fc.seed, model.n_out())?;
+        (Source::Recording(path, Box::new(rec)), recorded, data, stim, pairs)
     } else {
-        let act = rec
-            .activity
-            .as_ref()
-            .ok_or_else(|| anyhow!("{rpath}: no array 'activity' (or pass --readout to fit the readout)"))?;
-        let choice = Choice {
-            neurons: a.neurons.as_deref(),
-            m: a.m,
-            seed: fc.seed,
+        let loaded = super::imaging::load_sessions(&a.imaging, &a.read, &a.observe, &model_file, ui)?;
+        let recorded = loaded.sessions.recorded.clone();
+        let data = Data::Observed {
+            recorded: recorded.clone(),
+            obs: Box::new(loaded.sessions.obs.clone()),
         };
-        let Selection { set, columns } = select(n, act.shape()[2], rec.recorded.as_deref(), choice, Spelling::CLI)
-            .map_err(|e| match e {
-                Refusal::Recording(m) => anyhow!("{rpath}: {m}"),
-                Refusal::Choice(m) => anyhow!(m),
-            })?;
-        let data = act.select(Axis(2), &columns);
-        let pairs: Vec<(usize, usize)> = set.indices().iter().copied().zip(columns).collect();
-        (set.clone(), Data::Activity { recorded: set, data }, pairs)
+        let stim = loaded.sessions.stim.clone();
+        (Source::Imaging(Box::new(loaded)), recorded, data, stim, Vec::new())
     };
     let init = student.start(&model, fc.seed);
 
@@ -110,7 +104,11 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         fit: Some(fc.clone()),
         ..ConfigFile::default()
     };
-    let mut inputs = vec![a.model.as_path(), a.recording.as_path()];
+    let mut inputs = vec![a.model.as_path()];
+    inputs.extend(a.recording.as_deref());
+    inputs.extend(a.imaging.iter().map(PathBuf::as_path));
+    inputs.extend(a.read.label_table.as_deref());
+    inputs.extend(a.observe.inputs.iter().map(PathBuf::as_path));
     if let Some(c) = &a.config {
         inputs.push(c);
     }
@@ -133,6 +131,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         &init,
         Some(recorded.indices()),
         ids.as_deref(),
+        labels.as_deref(),
     )?;
     let bar = ui.bar(fc.steps, "fitting");
     let mut err = None;
@@ -154,6 +153,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         &out.model,
         Some(recorded.indices()),
         ids.as_deref(),
+        labels.as_deref(),
     )?;
     #[derive(serde::Serialize)]
     struct LossRow {
@@ -167,26 +167,27 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
         .collect();
     run.write("loss.csv", &table::csv(&loss_rows)?)?;
     // Each recorded neuron's fit: the student's noise-free activity against the recording.
-    let neuron_fits = match &rec.activity {
-        Some(act) if !pairs.is_empty() => {
-            let stim = rec.stimulus(&a.recording, out.model.n_in())?;
-            let s = simulate(&out.model, &stim, &SimOptions::noiseless())?;
-            let fits = neuron_fits(&s.a, act, &pairs);
-            let rows: Vec<NeuronFitRow> = fits
-                .iter()
-                .map(|f| NeuronFitRow {
-                    neuron: f.neuron,
-                    id: ids.as_ref().map(|v| v[f.neuron]),
-                    mse: f.mse,
-                    one_minus_rho: f.corr_err,
-                    data_sd: f.data_sd,
-                    poorly_fitted: f.poor,
-                })
-                .collect();
-            run.write("neurons.csv", &table::csv(&rows)?)?;
+    let neuron_fits = match &source {
+        Source::Recording(path, rec) => match &rec.activity {
+            Some(act) if !pairs.is_empty() => {
+                let stim = rec.stimulus(path, out.model.n_in())?;
+                let s = simulate(&out.model, &stim, &SimOptions::noiseless())?;
+                let fits = neuron_fits(&s.a, act, &pairs);
+                write_neuron_fits(&run, &fits, ids.as_deref(), None)?;
+                fits
+            }
+            _ => Vec::new(),
+        },
+        Source::Imaging(loaded) => {
+            let obs = out
+                .observation
+                .as_ref()
+                .ok_or_else(|| anyhow!("the fit returned no observation model"))?;
+            let keys = model_file.neuron_keys();
+            let fits = super::imaging::save_prediction(&run, &out.model, loaded, obs, &keys)?;
+            write_neuron_fits(&run, &fits, ids.as_deref(), Some(&keys))?;
             fits
         }
-        _ => Vec::new(),
     };
     let median_corr_err = table::median(&neuron_fits.iter().map(|f| f.corr_err).collect::<Vec<_>>());
     let poor: Vec<usize> = neuron_fits.iter().filter(|f| f.poor).map(|f| f.neuron).collect();
@@ -241,4 +242,66 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
     } else {
         code
     })
+}
+
+/// The recorded neurons, the data, and each fitted neuron with its column in the recording.
+type Fitted = (NeuronSet, Data<f32>, Vec<(usize, usize)>);
+
+/// The recorded neurons, data and (neuron, column) pairs of a recording of the model's kind:
+/// its readout (`--readout`) or the activity of the chosen recorded neurons.
+fn recording_data(a: &FitArgs, rec: &Recording, path: &Path, n: usize, seed: u64, n_out: usize) -> Result<Fitted> {
+    let rpath = path.display();
+    if a.readout {
+        let y = rec
+            .readout
+            .clone()
+            .ok_or_else(|| anyhow!("{rpath}: --readout needs an array 'readout'"))?;
+        if y.shape()[2] != n_out {
+            bail!(
+                "{rpath}: array 'readout' has {} outputs, the model {n_out}",
+                y.shape()[2]
+            );
+        }
+        return Ok((NeuronSet::default(), Data::Readout { data: y }, Vec::new()));
+    }
+    let act = rec
+        .activity
+        .as_ref()
+        .ok_or_else(|| anyhow!("{rpath}: no array 'activity' (or pass --readout to fit the readout)"))?;
+    let choice = Choice {
+        neurons: a.neurons.as_deref(),
+        m: a.m,
+        seed,
+    };
+    let Selection { set, columns } = select(n, act.shape()[2], rec.recorded.as_deref(), choice, Spelling::CLI)
+        .map_err(|e| match e {
+            Refusal::Recording(m) => anyhow!("{rpath}: {m}"),
+            Refusal::Choice(m) => anyhow!(m),
+        })?;
+    let data = act.select(Axis(2), &columns);
+    let pairs: Vec<(usize, usize)> = set.indices().iter().copied().zip(columns).collect();
+    Ok((set.clone(), Data::Activity { recorded: set, data }, pairs))
+}
+
+/// Writes `neurons.csv`: each fitted neuron's MSE and 1 − ρ against the data.
+fn write_neuron_fits(
+    run: &ccrnn_io::RunDir,
+    fits: &[ccrnn_fit::metrics::NeuronFit],
+    ids: Option<&[u64]>,
+    keys: Option<&[String]>,
+) -> Result<()> {
+    let rows: Vec<NeuronFitRow> = fits
+        .iter()
+        .map(|f| NeuronFitRow {
+            neuron: f.neuron,
+            id: ids.map(|v| v[f.neuron]),
+            label: keys.map(|k| k[f.neuron].clone()),
+            mse: f.mse,
+            one_minus_rho: f.corr_err,
+            data_sd: f.data_sd,
+            poorly_fitted: f.poor,
+        })
+        .collect();
+    run.write("neurons.csv", &table::csv(&rows)?)?;
+    Ok(())
 }

@@ -8,6 +8,7 @@ mod connectome_teacher;
 mod demo;
 mod eval;
 mod fit;
+mod imaging;
 mod prioritize;
 mod report;
 mod simulate;
@@ -38,6 +39,7 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
         Command::Analyze(c) => analyze::run(c, ui),
         Command::Prioritize(a) => prioritize::run(a, ui),
         Command::Connectome(c) => connectome::run(c, ui),
+        Command::Imaging(a) => imaging::run(a, ui),
         Command::Sweep(c) => sweep::run(c, ui),
         Command::Report(a) => report::run(a, ui),
     }

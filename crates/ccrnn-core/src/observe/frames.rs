@@ -30,6 +30,13 @@ impl Sampling {
             Sampling::FrameAverage => "frame-average",
         }
     }
+
+    /// The sampling called `name` (`instant` or `frame-average`), or `None`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Sampling::Instant, Sampling::FrameAverage]
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// The frames of a batch of trials as weights on model steps: frame `f` of trial `b` is

@@ -31,6 +31,8 @@ const TRANSMITTER: &[&str] = &["nt_type", "transmitter", "neurotransmitter", "nt
 const SIGN: &[&str] = &["sign"];
 const NODE_ID: &[&str] = &["node_id", "root_id", "bodyId", "body_id", "id"];
 const LABEL: &[&str] = &["super_class", "cell_type", "type", "class", "label", "instance"];
+/// Column names of a neuron's own name (how recordings label it, e.g. `AVAL`).
+const NAME: &[&str] = &["name", "neuron_name", "neuron"];
 
 /// A CSV file with named columns.
 struct Table {
@@ -138,10 +140,11 @@ fn parse_sign(path: &Path, line: u64, s: &str) -> Result<Option<i8>> {
     }
 }
 
-/// A node table: ids in file order, labels and per-neuron signs if given.
+/// A node table: ids in file order, labels, names and per-neuron signs if given.
 struct Nodes {
     ids: Vec<u64>,
     labels: Vec<String>,
+    names: Vec<String>,
     signs: Vec<Option<i8>>,
 }
 
@@ -150,11 +153,13 @@ fn read_nodes(mut t: Table, opts: &LoadOptions) -> Result<Nodes> {
     let path = path.as_path();
     let id_col = t.require("id", NODE_ID)?;
     let label_col = t.column(LABEL);
+    let name_col = t.column(NAME);
     let nt_col = t.column(TRANSMITTER);
     let sign_col = t.column(SIGN);
     let mut out = Nodes {
         ids: Vec::new(),
         labels: Vec::new(),
+        names: Vec::new(),
         signs: Vec::new(),
     };
     let mut first_line: HashMap<u64, u64> = HashMap::new();
@@ -178,6 +183,8 @@ fn read_nodes(mut t: Table, opts: &LoadOptions) -> Result<Nodes> {
         out.ids.push(id);
         out.labels
             .push(label_col.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string());
+        out.names
+            .push(name_col.and_then(|c| rec.get(c)).unwrap_or("").trim().to_string());
         let sign = match (sign_col, nt_col) {
             (Some(c), _) => parse_sign(path, line, rec.get(c).unwrap_or(""))?,
             (None, Some(c)) => {
@@ -337,13 +344,13 @@ fn load_tables(
     }
 
     // Neurons: the node table's, or every id of the edge list in ascending order.
-    let (ids, labels, table_signs) = match node_table {
-        Some(n) => (n.ids, n.labels, n.signs),
+    let (ids, labels, names, table_signs) = match node_table {
+        Some(n) => (n.ids, n.labels, n.names, n.signs),
         None => {
             let mut ids: Vec<u64> = lines.keys().copied().collect();
             ids.sort_unstable();
             let k = ids.len();
-            (ids, vec![String::new(); k], vec![None; k])
+            (ids, vec![String::new(); k], vec![String::new(); k], vec![None; k])
         }
     };
     let index: HashMap<u64, usize> = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
@@ -389,6 +396,8 @@ fn load_tables(
         .zip(&table_signs)
         .filter(|(id, ts)| ts.is_none() && !votes.contains_key(id))
         .count();
-    let c = Connectome::from_triplets(ids, labels, signs, triplets).map_err(|e| Error::core(edges, e))?;
+    let c = Connectome::from_triplets(ids, labels, signs, triplets)
+        .and_then(|c| c.with_names(names))
+        .map_err(|e| Error::core(edges, e))?;
     Ok((c, report))
 }

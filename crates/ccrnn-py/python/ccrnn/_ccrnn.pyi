@@ -148,6 +148,7 @@ class FitResult:
     termination: str
     interrupted: bool
     seconds: float
+    prediction: Optional[dict[str, Any]]
 
 def sine_task(trials: int = 60, *, seed: int = 0) -> tuple[F32, F32]:
     """(inputs (B, 400, 2), targets (B, 400, 1))."""
@@ -219,3 +220,38 @@ def prioritize(
     n_random: int = 10,
     seed: int = 0,
 ) -> dict[str, Any]: ...
+
+def read_imaging(
+    path: Union[str, PathLike[str]],
+    *,
+    series: Optional[str] = None,
+    label_column: Optional[str] = None,
+    frame_rate: Optional[float] = None,
+    neuropil: float = 0.7,
+) -> dict[str, Any]:
+    """signal (frames, ROIs) float32, times (frames,) s, labels, unit, source."""
+
+def fit_imaging(
+    student: Model,
+    files: Sequence[Union[str, PathLike[str]]],
+    *,
+    inputs: Optional[Sequence[Union[str, PathLike[str]]]] = None,
+    label_table: Optional[Union[str, PathLike[str]]] = None,
+    series: Optional[str] = None,
+    label_column: Optional[str] = None,
+    frame_rate: Optional[float] = None,
+    neuropil: float = 0.7,
+    indicator: str = "gcamp6s",
+    tau_ca_s: Optional[float] = None,
+    fit_tau_ca: bool = False,
+    time_unit_s: float = 1.0,
+    sampling: str = "instant",
+    method: str = "lbfgs",
+    steps: Optional[int] = None,
+    train: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    init: str = "permuted",
+    gain_factor: float = 0.5,
+    callback: Optional[Callable[[int, float], Any]] = None,
+    report_every: int = 10,
+) -> FitResult: ...

@@ -1,0 +1,170 @@
+//! Calcium-imaging recordings from Python: `read_imaging` (the arrays of an NWB file, suite2p
+//! folder, labelled .npz or CSV, as the command line reads them) and `fit_imaging` (the
+//! command line's `fit --imaging`).
+
+use crate::fitting::{FitResult, fit_config, run_fit, start_point, to_dict};
+use crate::model::Model;
+use crate::{bad, err};
+use ccrnn_fit::Data;
+use ccrnn_io::imaging::ObserveOptions;
+use ccrnn_io::{ModelFile, ReadOptions, read_imaging as read_file};
+use ccrnn_lab::recordings::{self, ImagingSetup};
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::PathBuf;
+
+fn read_options(
+    series: Option<String>,
+    label_column: Option<String>,
+    frame_rate: Option<f64>,
+    neuropil: f64,
+) -> ReadOptions {
+    ReadOptions {
+        series,
+        label_column,
+        frame_rate,
+        neuropil,
+    }
+}
+
+/// Reads a calcium-imaging recording: an NWB 2.x file (a `RoiResponseSeries` under
+/// `/processing/<module>/DfOverF` or `.../Fluorescence`; `series` picks one, `label_column`
+/// the ROI table's column of labels), a suite2p folder (`F − neuropil · Fneu` of the ROIs
+/// `iscell.npy` accepts; frame rate from `ops.npy` or `frame_rate`), a labelled `.npz`
+/// (`signal`, `labels`, `times` or `rate`) or a CSV (`time,<label>,…`). Returns a dict:
+/// `signal` `(frames, ROIs)` float32 (NaN missing), `times` `(frames,)` float64 seconds,
+/// `labels` (list of str), `unit`, `source`. HDF5 is read in pure Rust: no h5py needed.
+#[pyfunction]
+#[pyo3(signature = (path, *, series=None, label_column=None, frame_rate=None, neuropil=0.7))]
+pub fn read_imaging<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    series: Option<String>,
+    label_column: Option<String>,
+    frame_rate: Option<f64>,
+    neuropil: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let opts = read_options(series, label_column, frame_rate, neuropil);
+    let im = py.detach(|| read_file(&path, &opts)).map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("signal", im.signal.into_pyarray(py))?;
+    d.set_item("times", im.times.into_pyarray(py))?;
+    d.set_item("labels", im.labels)?;
+    d.set_item("unit", im.unit)?;
+    d.set_item("source", im.source)?;
+    Ok(d)
+}
+
+/// Fits `student` to calcium-imaging recordings (`files`: one session each, fitted jointly;
+/// any format `read_imaging` reads), as `ccrnn fit --imaging` does. ROIs are matched to the
+/// student's neurons by label (its `labels`, else its body `ids`, else row indices; through
+/// `label_table`, a CSV `roi,neuron`, if given); each session starts at its first frame from
+/// the model's initial state, driven by `inputs` (files with `inputs`/`times` or a CSV
+/// `time,<channel>,…`: one for all sessions or one per session; none: no input). The model's
+/// activity is read at the frame times (`sampling`: `instant` or `frame-average`) through the
+/// `indicator` filter (`gcamp6f`, `gcamp6m`, `gcamp6s`, `jgcamp8f`/`m`/`s` or `none`;
+/// `tau_ca_s` overrides its decay, `fit_tau_ca` fits it) and a scale and offset per session
+/// and neuron (least squares at every step). `time_unit_s`: seconds per model time unit.
+/// Missing values (NaN) are left out. Other arguments as for `fit`.
+///
+/// Returns a `FitResult` whose `prediction` is a dict: `times` `(sessions, frames)` seconds
+/// from each session's first frame (NaN pads), `measured` and `predicted` `(sessions, frames,
+/// M)` (the recorded neurons' signal), `activity` `(sessions, frames, N)` (every neuron's
+/// activity at the frames: the prediction of the unrecorded ones), `recorded` (M neuron
+/// indices), `scale`, `offset` `(sessions, M)`, `tau_ca` `(M,)` model time units (if
+/// filtered), `one_minus_rho` `(M,)` (each recorded neuron's fit), `matchings` (per file:
+/// `pairs` (ROI column, neuron), `unmatched`, `ambiguous`, `unrecorded`).
+#[pyfunction]
+#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
+#[allow(clippy::too_many_arguments)]
+pub fn fit_imaging(
+    py: Python<'_>,
+    student: &Model,
+    files: Vec<PathBuf>,
+    inputs: Option<Vec<PathBuf>>,
+    label_table: Option<PathBuf>,
+    series: Option<String>,
+    label_column: Option<String>,
+    frame_rate: Option<f64>,
+    neuropil: f64,
+    indicator: &str,
+    tau_ca_s: Option<f64>,
+    fit_tau_ca: bool,
+    time_unit_s: f64,
+    sampling: &str,
+    method: &str,
+    steps: Option<u64>,
+    train: Option<Vec<String>>,
+    seed: u64,
+    init: &str,
+    gain_factor: f64,
+    callback: Option<Py<PyAny>>,
+    report_every: u64,
+) -> PyResult<FitResult> {
+    if files.is_empty() {
+        return Err(bad("files: give at least one imaging file"));
+    }
+    let observe = ObserveOptions::parse(indicator, tau_ca_s, fit_tau_ca, time_unit_s, sampling, |o| {
+        o.to_string()
+    })
+    .map_err(bad)?;
+    let setup = ImagingSetup {
+        files,
+        read: read_options(series, label_column, frame_rate, neuropil),
+        label_table,
+        inputs: inputs.unwrap_or_default(),
+        observe,
+    };
+    let mf = ModelFile {
+        model: student.inner.clone(),
+        recorded: None,
+        ids: student.ids.clone(),
+        labels: student.labels.clone(),
+    };
+    let loaded = py.detach(|| recordings::load(&setup, &mf)).map_err(err)?;
+    let cfg = fit_config(method, steps, None, None, None, None, seed, train, report_every)?;
+    let valid = cfg.validate().map_err(err)?;
+    let start = start_point(student, init, gain_factor, seed)?;
+    let set = loaded.sessions.recorded.clone();
+    let data = Data::Observed {
+        recorded: set.clone(),
+        obs: Box::new(loaded.sessions.obs.clone()),
+    };
+    let (mut result, out) = run_fit(
+        py,
+        student,
+        start,
+        loaded.sessions.stim.clone(),
+        data,
+        &valid,
+        set,
+        callback,
+        report_every,
+    )?;
+    let obs = out
+        .observation
+        .as_ref()
+        .ok_or_else(|| bad("the fit returned no observation model"))?;
+    let p = py
+        .detach(|| recordings::predict(&out.model, &loaded, obs))
+        .map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("times", p.times.into_pyarray(py))?;
+    d.set_item("measured", p.measured.into_pyarray(py))?;
+    d.set_item("predicted", p.predicted.into_pyarray(py))?;
+    d.set_item("activity", p.activity.into_pyarray(py))?;
+    d.set_item("recorded", p.recorded)?;
+    if let (Some(s), Some(o)) = (p.observation.scale, p.observation.offset) {
+        d.set_item("scale", s.into_pyarray(py))?;
+        d.set_item("offset", o.into_pyarray(py))?;
+    }
+    if let Some(t) = p.observation.tau {
+        d.set_item("tau_ca", t.into_pyarray(py))?;
+    }
+    let rho: Vec<f64> = p.fits.iter().map(|f| f.corr_err).collect();
+    d.set_item("one_minus_rho", PyArray1::from_vec(py, rho))?;
+    d.set_item("matchings", to_dict(py, &loaded.sessions.matchings)?)?;
+    result.prediction = Some(d.into_any().unbind());
+    Ok(result)
+}
