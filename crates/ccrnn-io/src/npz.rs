@@ -47,9 +47,16 @@ pub fn check_npy_header(path: &Path, name: &str, head: &[u8], total: u64) -> Res
         .ok_or_else(|| bad(format!("header of {len} bytes runs past the data")))?;
     let dict = std::str::from_utf8(&head[start..end]).map_err(|_| bad("header is not text".into()))?;
     let field = |key: &str| header_field(dict, key);
-    let descr = field("descr").ok_or_else(|| bad("header has no 'descr'".into()))?;
+    let descr = field("descr")
+        .and_then(quoted)
+        .ok_or_else(|| bad("header has no 'descr'".into()))?;
+    if descr.trim_start_matches(['<', '>', '|', '=']).starts_with('O') {
+        return Err(bad(
+            "holds Python objects (pickled), which ccrnn does not read: save numbers, or strings as np.array(labels, dtype=str)"
+                .into(),
+        ));
+    }
     let itemsize: u64 = descr
-        .trim_start_matches(['\'', '"'])
         .chars()
         .skip_while(|c| !c.is_ascii_digit())
         .take_while(|c| c.is_ascii_digit())
@@ -340,22 +347,13 @@ impl NpzIn {
         let bytes = self.raw(name)?;
         let bad = |m: &str| Error::format(&self.path, format!("array '{name}': {m}"));
         let (header, body) = npy_parts(&bytes).ok_or_else(|| bad("not an .npy array"))?;
-        // the quoted value after 'descr':
-        let descr = header_field(header, "descr")
-            .and_then(|d| d.strip_prefix(['\'', '"']))
-            .and_then(|d| d.split(['\'', '"']).next())
-            .unwrap_or_default();
+        let descr = header_field(header, "descr").and_then(quoted).unwrap_or_default();
         if descr.ends_with("u1") || descr.ends_with("i1") {
             let text = self.text(name)?;
             return Ok(text.lines().map(str::to_string).collect());
         }
         let width: usize = match descr.strip_prefix(['<', '=', '|']).and_then(|d| d.strip_prefix('U')) {
             Some(w) => w.parse().map_err(|_| bad("malformed string dtype"))?,
-            None if descr.contains('O') => {
-                return Err(bad(
-                    "holds Python objects (pickled): save the labels as a plain string array, np.array(labels, dtype=str)",
-                ));
-            }
             None => return Err(bad(&format!("expected strings (dtype <U…), found dtype {descr}"))),
         };
         let chars: Vec<u32> = body
@@ -366,9 +364,14 @@ impl NpzIn {
             return Ok(Vec::new());
         }
         let count = chars.len() / width;
-        let shape = header_field(header, "shape").unwrap_or_default();
-        if shape.matches(',').count() > 1 || !shape.trim_start_matches('(').starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(bad(&format!("expected a 1-d string array, found shape {shape:.40}")));
+        // the dimensions between the parentheses: exactly one
+        let shape = header_field(header, "shape")
+            .and_then(|t| t.strip_prefix('('))
+            .and_then(|t| t.split(')').next())
+            .unwrap_or_default();
+        let dims: Vec<&str> = shape.split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+        if dims.len() != 1 {
+            return Err(bad(&format!("expected a 1-d string array, found shape ({shape:.40})")));
         }
         (0..count)
             .map(|k| {
@@ -579,6 +582,11 @@ pub(crate) fn npy_parts(bytes: &[u8]) -> Option<(&str, &[u8])> {
     };
     let end = start.checked_add(len).filter(|&e| e <= bytes.len())?;
     Some((std::str::from_utf8(&bytes[start..end]).ok()?, &bytes[end..]))
+}
+
+/// The text of a quoted value (`'<U4'` → `<U4`) at the start of `t`.
+fn quoted(t: &str) -> Option<&str> {
+    t.strip_prefix(['\'', '"'])?.split(['\'', '"']).next()
 }
 
 /// The text after `'key':` in an `.npy` header dictionary.

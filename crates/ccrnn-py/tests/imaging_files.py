@@ -89,4 +89,4 @@ def write_csv(path, times, signal, labels):
     with open(path, "w") as out:
         out.write("time," + ",".join(labels) + "\n")
         for t, row in zip(times, signal):
-            out.write(f"{t!r}," + ",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n")
+            out.write(f"{float(t)!r}," + ",".join("" if np.isnan(v) else repr(float(v)) for v in row) + "\n")

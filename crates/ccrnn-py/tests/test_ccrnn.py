@@ -12,25 +12,7 @@ import numpy as np
 import pytest
 
 import ccrnn
-
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-
-
-def cli():
-    """The `ccrnn` binary: $CCRNN_BIN, else the workspace's release build."""
-    path = pathlib.Path(os.environ.get("CCRNN_BIN", ROOT / "target" / "release" / "ccrnn"))
-    if not path.is_file():
-        if os.environ.get("CCRNN_REQUIRE_CLI"):
-            pytest.fail(f"{path} not found (CCRNN_REQUIRE_CLI is set)")
-        pytest.skip(f"{path} not found: build it with `cargo build --release` or set CCRNN_BIN")
-    return str(path)
-
-
-def run(*args, cwd):
-    out = subprocess.run([cli(), *args], cwd=cwd, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
+from helpers import cli, run
 
 def small_model(n=12, seed=0):
     rng = np.random.default_rng(seed)
