@@ -72,7 +72,7 @@ fn mse_pairs<F: Real>(x: &Array3<F>, y: &Array3<F>, pairs: &[(usize, usize)]) ->
 }
 
 /// Pearson correlation of two traces; `None` if either is constant.
-fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
     let n = x.len() as f64;
     let mx = x.iter().sum::<f64>() / n;
     let my = y.iter().sum::<f64>() / n;

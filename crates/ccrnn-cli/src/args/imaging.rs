@@ -114,3 +114,41 @@ pub struct ImagingArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+/// `ccrnn cv`.
+#[derive(Args, Debug)]
+pub struct CvArgs {
+    /// The model giving the connectome and the starting parameters (as for `ccrnn fit`).
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Calcium-imaging recordings, one session each (as for `ccrnn fit --imaging`).
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    pub imaging: Vec<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadImagingArgs,
+    #[command(flatten)]
+    pub observe: ObserveArgs,
+    /// Folds k over the recorded neurons: each fold's neurons are held out of a fit to the rest.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Models to cross-validate, comma-separated: connectome (the student), shuffled (its
+    /// neuron labels shuffled), no-recurrence (W and gap junctions removed), unconstrained (a
+    /// dense network of the same size, all weights fitted; held-out neurons matched optimistically).
+    #[arg(long, value_delimiter = ',', default_value = "connectome,shuffled,no-recurrence,unconstrained",
+          value_parser = crate::args::by_name(&ccrnn_lab::recordings::cv::CvModel::ALL, ccrnn_lab::recordings::cv::CvModel::name))]
+    pub models: Vec<ccrnn_lab::recordings::cv::CvModel>,
+    /// Initial parameters: permuted (the paper's student start) or model (the file's).
+    #[arg(long, value_parser = crate::args::by_name(&ccrnn_fit::student::InitKind::ALL, ccrnn_fit::student::InitKind::name))]
+    pub init: Option<ccrnn_fit::student::InitKind>,
+    #[command(flatten)]
+    pub solver: crate::args::SolverArgs,
+    /// Trainable groups of the connectome and no-recurrence students, comma-separated (the
+    /// unconstrained network also trains w).
+    #[arg(long, value_delimiter = ',')]
+    pub train: Option<Vec<String>>,
+    /// Seed of the folds, starting points, shuffle and unconstrained weights.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub out: crate::args::OutArgs,
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 /// A flag's value parser for a library enum, by the names the library gives its values (the
 /// names a configuration file uses): `--help` lists them and clap refuses any other.
-fn by_name<T: Copy + Send + Sync + 'static>(
+pub(crate) fn by_name<T: Copy + Send + Sync + 'static>(
     all: &'static [T],
     name: fn(T) -> &'static str,
 ) -> impl TypedValueParser<Value = T> {
@@ -74,6 +74,10 @@ pub enum Command {
     /// Read calcium-imaging recordings (NWB, suite2p, labelled .npz or CSV), describe them,
     /// match their ROIs to a model's neurons and write their arrays.
     Imaging(ImagingArgs),
+    /// Cross-validate on held-out neurons: k folds over the recorded neurons of imaging
+    /// recordings, each predicted by models fitted to the others (the connectome student and
+    /// baselines: shuffled labels, no recurrence, an unconstrained network).
+    Cv(CvArgs),
     /// Read a connectome file and describe it.
     #[command(subcommand)]
     Connectome(ConnectomeCmd),

@@ -5,6 +5,7 @@ mod config;
 mod connectome;
 mod connectome_study;
 mod connectome_teacher;
+mod cv;
 mod demo;
 mod eval;
 mod fit;
@@ -40,6 +41,7 @@ pub fn run(cmd: Command, ui: &Ui) -> Result<i32> {
         Command::Prioritize(a) => prioritize::run(a, ui),
         Command::Connectome(c) => connectome::run(c, ui),
         Command::Imaging(a) => imaging::run(a, ui),
+        Command::Cv(a) => cv::run(a, ui),
         Command::Sweep(c) => sweep::run(c, ui),
         Command::Report(a) => report::run(a, ui),
     }

@@ -264,6 +264,19 @@ impl<F: Real> Observation<F> {
         }
     }
 
+    /// The observation of some of its columns (recorded neurons), in the given order: their
+    /// data, indicator time constants and affine parameters.
+    pub fn columns(&self, cols: &[usize]) -> Self {
+        Self {
+            data: self.data.select(Axis(2), cols),
+            tau: self.tau.as_ref().map(|t| t.select(Axis(0), cols)),
+            rise: self.rise.as_ref().map(|t| t.select(Axis(0), cols)),
+            scale: self.scale.as_ref().map(|t| t.select(Axis(1), cols)),
+            offset: self.offset.as_ref().map(|t| t.select(Axis(1), cols)),
+            ..self.clone()
+        }
+    }
+
     /// The predicted signal `ŷ` (`B × F × M`) of the recorded activity `a` (`B × T × M`).
     pub fn predict(&self, a: ArrayView3<F>) -> Result<Array3<F>> {
         self.check_activity(a)?;

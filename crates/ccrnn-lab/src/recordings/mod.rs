@@ -2,6 +2,8 @@
 //! command line's `fit --imaging` and Python's `fit_imaging` share), and what a fitted student
 //! predicts at the frames, recorded and unrecorded neurons alike.
 
+pub mod cv;
+
 use crate::{Error, Result};
 use ccrnn_core::{Model, Observation, SimOptions, simulate};
 use ccrnn_fit::metrics::{NeuronFit, neuron_fits};
@@ -71,6 +73,18 @@ pub fn load(setup: &ImagingSetup, model: &ModelFile) -> Result<Loaded> {
     Ok(Loaded { recordings, sessions })
 }
 
+/// The frame times of every session in seconds from its first frame (`B × F`; NaN pads).
+pub fn session_times(loaded: &Loaded) -> Array2<f64> {
+    let f = loaded.sessions.obs.data.shape()[1];
+    let mut times = Array2::from_elem((loaded.recordings.len(), f), f64::NAN);
+    for (b, r) in loaded.recordings.iter().enumerate() {
+        for (k, &t) in r.times.iter().enumerate() {
+            times[[b, k]] = t - r.times[0];
+        }
+    }
+    times
+}
+
 /// What a fitted student predicts at the recordings' frames.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -111,14 +125,8 @@ pub fn predict(model: &Model<f32>, loaded: &Loaded, obs: &Observation<f32>) -> R
             ..f
         })
         .collect();
-    let mut times = Array2::from_elem((loaded.recordings.len(), obs.data.shape()[1]), f64::NAN);
-    for (b, r) in loaded.recordings.iter().enumerate() {
-        for (f, &t) in r.times.iter().enumerate() {
-            times[[b, f]] = t - r.times[0];
-        }
-    }
     Ok(Prediction {
-        times,
+        times: session_times(loaded),
         measured: obs.data.clone(),
         predicted,
         activity,
