@@ -132,9 +132,12 @@ fn fit_and_run(
     Ok(simulate(&out.model, &loaded.sessions.stim, &SimOptions::noiseless())?.a)
 }
 
+/// Correlation and explained variance of one held-out neuron.
+type Scores = (f64, f64);
+
 /// Scores `a_held` (`B × T × H`, the predicted activity of the held-out columns `held`)
 /// against the data through the observation model with a least-squares scale and offset.
-fn score(obs: &Observation<f32>, held: &[usize], a_held: &Array3<f32>) -> Result<(Array3<f32>, Vec<(f64, f64)>)> {
+fn score(obs: &Observation<f32>, held: &[usize], a_held: &Array3<f32>) -> Result<(Array3<f32>, Vec<Scores>)> {
     let mut o = obs.columns(held);
     o.profile_affine = true;
     o.profile(a_held.view())?;
@@ -237,7 +240,7 @@ pub fn cross_validate(
         let held_neurons: Vec<usize> = held.iter().map(|&c| recorded[c]).collect();
         let obs_train = obs.columns(&train_cols);
         let init = cfg.student.start(model, seeds.student_init());
-        let mut push = |k: CvModel, s: &[(f64, f64)]| {
+        let mut push = |k: CvModel, s: &[Scores]| {
             for (j, &(corr, ev)) in s.iter().enumerate() {
                 scores.push((
                     k,
