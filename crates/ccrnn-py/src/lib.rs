@@ -91,6 +91,7 @@ fn _ccrnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fitting::study, m)?)?;
     m.add_function(wrap_pyfunction!(recordings::read_imaging, m)?)?;
     m.add_function(wrap_pyfunction!(recordings::fit_imaging, m)?)?;
+    m.add_function(wrap_pyfunction!(recordings::cross_validate, m)?)?;
     m.add_function(wrap_pyfunction!(theory::gauss_newton, m)?)?;
     m.add_function(wrap_pyfunction!(theory::prioritize, m)?)?;
     m.add_function(wrap_pyfunction!(set_reproducible, m)?)?;

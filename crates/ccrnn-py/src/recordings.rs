@@ -14,6 +14,38 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;
 
+/// The files and options of an imaging fit, checked.
+fn imaging_setup(
+    files: Vec<PathBuf>,
+    inputs: Option<Vec<PathBuf>>,
+    label_table: Option<PathBuf>,
+    read: ReadOptions,
+    observe: ObserveOptions,
+    one_session: bool,
+) -> PyResult<ImagingSetup> {
+    if files.is_empty() {
+        return Err(bad("files: give at least one imaging file"));
+    }
+    Ok(ImagingSetup {
+        files,
+        read,
+        label_table,
+        inputs: inputs.unwrap_or_default(),
+        observe: ObserveOptions { one_session, ..observe },
+    })
+}
+
+/// Reads the setup's files for `student`, with the GIL released.
+fn load(py: Python<'_>, student: &Model, setup: &ImagingSetup) -> PyResult<recordings::Loaded> {
+    let mf = ModelFile {
+        model: student.inner.clone(),
+        recorded: None,
+        ids: student.ids.clone(),
+        labels: student.labels.clone(),
+    };
+    py.detach(|| recordings::load(setup, &mf)).map_err(err)
+}
+
 fn read_options(
     series: Option<String>,
     label_column: Option<String>,
@@ -65,8 +97,9 @@ pub fn read_imaging<'py>(
 /// activity is read at the frame times (`sampling`: `instant` or `frame-average`) through the
 /// `indicator` filter (`gcamp6f`, `gcamp6m`, `gcamp6s`, `jgcamp8f`/`m`/`s` or `none`;
 /// `tau_ca_s` overrides its decay, `fit_tau_ca` fits it) and a scale and offset per session
-/// and neuron (least squares at every step). `time_unit_s`: seconds per model time unit.
-/// Missing values (NaN) are left out. Other arguments as for `fit`.
+/// and neuron (least squares at every step; `one_session=True`: the files are trials of one
+/// session sharing them). `time_unit_s`: seconds per model time unit. Missing values (NaN) are
+/// left out. Other arguments as for `fit`.
 ///
 /// Returns a `FitResult` whose `prediction` is a dict: `times` `(sessions, frames)` seconds
 /// from each session's first frame (NaN pads), `measured` and `predicted` `(sessions, frames,
@@ -76,7 +109,7 @@ pub fn read_imaging<'py>(
 /// filtered), `one_minus_rho` `(M,)` (each recorded neuron's fit), `matchings` (per file:
 /// `pairs` (ROI column, neuron), `unmatched`, `ambiguous`, `unrecorded`).
 #[pyfunction]
-#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
+#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_imaging(
     py: Python<'_>,
@@ -93,6 +126,7 @@ pub fn fit_imaging(
     fit_tau_ca: bool,
     time_unit_s: f64,
     sampling: &str,
+    one_session: bool,
     method: &str,
     steps: Option<u64>,
     train: Option<Vec<String>>,
@@ -102,27 +136,18 @@ pub fn fit_imaging(
     callback: Option<Py<PyAny>>,
     report_every: u64,
 ) -> PyResult<FitResult> {
-    if files.is_empty() {
-        return Err(bad("files: give at least one imaging file"));
-    }
-    let observe = ObserveOptions::parse(indicator, tau_ca_s, fit_tau_ca, time_unit_s, sampling, |o| {
-        o.to_string()
-    })
-    .map_err(bad)?;
-    let setup = ImagingSetup {
+    let setup = imaging_setup(
         files,
-        read: read_options(series, label_column, frame_rate, neuropil),
+        inputs,
         label_table,
-        inputs: inputs.unwrap_or_default(),
-        observe,
-    };
-    let mf = ModelFile {
-        model: student.inner.clone(),
-        recorded: None,
-        ids: student.ids.clone(),
-        labels: student.labels.clone(),
-    };
-    let loaded = py.detach(|| recordings::load(&setup, &mf)).map_err(err)?;
+        read_options(series, label_column, frame_rate, neuropil),
+        ObserveOptions::parse(indicator, tau_ca_s, fit_tau_ca, time_unit_s, sampling, |o| {
+            o.to_string()
+        })
+        .map_err(bad)?,
+        one_session,
+    )?;
+    let loaded = load(py, student, &setup)?;
     let cfg = fit_config(method, steps, None, None, None, None, seed, train, report_every)?;
     let valid = cfg.validate().map_err(err)?;
     let start = start_point(student, init, gain_factor, seed)?;
@@ -167,4 +192,102 @@ pub fn fit_imaging(
     d.set_item("matchings", to_dict(py, &loaded.sessions.matchings)?)?;
     result.prediction = Some(d.into_any().unbind());
     Ok(result)
+}
+
+/// Cross-validates on held-out neurons, as `ccrnn cv` does: the recorded neurons of the
+/// imaging `files` (read and seen as by `fit_imaging`) are split into `folds`; each fold's
+/// neurons are predicted by models fitted to the others: `models` among "connectome" (the
+/// student), "shuffled" (its labels shuffled), "no-recurrence" (W and gap junctions removed),
+/// "unconstrained" (a dense network, all weights fitted, held-out neurons matched
+/// optimistically); default all. Fits: `method` (default Gauss–Newton), `steps`, `train`,
+/// `init`, `gain_factor`, `seed` as for `fit`.
+///
+/// Returns a dict: `scores` (a list of dicts: model, fold, neuron, corr, explained_variance;
+/// correlation and explained variance within sessions, through the observation model with a
+/// least-squares scale and offset), `summary` (per model: median and mean correlation, the
+/// folds' range of medians, median explained variance, seconds), `folds` (the neurons of each
+/// fold), and the connectome student's held-out prediction of every recorded neuron:
+/// `predicted`, `measured` `(sessions, frames, M)`, `times`, `recorded`.
+#[pyfunction]
+#[pyo3(signature = (student, files, *, folds=5, models=None, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, method="gauss-newton", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5))]
+#[allow(clippy::too_many_arguments)]
+pub fn cross_validate<'py>(
+    py: Python<'py>,
+    student: &Model,
+    files: Vec<PathBuf>,
+    folds: usize,
+    models: Option<Vec<String>>,
+    inputs: Option<Vec<PathBuf>>,
+    label_table: Option<PathBuf>,
+    series: Option<String>,
+    label_column: Option<String>,
+    frame_rate: Option<f64>,
+    neuropil: f64,
+    indicator: &str,
+    tau_ca_s: Option<f64>,
+    fit_tau_ca: bool,
+    time_unit_s: f64,
+    sampling: &str,
+    one_session: bool,
+    method: &str,
+    steps: Option<u64>,
+    train: Option<Vec<String>>,
+    seed: u64,
+    init: &str,
+    gain_factor: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    use ccrnn_lab::recordings::cv::{CvConfig, CvModel, cross_validate as run};
+    let models = match models {
+        None => CvModel::ALL.to_vec(),
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                CvModel::ALL.into_iter().find(|k| k.name() == n).ok_or_else(|| {
+                    bad(format!(
+                        "models: {n:?} is not one of connectome, shuffled, no-recurrence, unconstrained"
+                    ))
+                })
+            })
+            .collect::<PyResult<_>>()?,
+    };
+    let setup = imaging_setup(
+        files,
+        inputs,
+        label_table,
+        read_options(series, label_column, frame_rate, neuropil),
+        ObserveOptions::parse(indicator, tau_ca_s, fit_tau_ca, time_unit_s, sampling, |o| {
+            o.to_string()
+        })
+        .map_err(bad)?,
+        one_session,
+    )?;
+    let loaded = load(py, student, &setup)?;
+    let fit = fit_config(method, steps, None, None, None, None, seed, train, 10)?;
+    fit.validate().map_err(err)?;
+    let start = ccrnn_fit::student::StudentConfig {
+        init: init.parse().map_err(err)?,
+        gain_factor,
+    };
+    start.validate().map_err(err)?;
+    let cfg = CvConfig {
+        folds,
+        seed,
+        models,
+        fit,
+        student: start,
+    };
+    let r = py
+        .detach(|| run(&student.inner, &loaded, &cfg, &mut |_, _| {}))
+        .map_err(err)?;
+    let d = PyDict::new(py);
+    d.set_item("scores", to_dict(py, &r.scores)?)?;
+    d.set_item("summary", to_dict(py, &r.summary())?)?;
+    d.set_item("folds", r.folds.clone())?;
+    if let Some(p) = r.predicted {
+        d.set_item("predicted", p.into_pyarray(py))?;
+    }
+    d.set_item("measured", loaded.sessions.obs.data.clone().into_pyarray(py))?;
+    d.set_item("times", recordings::session_times(&loaded).into_pyarray(py))?;
+    d.set_item("recorded", loaded.sessions.recorded.indices().to_vec())?;
+    Ok(d)
 }

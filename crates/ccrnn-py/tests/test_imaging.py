@@ -151,32 +151,43 @@ def test_labels_that_match_nothing_and_frames_faster_than_dt_are_refused(tmp_pat
         ccrnn.fit_imaging(teacher, [tmp_path / "x.csv"], indicator="gcamp9")
 
 
-def test_a_fit_through_the_indicator_predicts_the_unrecorded_neurons(tmp_path):
+@pytest.fixture(scope="module")
+def worm_sessions(tmp_path_factory):
     """Two imaging sessions (GCaMP6s-like filter, 3 Hz, 10 % missing, scale, offset, noise) of
-    different 60 % subsets of the worm teacher's neurons, with their inputs: the command line's
-    and Python's fits are the same fit, and its prediction of the never-recorded neurons'
-    activity beats the starting point's by far."""
+    different 60 % subsets of the worm teacher's neurons, as NWB files, with their inputs:
+    (directory, teacher, stimulus, the neurons recorded in either)."""
     needs_pynwb()
-    teacher, stim = connectome_teacher(tmp_path)
-    dt = 0.05
+    d = tmp_path_factory.mktemp("worm")
+    teacher, stim = connectome_teacher(d)
     rng = np.random.default_rng(0)
     n = len(teacher.labels)
     seen = set()
     for b in range(2):
         rec = np.sort(rng.choice(n, int(0.6 * n), replace=False))
         seen |= set(rec.tolist())
-        t, y, _, _ = imf.image(stim["activity"][b][:, rec], dt, seed=b)
-        imf.write_nwb(tmp_path / f"s{b}.nwb", t, y, [teacher.labels[i] for i in rec])
-        np.savez(tmp_path / f"in{b}.npz", inputs=stim["inputs"][b], times=np.arange(400) * dt)
-    flags = ["--imaging", "s0.nwb", "s1.nwb", "--inputs", "in0.npz", "in1.npz", "--method", "gauss-newton", "--steps", "6"]
-    doc = json.loads(run("fit", "--model", "T/teacher.npz", *flags, "--json", "--quiet", "--out", "f", cwd=tmp_path))
+        t, y, _, _ = imf.image(stim["activity"][b][:, rec], 0.05, seed=b)
+        imf.write_nwb(d / f"s{b}.nwb", t, y, [teacher.labels[i] for i in rec])
+        np.savez(d / f"in{b}.npz", inputs=stim["inputs"][b], times=np.arange(400) * 0.05)
+    return d, teacher, stim, seen
+
+
+SESSIONS = ["--imaging", "s0.nwb", "s1.nwb", "--inputs", "in0.npz", "in1.npz"]
+
+
+def test_a_fit_through_the_indicator_predicts_the_unrecorded_neurons(worm_sessions):
+    """The command line's and Python's fits are the same fit, and its prediction of the
+    never-recorded neurons' activity beats the starting point's by far."""
+    d, teacher, stim, seen = worm_sessions
+    dt = 0.05
+    n = len(teacher.labels)
+    flags = [*SESSIONS, "--method", "gauss-newton", "--steps", "6"]
+    doc = json.loads(run("fit", "--model", "T/teacher.npz", *flags, "--json", "--quiet", "--out", "f", cwd=d))
     res = ccrnn.fit_imaging(
-        teacher, [tmp_path / "s0.nwb", tmp_path / "s1.nwb"], inputs=[tmp_path / "in0.npz", tmp_path / "in1.npz"],
-        method="gauss-newton", steps=6,
+        teacher, [d / "s0.nwb", d / "s1.nwb"], inputs=[d / "in0.npz", d / "in1.npz"], method="gauss-newton", steps=6,
     )
     assert res.final_loss == doc["final_loss"], "the same fit, step for step"
     p = res.prediction
-    saved = np.load(tmp_path / "f" / "prediction.npz")
+    saved = np.load(d / "f" / "prediction.npz")
     assert np.array_equal(saved["activity"], p["activity"]) and list(saved["recorded"]) == p["recorded"]
     assert sorted(p["recorded"]) == sorted(seen) and p["activity"].shape == (2, 60, n)
     assert all(m["unmatched"] == [] for m in p["matchings"])
@@ -193,9 +204,36 @@ def test_a_fit_through_the_indicator_predicts_the_unrecorded_neurons(tmp_path):
         return np.median(errs)
 
     fitted = error(p["activity"])
-    init = ccrnn.Model.load(tmp_path / "f" / "initial.npz")
+    init = ccrnn.Model.load(d / "f" / "initial.npz")
     a0 = init.simulate(np.ascontiguousarray(stim["inputs"], dtype=np.float32))["activity"]
     frames = np.stack([np.stack([np.interp(p["times"][b][:60] / dt, np.arange(400), a0[b][:, i]) for i in range(n)], axis=1) for b in range(2)])
     initial = error(frames)
     assert fitted < 0.05 and fitted < initial / 3, (fitted, initial)
     assert np.nanmedian(p["one_minus_rho"]) < 0.05
+
+
+def test_cross_validation_on_held_out_neurons(worm_sessions):
+    """`ccrnn cv` and Python's `cross_validate` give the same scores; the connectome student
+    predicts held-out neurons better than its shuffled labels and than no recurrence."""
+    d, teacher, _, seen = worm_sessions
+    flags = ["--folds", "2", "--steps", "4"]
+    doc = json.loads(run("cv", "--model", "T/teacher.npz", *SESSIONS, *flags, "--json", "--quiet", "--out", "cv", cwd=d))
+    r = ccrnn.cross_validate(
+        teacher, [d / "s0.nwb", d / "s1.nwb"], inputs=[d / "in0.npz", d / "in1.npz"], folds=2, steps=4,
+    )
+    by = {s["model"]: s for s in r["summary"]}
+    assert [s["model"] for s in doc["models"]] == ["connectome", "shuffled", "no-recurrence", "unconstrained"]
+    for s in doc["models"]:
+        assert s["median_corr"] == by[s["model"]]["median_corr"] and s["neurons"] == len(seen)
+    rows = (d / "cv" / "cv.csv").read_text().splitlines()
+    assert len(rows) == 1 + 4 * len(seen) and rows[0].startswith("model,fold,neuron,label,corr,explained_variance")
+    assert sorted(sum(r["folds"], [])) == sorted(seen)
+    held = np.load(d / "cv" / "heldout.npz")
+    assert np.array_equal(held["predicted"], r["predicted"], equal_nan=True)
+    c, s, nr = by["connectome"], by["shuffled"], by["no-recurrence"]
+    assert c["median_corr"] > 0.9 and c["median_corr"] > s["median_corr"] + 0.3, (c, s)
+    assert c["median_corr"] > nr["median_corr"], (c, nr)
+    for f in ("cv.png", "heldout_traces.png", "summary.json"):
+        assert (d / "cv" / f).is_file()
+    with pytest.raises(ccrnn.CcrnnError, match="folds"):
+        ccrnn.cross_validate(teacher, [d / "s0.nwb"], inputs=[d / "in0.npz"], folds=1)

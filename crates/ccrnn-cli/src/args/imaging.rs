@@ -74,6 +74,10 @@ pub struct ObserveArgs {
     /// How a frame is read off the model's steps.
     #[arg(long, value_enum, default_value_t = SamplingArg::Instant)]
     pub sampling: SamplingArg,
+    /// The files are trials of one session (one preparation): each neuron keeps one scale and
+    /// offset across them. By default each file is its own session with its own.
+    #[arg(long)]
+    pub one_session: bool,
 }
 
 impl ObserveArgs {
@@ -91,6 +95,10 @@ impl ObserveArgs {
             sampling,
             |o| format!("--{}", o.replace('_', "-")),
         )
+        .map(|o| ccrnn_io::imaging::ObserveOptions {
+            one_session: self.one_session,
+            ..o
+        })
         .map_err(anyhow::Error::msg)
     }
 }

@@ -14,7 +14,7 @@ use anyhow::Result;
 use ccrnn_fit::MethodKind;
 use ccrnn_fit::student::StudentConfig;
 use ccrnn_io::npz::write_npz;
-use ccrnn_lab::recordings::cv::{CvConfig, CvModel, CvResult, cross_validate};
+use ccrnn_lab::recordings::cv::{CvConfig, CvModel, CvResult, Summary, cross_validate};
 use ndarray::Array1;
 use serde_json::json;
 use std::path::PathBuf;
@@ -28,19 +28,6 @@ struct Row<'a> {
     label: &'a str,
     corr: f64,
     explained_variance: f64,
-}
-
-/// A model's summary.
-#[derive(serde::Serialize)]
-struct Summary {
-    model: &'static str,
-    neurons: usize,
-    median_corr: f64,
-    mean_corr: f64,
-    /// Spread over folds: the lowest and highest of the folds' median correlations.
-    fold_median_corr_range: (f64, f64),
-    median_explained_variance: f64,
-    seconds: f64,
 }
 
 pub fn run(a: CvArgs, ui: &Ui) -> Result<i32> {
@@ -112,7 +99,7 @@ pub fn run(a: CvArgs, ui: &Ui) -> Result<i32> {
         })
         .collect();
     run.write("cv.csv", &table::csv(&rows)?)?;
-    let summaries = summarise(&result, a.folds);
+    let summaries = result.summary();
     save_heldout(&run, &result, &loaded)?;
     plot(&run, &result, &summaries, &loaded, &keys)?;
     let doc = json!({
@@ -153,36 +140,6 @@ pub fn run(a: CvArgs, ui: &Ui) -> Result<i32> {
             dir.join("cv.csv").display()
         )
     })
-}
-
-fn summarise(r: &CvResult, folds: usize) -> Vec<Summary> {
-    r.seconds
-        .iter()
-        .map(|&(k, secs)| {
-            let of: Vec<_> = r.scores.iter().filter(|s| s.model == k.name()).collect();
-            let corr: Vec<f64> = of.iter().map(|s| s.corr).collect();
-            let ev: Vec<f64> = of
-                .iter()
-                .map(|s| s.explained_variance)
-                .filter(|v| v.is_finite())
-                .collect();
-            let fold_medians: Vec<f64> = (0..folds)
-                .map(|f| table::median(&of.iter().filter(|s| s.fold == f).map(|s| s.corr).collect::<Vec<_>>()))
-                .collect();
-            Summary {
-                model: k.name(),
-                neurons: corr.len(),
-                median_corr: table::median(&corr),
-                mean_corr: corr.iter().sum::<f64>() / corr.len().max(1) as f64,
-                fold_median_corr_range: (
-                    fold_medians.iter().copied().fold(f64::INFINITY, f64::min),
-                    fold_medians.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                ),
-                median_explained_variance: table::median(&ev),
-                seconds: secs,
-            }
-        })
-        .collect()
 }
 
 /// `heldout.npz`: `times` (B × F, s), `measured` and `predicted` (B × F × M, the connectome

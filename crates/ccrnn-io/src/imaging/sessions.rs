@@ -23,6 +23,9 @@ pub struct ObserveOptions {
     /// How a frame is read off the model's steps.
     #[serde(serialize_with = "sampling_name")]
     pub sampling: Sampling,
+    /// All recordings are trials of one session (one preparation: each neuron keeps one scale
+    /// and offset across them); else each recording is its own session.
+    pub one_session: bool,
 }
 
 fn indicator_name<S: serde::Serializer>(i: &Option<Indicator>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -94,6 +97,7 @@ impl ObserveOptions {
             fit_tau,
             time_unit_s,
             sampling,
+            one_session: false,
         })
     }
 }
@@ -105,6 +109,7 @@ impl Default for ObserveOptions {
             fit_tau: false,
             time_unit_s: 1.0,
             sampling: Sampling::Instant,
+            one_session: false,
         }
     }
 }
@@ -224,7 +229,7 @@ pub fn assemble(
     let obs = Observation {
         frames,
         data,
-        session: (0..b).collect(),
+        session: if opts.one_session { vec![0; b] } else { (0..b).collect() },
         tau,
         rise: None,
         scale: None,

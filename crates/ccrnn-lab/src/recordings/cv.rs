@@ -331,3 +331,57 @@ pub fn cross_validate(
         predicted,
     })
 }
+
+/// One model's held-out scores in summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// The model's name.
+    pub model: &'static str,
+    /// Held-out neurons scored.
+    pub neurons: usize,
+    /// Median of the held-out correlations.
+    pub median_corr: f64,
+    /// Mean of the held-out correlations.
+    pub mean_corr: f64,
+    /// Spread over folds: the lowest and highest of the folds' median correlations.
+    pub fold_median_corr_range: (f64, f64),
+    /// Median explained variance (neurons whose signal varies).
+    pub median_explained_variance: f64,
+    /// Wall time of the model's fits, seconds.
+    pub seconds: f64,
+}
+
+/// The median of the values that are not NaN (NaN if none).
+fn median(v: &[f64]) -> f64 {
+    crate::sweep::table::median(v.iter().copied().filter(|x| !x.is_nan()).collect())
+}
+
+impl CvResult {
+    /// Each model's summary, in the order cross-validated.
+    pub fn summary(&self) -> Vec<Summary> {
+        self.seconds
+            .iter()
+            .map(|&(k, seconds)| {
+                let of: Vec<&HeldOutScore> = self.scores.iter().filter(|s| s.model == k.name()).collect();
+                let corr: Vec<f64> = of.iter().map(|s| s.corr).collect();
+                let ev: Vec<f64> = of.iter().map(|s| s.explained_variance).collect();
+                let fold_medians: Vec<f64> = (0..self.folds.len())
+                    .map(|f| median(&of.iter().filter(|s| s.fold == f).map(|s| s.corr).collect::<Vec<_>>()))
+                    .filter(|x| !x.is_nan())
+                    .collect();
+                Summary {
+                    model: k.name(),
+                    neurons: corr.len(),
+                    median_corr: median(&corr),
+                    mean_corr: corr.iter().sum::<f64>() / corr.len().max(1) as f64,
+                    fold_median_corr_range: (
+                        fold_medians.iter().copied().fold(f64::INFINITY, f64::min),
+                        fold_medians.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    ),
+                    median_explained_variance: median(&ev),
+                    seconds,
+                }
+            })
+            .collect()
+    }
+}

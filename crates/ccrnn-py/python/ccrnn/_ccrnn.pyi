@@ -246,6 +246,7 @@ def fit_imaging(
     fit_tau_ca: bool = False,
     time_unit_s: float = 1.0,
     sampling: str = "instant",
+    one_session: bool = False,
     method: str = "lbfgs",
     steps: Optional[int] = None,
     train: Optional[Sequence[str]] = None,
@@ -255,3 +256,29 @@ def fit_imaging(
     callback: Optional[Callable[[int, float], Any]] = None,
     report_every: int = 10,
 ) -> FitResult: ...
+
+def cross_validate(
+    student: Model,
+    files: Sequence[Union[str, PathLike[str]]],
+    *,
+    folds: int = 5,
+    models: Optional[Sequence[str]] = None,  # connectome, shuffled, no-recurrence, unconstrained
+    inputs: Optional[Sequence[Union[str, PathLike[str]]]] = None,
+    label_table: Optional[Union[str, PathLike[str]]] = None,
+    series: Optional[str] = None,
+    label_column: Optional[str] = None,
+    frame_rate: Optional[float] = None,
+    neuropil: float = 0.7,
+    indicator: str = "gcamp6s",
+    tau_ca_s: Optional[float] = None,
+    fit_tau_ca: bool = False,
+    time_unit_s: float = 1.0,
+    sampling: str = "instant",
+    one_session: bool = False,
+    method: str = "gauss-newton",
+    steps: Optional[int] = None,
+    train: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    init: str = "permuted",
+    gain_factor: float = 0.5,
+) -> dict[str, Any]: ...
