@@ -1084,6 +1084,8 @@ fn observed_case(t: usize, dt: f64, recorded: &NeuronSet) -> Observation<f64> {
         session: vec![0, 1, 1],
         tau: Some(Array1::from_shape_fn(m, |i| 0.2 + 0.15 * i as f64)),
         rise: None,
+
+        saturation: None,
         scale: Some(Array2::from_shape_fn((2, m), |(s, i)| 0.8 + 0.1 * (s + i) as f64)),
         offset: Some(Array2::from_shape_fn((2, m), |(s, i)| 0.05 * (s as f64 - i as f64))),
         dt,

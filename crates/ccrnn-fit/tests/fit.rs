@@ -1060,6 +1060,8 @@ fn a_student_fits_through_an_observation_model() {
         session: vec![0; 6],
         tau: Some(Array1::from_elem(m, 1.0)),
         rise: None,
+
+        saturation: None,
         scale: Some(Array2::from_shape_fn((1, m), |(_, i)| 0.6 + 0.2 * i as f64)),
         offset: Some(Array2::from_shape_fn((1, m), |(_, i)| 0.1 - 0.03 * i as f64)),
         dt: 0.1,

@@ -95,6 +95,8 @@ impl SimulatedImaging {
                 .indicator
                 .map(|ind| Array1::from_elem(m, F::lit(ind.tau_s / self.time_unit_s))),
             rise: None,
+
+            saturation: None,
             scale: Some(scale),
             offset: Some(offset),
             dt: F::lit(dt),

@@ -22,6 +22,7 @@ fn imaging_setup(
     read: ReadOptions,
     observe: ObserveOptions,
     one_session: bool,
+    saturation: Option<f64>,
 ) -> PyResult<ImagingSetup> {
     if files.is_empty() {
         return Err(bad("files: give at least one imaging file"));
@@ -31,7 +32,11 @@ fn imaging_setup(
         read,
         label_table,
         inputs: inputs.unwrap_or_default(),
-        observe: ObserveOptions { one_session, ..observe },
+        observe: ObserveOptions {
+            one_session,
+            saturation,
+            ..observe
+        },
     })
 }
 
@@ -98,8 +103,9 @@ pub fn read_imaging<'py>(
 /// `indicator` filter (`gcamp6f`, `gcamp6m`, `gcamp6s`, `jgcamp8f`/`m`/`s` or `none`;
 /// `tau_ca_s` overrides its decay, `fit_tau_ca` fits it) and a scale and offset per session
 /// and neuron (least squares at every step; `one_session=True`: the files are trials of one
-/// session sharing them). `time_unit_s`: seconds per model time unit. Missing values (NaN) are
-/// left out. Other arguments as for `fit`.
+/// session sharing them). `saturation=K`: a saturating indicator, `x / (x + K)` of the filtered
+/// activity `x ≥ 0` (K in activity units). `time_unit_s`: seconds per model time unit. Missing
+/// values (NaN) are left out. Other arguments as for `fit`.
 ///
 /// Returns a `FitResult` whose `prediction` is a dict: `times` `(sessions, frames)` seconds
 /// from each session's first frame (NaN pads), `measured` and `predicted` `(sessions, frames,
@@ -109,7 +115,7 @@ pub fn read_imaging<'py>(
 /// filtered), `one_minus_rho` `(M,)` (each recorded neuron's fit), `matchings` (per file:
 /// `pairs` (ROI column, neuron), `unmatched`, `ambiguous`, `unrecorded`).
 #[pyfunction]
-#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
+#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, saturation=None, method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_imaging(
     py: Python<'_>,
@@ -127,6 +133,7 @@ pub fn fit_imaging(
     time_unit_s: f64,
     sampling: &str,
     one_session: bool,
+    saturation: Option<f64>,
     method: &str,
     steps: Option<u64>,
     train: Option<Vec<String>>,
@@ -146,6 +153,7 @@ pub fn fit_imaging(
         })
         .map_err(bad)?,
         one_session,
+        saturation,
     )?;
     let loaded = load(py, student, &setup)?;
     let cfg = fit_config(method, steps, None, None, None, None, seed, train, report_every)?;
@@ -209,7 +217,7 @@ pub fn fit_imaging(
 /// fold), and the connectome student's held-out prediction of every recorded neuron:
 /// `predicted`, `measured` `(sessions, frames, M)`, `times`, `recorded`.
 #[pyfunction]
-#[pyo3(signature = (student, files, *, folds=5, models=None, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, method="gauss-newton", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5))]
+#[pyo3(signature = (student, files, *, folds=5, models=None, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, saturation=None, method="gauss-newton", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5))]
 #[allow(clippy::too_many_arguments)]
 pub fn cross_validate<'py>(
     py: Python<'py>,
@@ -229,6 +237,7 @@ pub fn cross_validate<'py>(
     time_unit_s: f64,
     sampling: &str,
     one_session: bool,
+    saturation: Option<f64>,
     method: &str,
     steps: Option<u64>,
     train: Option<Vec<String>>,
@@ -260,6 +269,7 @@ pub fn cross_validate<'py>(
         })
         .map_err(bad)?,
         one_session,
+        saturation,
     )?;
     let loaded = load(py, student, &setup)?;
     let fit = fit_config(method, steps, None, None, None, None, seed, train, 10)?;

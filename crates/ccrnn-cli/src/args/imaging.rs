@@ -78,6 +78,10 @@ pub struct ObserveArgs {
     /// offset across them. By default each file is its own session with its own.
     #[arg(long)]
     pub one_session: bool,
+    /// A saturating indicator: its half-saturation constant in the model's activity units (the
+    /// signal then follows x / (x + K) of the filtered activity x ≥ 0); default linear.
+    #[arg(long, value_name = "K")]
+    pub saturation: Option<f64>,
 }
 
 impl ObserveArgs {
@@ -97,6 +101,7 @@ impl ObserveArgs {
         )
         .map(|o| ccrnn_io::imaging::ObserveOptions {
             one_session: self.one_session,
+            saturation: self.saturation,
             ..o
         })
         .map_err(anyhow::Error::msg)

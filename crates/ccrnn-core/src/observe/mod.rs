@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! c_0 = a_0,   c_{t+1} = γ_m c_t + (1 − γ_m) a_t,   γ_m = exp(−dt / τ_m)   (indicator; c = a without)
-//! ŷ_f = s_{σ(b), m} · (frames of c)_f + o_{σ(b), m}                          (affine per session σ(b); s = 1, o = 0 without)
+//! x_f = (frames of c)_f,  or  x_f = x⁺ / (x⁺ + K_m) with x⁺ = max(frames of c, 0)  (optional saturation)
+//! ŷ_f = s_{σ(b), m} · x_f + o_{σ(b), m}                                        (affine per session σ(b); s = 1, o = 0 without)
 //! L   = (1/K) Σ over observed entries (ŷ_f − y_f)²                             (K observed entries; NaN = missing)
 //! ```
 //!
@@ -106,6 +107,10 @@ pub struct Observation<F> {
     /// the decay filter (two unit-gain filters in cascade: a response kernel proportional to
     /// `e^{−t/τ} − e^{−t/τ_rise}`). Only with `tau`.
     pub rise: Option<Array1<F>>,
+    /// Half-saturation constant per column (activity units, fixed), or `None` for a linear
+    /// indicator: the framed indicator output `x` is read as `x⁺ / (x⁺ + K)` (a Michaelis–Menten
+    /// saturation of the indicator's fluorescence; flat below 0).
+    pub saturation: Option<Array1<F>>,
     /// Scale per session and column (`S × M`), or `None` for the identity (and for a profiled
     /// map not yet evaluated: see [`Self::profile`]).
     pub scale: Option<Array2<F>>,
@@ -126,8 +131,10 @@ struct Forward<F> {
     rise: Option<Array3<F>>,
     /// Indicator output `c`, `B × T × M` (the activity itself without a filter: not stored).
     c: Option<Array3<F>>,
-    /// Frames of `c`, `B × F × M`.
+    /// Frames of `c`, `B × F × M` (saturated, with a saturation).
     framed: Array3<F>,
+    /// The saturation's slope at the frames, `B × F × M` (`None` without a saturation).
+    sat_slope: Option<Array3<F>>,
     /// The scale and offset used (`S × M`; given or profiled), or `None` for the identity.
     affine: Option<(Array2<F>, Array2<F>)>,
     /// Prediction `ŷ`, `B × F × M`.
@@ -148,7 +155,11 @@ impl<F: Real> Observation<F> {
             return Err(Error::shape("observation.session", &[b], &[self.session.len()]));
         }
         let sessions = self.sessions();
-        for (name, taus) in [("observation.tau", &self.tau), ("observation.rise", &self.rise)] {
+        for (name, taus) in [
+            ("observation.tau", &self.tau),
+            ("observation.rise", &self.rise),
+            ("observation.saturation", &self.saturation),
+        ] {
             if let Some(tau) = taus {
                 crate::error::check_shape(name, &[m], tau.shape())?;
                 if let Some((i, t)) = tau
@@ -271,6 +282,7 @@ impl<F: Real> Observation<F> {
             data: self.data.select(Axis(2), cols),
             tau: self.tau.as_ref().map(|t| t.select(Axis(0), cols)),
             rise: self.rise.as_ref().map(|t| t.select(Axis(0), cols)),
+            saturation: self.saturation.as_ref().map(|t| t.select(Axis(0), cols)),
             scale: self.scale.as_ref().map(|t| t.select(Axis(1), cols)),
             offset: self.offset.as_ref().map(|t| t.select(Axis(1), cols)),
             ..self.clone()
@@ -310,7 +322,21 @@ impl<F: Real> Observation<F> {
         let rise = self.rise_gamma().map(|g| filter(a, &g));
         let input = rise.as_ref().map_or(a, |r| r.view());
         let c = self.gamma().map(|g| filter(input, &g));
-        let framed = self.frames.read(c.as_ref().map_or(a, |c| c.view()));
+        let mut framed = self.frames.read(c.as_ref().map_or(a, |c| c.view()));
+        // the saturation x⁺ / (x⁺ + K) and its slope K / (x + K)² (0 below 0)
+        let sat_slope = self.saturation.as_ref().map(|k| {
+            let mut slope = Array3::zeros(framed.dim());
+            for ((bi, f, i), x) in framed.indexed_iter_mut() {
+                let xp = x.max(F::zero());
+                slope[(bi, f, i)] = if *x > F::zero() {
+                    k[i] / ((xp + k[i]) * (xp + k[i]))
+                } else {
+                    F::zero()
+                };
+                *x = xp / (xp + k[i]);
+            }
+            slope
+        });
         let mut pred = framed.clone();
         let affine = match (&self.scale, &self.offset) {
             _ if self.profile_affine => Some(self.least_squares(&framed)),
@@ -331,6 +357,7 @@ impl<F: Real> Observation<F> {
             rise,
             c,
             framed,
+            sat_slope,
             affine,
             pred,
         }
@@ -505,6 +532,9 @@ impl<F: Real> Observation<F> {
             _ => dx,
         };
         let mut out = self.frames.read(dc.view());
+        if let Some(sl) = &fw.sat_slope {
+            out *= sl;
+        }
         self.times_scale(&mut out, fw);
         out
     }
@@ -515,6 +545,9 @@ impl<F: Real> Observation<F> {
         let mut phi_bar = vec![F::zero(); self.n_params()];
         let mut framed_bar = ybar;
         self.times_scale(&mut framed_bar, fw);
+        if let Some(sl) = &fw.sat_slope {
+            framed_bar *= sl;
+        }
         let c_bar = self.frames.read_t(framed_bar.view());
         let x = fw.rise.as_ref().map_or(a, |r| r.view());
         let x_bar = match (self.gamma(), &fw.c) {

@@ -36,6 +36,8 @@ fn case(filter: bool, affine: Affine, sampling: Sampling) -> Observation<f64> {
         session: vec![0, 1, 0],
         tau: filter.then(|| Array1::from(vec![0.3, 0.8, 1.5, 0.12])),
         rise: None,
+
+        saturation: None,
         scale: None,
         offset: None,
         dt,
@@ -53,6 +55,13 @@ fn case(filter: bool, affine: Affine, sampling: Sampling) -> Observation<f64> {
 /// The same observation with a rise time per column (the indicator's, in cascade).
 fn with_rise(mut obs: Observation<f64>) -> Observation<f64> {
     obs.rise = Some(Array1::from(vec![0.05, 0.1, 0.2, 0.08]));
+    obs.validate().unwrap();
+    obs
+}
+
+/// The same observation with a saturating indicator (half-saturation per column).
+fn with_saturation(mut obs: Observation<f64>) -> Observation<f64> {
+    obs.saturation = Some(Array1::from(vec![0.5, 1.0, 2.0, 0.8]));
     obs.validate().unwrap();
     obs
 }
@@ -76,16 +85,18 @@ fn loss_at(obs: &Observation<f64>, a: &Array3<f64>, phi: &[f64]) -> f64 {
 fn gradients_match_finite_differences() {
     for filter in [false, true] {
         for affine in [Affine::Identity, Affine::Given, Affine::Profiled] {
-            for (sampling, rise) in [
-                (Sampling::Instant, false),
-                (Sampling::FrameAverage, false),
-                (Sampling::Instant, true),
+            for (sampling, rise, saturation) in [
+                (Sampling::Instant, false, false),
+                (Sampling::FrameAverage, false, false),
+                (Sampling::Instant, true, false),
+                (Sampling::FrameAverage, false, true),
             ] {
                 if rise && !filter {
                     continue;
                 }
                 let obs = case(filter, affine, sampling);
                 let obs = if rise { with_rise(obs) } else { obs };
+                let obs = if saturation { with_saturation(obs) } else { obs };
                 let a = activity(3, 80, 4, 0.0);
                 let phi = obs.params();
                 let (_, a_bar, phi_bar) = obs.loss_and_grad(a.view()).unwrap();
@@ -98,7 +109,7 @@ fn gradients_match_finite_differences() {
                     let got = a_bar[(bi, ti, i)];
                     assert!(
                         (fd - got).abs() <= 1e-7 * (1.0 + fd.abs()),
-                        "filter {filter}, rise {rise}, affine {affine:?}, {sampling:?}: a[{bi},{ti},{i}]: {got} vs {fd}"
+                        "filter {filter}, rise {rise}, saturation {saturation}, affine {affine:?}, {sampling:?}: a[{bi},{ti},{i}]: {got} vs {fd}"
                     );
                 }
                 for k in 0..phi.len() {
@@ -108,7 +119,7 @@ fn gradients_match_finite_differences() {
                     let fd = (loss_at(&obs, &a, &pp) - loss_at(&obs, &a, &pm)) / (2.0 * h);
                     assert!(
                         (fd - phi_bar[k]).abs() <= 1e-7 * (1.0 + fd.abs()),
-                        "filter {filter}, rise {rise}, affine {affine:?}, {sampling:?}: φ[{k}]: {} vs {fd}",
+                        "filter {filter}, rise {rise}, saturation {saturation}, affine {affine:?}, {sampling:?}: φ[{k}]: {} vs {fd}",
                         phi_bar[k]
                     );
                 }
@@ -123,16 +134,21 @@ fn gradients_match_finite_differences() {
 /// refitted at every point, at data it fits exactly (where Kaufman's Jacobian is the exact one).
 #[test]
 fn gauss_newton_products_match_finite_differences() {
-    for (filter, affine, rise) in [
-        (true, Affine::Given, false),
-        (false, Affine::Given, false),
-        (true, Affine::Identity, false),
-        (true, Affine::Profiled, false),
-        (false, Affine::Profiled, false),
-        (true, Affine::Given, true),
-        (true, Affine::Profiled, true),
+    for (filter, affine, rise, saturation) in [
+        (true, Affine::Given, false, false),
+        (false, Affine::Given, false, false),
+        (true, Affine::Identity, false, false),
+        (true, Affine::Profiled, false, false),
+        (false, Affine::Profiled, false, false),
+        (true, Affine::Given, true, false),
+        (true, Affine::Profiled, true, false),
+        (true, Affine::Given, false, true),
+        (true, Affine::Profiled, true, true),
     ] {
-        let rised = |o: Observation<f64>| if rise { with_rise(o) } else { o };
+        let rised = |o: Observation<f64>| {
+            let o = if rise { with_rise(o) } else { o };
+            if saturation { with_saturation(o) } else { o }
+        };
         let mut obs = rised(case(filter, affine, Sampling::FrameAverage));
         let a = activity(3, 80, 4, 0.3);
         if affine == Affine::Profiled {
@@ -175,7 +191,7 @@ fn gauss_newton_products_match_finite_differences() {
         let got = (&u.0 * &ga).sum() + du.iter().zip(&gp).map(|(x, y)| x * y).sum::<f64>();
         assert!(
             (got - expected).abs() <= 1e-6 * expected.abs().max(1e-3),
-            "filter {filter}, rise {rise}, affine {affine:?}: {got} vs {expected}"
+            "filter {filter}, rise {rise}, saturation {saturation}, affine {affine:?}: {got} vs {expected}"
         );
     }
 }
@@ -222,12 +238,15 @@ fn bad_observations_are_errors() {
     tau.tau.as_mut().unwrap()[2] = -1.0;
     let mut rise = case(false, Affine::Given, Sampling::Instant);
     rise.rise = Some(Array1::from_elem(4, 0.1));
+    let mut saturation = good.clone();
+    saturation.saturation = Some(Array1::from(vec![1.0, 0.0, 1.0, 1.0]));
     for (o, what) in [
         (all_nan, "no observed value"),
         (inf, "trial 0, frame 1, column 1"),
         (sessions, "observation.session"),
         (tau, "observation.tau"),
         (rise, "a rise time needs an indicator"),
+        (saturation, "observation.saturation: column 1"),
     ] {
         let err = o.validate().unwrap_err().to_string();
         assert!(err.contains(what), "{err}");

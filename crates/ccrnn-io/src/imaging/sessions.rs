@@ -26,6 +26,9 @@ pub struct ObserveOptions {
     /// All recordings are trials of one session (one preparation: each neuron keeps one scale
     /// and offset across them); else each recording is its own session.
     pub one_session: bool,
+    /// A saturating indicator: its half-saturation constant K in the model's activity units
+    /// (the signal follows `x⁺ / (x⁺ + K)` of the filtered activity `x`); `None`: linear.
+    pub saturation: Option<f64>,
 }
 
 fn indicator_name<S: serde::Serializer>(i: &Option<Indicator>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -98,6 +101,7 @@ impl ObserveOptions {
             time_unit_s,
             sampling,
             one_session: false,
+            saturation: None,
         })
     }
 }
@@ -110,6 +114,7 @@ impl Default for ObserveOptions {
             time_unit_s: 1.0,
             sampling: Sampling::Instant,
             one_session: false,
+            saturation: None,
         }
     }
 }
@@ -232,6 +237,8 @@ pub fn assemble(
         session: if opts.one_session { vec![0; b] } else { (0..b).collect() },
         tau,
         rise: None,
+
+        saturation: opts.saturation.map(|k| Array1::from_elem(m, k as f32)),
         scale: None,
         offset: None,
         dt: model.dt,
