@@ -229,7 +229,7 @@ fn every_subcommand_on_tiny_inputs() {
     // each recorded neuron's fit against the recording, one row per neuron
     let per_neuron = std::fs::read_to_string(d.join("f/neurons.csv")).unwrap();
     assert_eq!(per_neuron.lines().count(), 9, "{per_neuron}");
-    assert!(per_neuron.starts_with("neuron,id,mse,one_minus_rho,data_sd,poorly_fitted"));
+    assert!(per_neuron.starts_with("neuron,id,label,mse,one_minus_rho,data_sd,poorly_fitted"));
     let rho_err = f["median_one_minus_rho"].as_f64().unwrap();
     assert!((0.0..=2.0).contains(&rho_err), "median 1 - rho {rho_err}");
     assert!(f["poorly_fitted"].is_array());

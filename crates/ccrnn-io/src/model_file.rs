@@ -368,26 +368,27 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
     } else {
         None
     };
+    // one entry per neuron, if stored
+    let per_neuron = |name: &str, len: usize, what: &str| {
+        if len == n {
+            Ok(())
+        } else {
+            Err(Error::format(
+                path,
+                format!("array '{name}': {len} {what} for {n} neurons"),
+            ))
+        }
+    };
     let ids = if z.has("neuron_ids") {
         let a = z.ids("neuron_ids")?;
-        if a.len() != n {
-            return Err(Error::format(
-                path,
-                format!("array 'neuron_ids': {} ids for {n} neurons", a.len()),
-            ));
-        }
+        per_neuron("neuron_ids", a.len(), "ids")?;
         Some(a)
     } else {
         None
     };
     let labels = if z.has("neuron_labels") {
         let l = z.strings("neuron_labels")?;
-        if l.len() != n {
-            return Err(Error::format(
-                path,
-                format!("array 'neuron_labels': {} labels for {n} neurons", l.len()),
-            ));
-        }
+        per_neuron("neuron_labels", l.len(), "labels")?;
         Some(l)
     } else {
         None

@@ -15,6 +15,7 @@ use pyo3::types::PyDict;
 use std::path::PathBuf;
 
 /// The files and options of an imaging fit, checked.
+#[allow(clippy::too_many_arguments)]
 fn imaging_setup(
     files: Vec<PathBuf>,
     inputs: Option<Vec<PathBuf>>,
@@ -23,6 +24,7 @@ fn imaging_setup(
     observe: ObserveOptions,
     one_session: bool,
     saturation: Option<f64>,
+    affine: bool,
 ) -> PyResult<ImagingSetup> {
     if files.is_empty() {
         return Err(bad("files: give at least one imaging file"));
@@ -35,6 +37,7 @@ fn imaging_setup(
         observe: ObserveOptions {
             one_session,
             saturation,
+            affine,
             ..observe
         },
     })
@@ -104,7 +107,8 @@ pub fn read_imaging<'py>(
 /// `tau_ca_s` overrides its decay, `fit_tau_ca` fits it) and a scale and offset per session
 /// and neuron (least squares at every step; `one_session=True`: the files are trials of one
 /// session sharing them). `saturation=K`: a saturating indicator, `x / (x + K)` of the filtered
-/// activity `x ≥ 0` (K in activity units). `time_unit_s`: seconds per model time unit. Missing
+/// activity `x ≥ 0` (K in activity units). `affine=False`: no scale and offset (the signal is in
+/// the model's activity units). `time_unit_s`: seconds per model time unit. Missing
 /// values (NaN) are left out. Other arguments as for `fit`.
 ///
 /// Returns a `FitResult` whose `prediction` is a dict: `times` `(sessions, frames)` seconds
@@ -115,7 +119,7 @@ pub fn read_imaging<'py>(
 /// filtered), `one_minus_rho` `(M,)` (each recorded neuron's fit), `matchings` (per file:
 /// `pairs` (ROI column, neuron), `unmatched`, `ambiguous`, `unrecorded`).
 #[pyfunction]
-#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, saturation=None, method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
+#[pyo3(signature = (student, files, *, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, saturation=None, affine=true, method="lbfgs", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5, callback=None, report_every=10))]
 #[allow(clippy::too_many_arguments)]
 pub fn fit_imaging(
     py: Python<'_>,
@@ -134,6 +138,7 @@ pub fn fit_imaging(
     sampling: &str,
     one_session: bool,
     saturation: Option<f64>,
+    affine: bool,
     method: &str,
     steps: Option<u64>,
     train: Option<Vec<String>>,
@@ -154,6 +159,7 @@ pub fn fit_imaging(
         .map_err(bad)?,
         one_session,
         saturation,
+        affine,
     )?;
     let loaded = load(py, student, &setup)?;
     let cfg = fit_config(method, steps, None, None, None, None, seed, train, report_every)?;
@@ -217,7 +223,7 @@ pub fn fit_imaging(
 /// fold), and the connectome student's held-out prediction of every recorded neuron:
 /// `predicted`, `measured` `(sessions, frames, M)`, `times`, `recorded`.
 #[pyfunction]
-#[pyo3(signature = (student, files, *, folds=5, models=None, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, saturation=None, method="gauss-newton", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5))]
+#[pyo3(signature = (student, files, *, folds=5, models=None, inputs=None, label_table=None, series=None, label_column=None, frame_rate=None, neuropil=0.7, indicator="gcamp6s", tau_ca_s=None, fit_tau_ca=false, time_unit_s=1.0, sampling="instant", one_session=false, saturation=None, affine=true, method="gauss-newton", steps=None, train=None, seed=0, init="permuted", gain_factor=0.5))]
 #[allow(clippy::too_many_arguments)]
 pub fn cross_validate<'py>(
     py: Python<'py>,
@@ -238,6 +244,7 @@ pub fn cross_validate<'py>(
     sampling: &str,
     one_session: bool,
     saturation: Option<f64>,
+    affine: bool,
     method: &str,
     steps: Option<u64>,
     train: Option<Vec<String>>,
@@ -270,6 +277,7 @@ pub fn cross_validate<'py>(
         .map_err(bad)?,
         one_session,
         saturation,
+        affine,
     )?;
     let loaded = load(py, student, &setup)?;
     let fit = fit_config(method, steps, None, None, None, None, seed, train, 10)?;

@@ -82,6 +82,10 @@ pub struct ObserveArgs {
     /// signal then follows x / (x + K) of the filtered activity x ≥ 0); default linear.
     #[arg(long, value_name = "K")]
     pub saturation: Option<f64>,
+    /// No scale and offset: the signal is in the model's activity units (by default each
+    /// session and neuron gets a least-squares scale ≥ 0 and offset).
+    #[arg(long)]
+    pub no_affine: bool,
 }
 
 impl ObserveArgs {
@@ -102,6 +106,7 @@ impl ObserveArgs {
         .map(|o| ccrnn_io::imaging::ObserveOptions {
             one_session: self.one_session,
             saturation: self.saturation,
+            affine: !self.no_affine,
             ..o
         })
         .map_err(anyhow::Error::msg)

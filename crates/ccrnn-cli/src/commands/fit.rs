@@ -35,7 +35,7 @@ struct NeuronFitRow {
     neuron: usize,
     /// The connectome's body id, for models that carry them.
     id: Option<u64>,
-    /// The neuron's label as recordings were matched to it (imaging fits).
+    /// The neuron's label: the model's neuron name, or for imaging fits what its recordings were matched by.
     label: Option<String>,
     mse: f64,
     one_minus_rho: f64,
@@ -173,7 +173,7 @@ pub fn run(a: FitArgs, ui: &Ui) -> Result<i32> {
                 let stim = rec.stimulus(path, out.model.n_in())?;
                 let s = simulate(&out.model, &stim, &SimOptions::noiseless())?;
                 let fits = neuron_fits(&s.a, act, &pairs);
-                write_neuron_fits(&run, &fits, ids.as_deref(), None)?;
+                write_neuron_fits(&run, &fits, ids.as_deref(), labels.as_deref())?;
                 fits
             }
             _ => Vec::new(),

@@ -29,6 +29,9 @@ pub struct ObserveOptions {
     /// A saturating indicator: its half-saturation constant K in the model's activity units
     /// (the signal follows `x⁺ / (x⁺ + K)` of the filtered activity `x`); `None`: linear.
     pub saturation: Option<f64>,
+    /// A scale and offset per session and neuron, fitted by least squares (the default);
+    /// without, the signal is taken to be in the model's activity units.
+    pub affine: bool,
 }
 
 fn indicator_name<S: serde::Serializer>(i: &Option<Indicator>, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -102,6 +105,7 @@ impl ObserveOptions {
             sampling,
             one_session: false,
             saturation: None,
+            affine: true,
         })
     }
 }
@@ -115,6 +119,7 @@ impl Default for ObserveOptions {
             sampling: Sampling::Instant,
             one_session: false,
             saturation: None,
+            affine: true,
         }
     }
 }
@@ -157,6 +162,14 @@ pub fn assemble(
         return Err(Error::format(
             &path0,
             format!("time unit {} s is not positive", opts.time_unit_s),
+        ));
+    }
+    if let Some(k) = opts.saturation
+        && !(k > 0.0 && k.is_finite())
+    {
+        return Err(Error::format(
+            &path0,
+            format!("half-saturation constant {k}: must be > 0"),
         ));
     }
     let n = model.n();
@@ -243,7 +256,7 @@ pub fn assemble(
         offset: None,
         dt: model.dt,
         fit_tau: opts.fit_tau && opts.indicator.is_some(),
-        profile_affine: true,
+        profile_affine: opts.affine,
     };
     obs.validate().map_err(|e| Error::core(&path0, e))?;
     let mut u = Array3::zeros((b, steps, model.n_in()));

@@ -226,6 +226,24 @@ fn sessions_with_different_recorded_neurons_make_one_observation() {
     let s = assemble(&recs, &[], &m, &keys, None, &opts).unwrap();
     assert_eq!(s.stim.steps(), 3336);
     assert!((s.obs.tau.as_ref().unwrap()[0] - 125.0).abs() < 1e-3);
+    // one session across files, no affine map, a saturation
+    let opts = ObserveOptions {
+        one_session: true,
+        affine: false,
+        saturation: Some(0.5),
+        indicator: None,
+        ..ObserveOptions::default()
+    };
+    let s = assemble(&recs, &[], &m, &keys, None, &opts).unwrap();
+    assert_eq!(s.obs.session, [0, 0]);
+    assert!(!s.obs.profile_affine && s.obs.scale.is_none() && s.obs.tau.is_none());
+    assert_eq!(s.obs.saturation.as_ref().unwrap().to_vec(), [0.5; 3]);
+    let bad = ObserveOptions {
+        saturation: Some(0.0),
+        ..ObserveOptions::default()
+    };
+    let e = err(assemble(&recs, &[], &m, &keys, None, &bad));
+    assert!(e.contains("half-saturation constant 0"), "{e}");
 }
 
 #[test]
