@@ -59,7 +59,7 @@ pub struct ObserveArgs {
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub inputs: Vec<PathBuf>,
     /// Calcium indicator: gcamp6f, gcamp6m, gcamp6s, jgcamp8f, jgcamp8m, jgcamp8s (decay
-    /// time constants 0.7, 1.0, 1.25, 0.25, 0.3, 0.5 s), or none (the signal is the activity).
+    /// time constants 0.7, 1.0, 1.25, 0.25, 0.3, 0.5 s), or none (no filter: the signal follows the activity itself).
     #[arg(long, default_value = "gcamp6s", value_name = "NAME")]
     pub indicator: String,
     /// The indicator's decay time constant in seconds (instead of the preset's).
