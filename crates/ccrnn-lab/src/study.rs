@@ -162,9 +162,7 @@ fn fit_students<F: Real>(
     for (row, job) in jobs.iter().enumerate() {
         let mut init = student_init(teacher, study.gain_factor, job.init_seed);
         if study.remove_recurrence {
-            let zeros = vec![F::zero(); init.coupling.pattern().nnz()];
-            init.coupling.set_values(&zeros);
-            init.gap = None; // electrical coupling is recurrence too
+            remove_recurrence(&mut init);
         }
         let (recorded, data) = student_data(&recording, &job.set)?;
         let start = std::time::Instant::now();
@@ -185,4 +183,12 @@ fn fit_students<F: Real>(
     let all = NeuronSet::nonempty(&(0..n).collect::<Vec<_>>(), n)?;
     let baseline = shuffle_baseline(teacher, &ref_held, &all, study.n_shuffles, Seeds(study.seed).shuffle());
     Ok(StudyResult { rows, baseline })
+}
+
+/// Removes a model's recurrence: every weight of W set to zero and the gap junctions dropped
+/// (electrical coupling is recurrence too); the pattern is kept, so W could be trained back.
+pub fn remove_recurrence<F: Real>(model: &mut Model<F>) {
+    let zeros = vec![F::zero(); model.coupling.pattern().nnz()];
+    model.coupling.set_values(&zeros);
+    model.gap = None;
 }

@@ -228,29 +228,13 @@ fn plot(
                     .count()
             };
             let b = (0..data.shape()[0]).max_by_key(|&b| observed(b)).unwrap_or(0);
-            let line = |x: &ndarray::Array3<f32>| -> Vec<(f64, f64)> {
-                (0..data.shape()[1])
-                    .filter(|&f| !data[[b, f, c]].is_nan())
-                    .map(|f| (times[[b, f]], f64::from(x[[b, f, c]])))
-                    .collect()
-            };
-            Panel {
-                title: format!(
-                    "{what}: {} (held out; ρ = {:.3}; session {})",
-                    keys[h.neuron],
-                    h.corr,
-                    b + 1
-                ),
-                x_label: "time (s)".into(),
-                y_label: "signal".into(),
-                series: vec![
-                    Series::line("measured", line(data), color(0)),
-                    Series::line("predicted", line(pred), color(1)),
-                ],
-                log_y: false,
-                log_x: false,
-                x_names: None,
-            }
+            let title = format!(
+                "{what}: {} (held out; ρ = {:.3}; session {})",
+                keys[h.neuron],
+                h.corr,
+                b + 1
+            );
+            super::imaging::trace_panel(title, &times, data, pred, b, c)
         })
         .collect();
     plots::save(run, "heldout_traces", &panels, 1, (720, 260))?;

@@ -75,36 +75,49 @@ pub fn save_prediction(
     let m = p.recorded.len();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&x, &y| p.fits[x].corr_err.total_cmp(&p.fits[y].corr_err));
-    let frames = loaded.recordings[0].frames();
     let panels: Vec<Panel> = order
         .iter()
         .take(6)
         .map(|&c| {
-            let pts = |x: &ndarray::Array3<f32>| -> Vec<(f64, f64)> {
-                (0..frames)
-                    .filter(|&f| !p.measured[[0, f, c]].is_nan())
-                    .map(|f| (p.times[[0, f]], f64::from(x[[0, f, c]])))
-                    .collect()
-            };
-            Panel {
-                title: format!(
-                    "{} (neuron {}; 1 − ρ = {:.3})",
-                    keys[p.recorded[c]], p.recorded[c], p.fits[c].corr_err
-                ),
-                x_label: "time (s)".into(),
-                y_label: "signal".into(),
-                series: vec![
-                    Series::line("measured", pts(&p.measured), color(0)),
-                    Series::line("predicted", pts(&p.predicted), color(1)),
-                ],
-                log_y: false,
-                log_x: false,
-                x_names: None,
-            }
+            let title = format!(
+                "{} (neuron {}; 1 − ρ = {:.3})",
+                keys[p.recorded[c]], p.recorded[c], p.fits[c].corr_err
+            );
+            trace_panel(title, &p.times, &p.measured, &p.predicted, 0, c)
         })
         .collect();
     plots::save(run, "traces", &panels, 2, (560, 300))?;
     Ok(p.fits)
+}
+
+/// A plot of session `b`'s measured and predicted signal of column `c` over its observed frames
+/// (`times`: sessions × frames, seconds; `measured`, `predicted`: sessions × frames × columns).
+pub fn trace_panel(
+    title: String,
+    times: &ndarray::Array2<f64>,
+    measured: &ndarray::Array3<f32>,
+    predicted: &ndarray::Array3<f32>,
+    b: usize,
+    c: usize,
+) -> Panel {
+    let line = |x: &ndarray::Array3<f32>| -> Vec<(f64, f64)> {
+        (0..measured.shape()[1])
+            .filter(|&f| !measured[[b, f, c]].is_nan())
+            .map(|f| (times[[b, f]], f64::from(x[[b, f, c]])))
+            .collect()
+    };
+    Panel {
+        title,
+        x_label: "time (s)".into(),
+        y_label: "signal".into(),
+        series: vec![
+            Series::line("measured", line(measured), color(0)),
+            Series::line("predicted", line(predicted), color(1)),
+        ],
+        log_y: false,
+        log_x: false,
+        x_names: None,
+    }
 }
 
 /// `ccrnn imaging`: reads recordings as `ccrnn fit --imaging` does, describes them, matches

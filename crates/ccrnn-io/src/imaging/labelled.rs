@@ -117,12 +117,12 @@ pub(super) fn read_csv(path: &Path) -> Result<Imaging> {
             }
         }
     }
-    let rois = header.len() - 1;
+    let (frames, rois) = (times.len(), header.len() - 1);
     Ok(Imaging {
         path: path.to_path_buf(),
         source: "CSV".into(),
-        times: Array1::from(times.clone()),
-        signal: Array2::from_shape_vec((times.len(), rois), values).expect("csv checks row lengths"),
+        times: Array1::from(times),
+        signal: Array2::from_shape_vec((frames, rois), values).expect("csv checks row lengths"),
         labels: header[1..].to_vec(),
         unit: String::new(),
     })

@@ -281,9 +281,7 @@ pub fn cross_validate(
             progress(CvModel::NoRecurrence, f);
             let t0 = std::time::Instant::now();
             let mut nr = init.clone();
-            let zeros = vec![0.0f32; nr.coupling.pattern().nnz()];
-            nr.coupling.set_values(&zeros);
-            nr.gap = None;
+            crate::study::remove_recurrence(&mut nr);
             let a = fit_and_run(nr, None, loaded, &train, obs_train.clone(), &cfg.fit)?;
             seconds[2] += t0.elapsed().as_secs_f64();
             let (_, s) = score(obs, held, &a.select(Axis(2), &held_neurons))?;
